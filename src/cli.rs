@@ -1,0 +1,227 @@
+//! The command line: `candela [play]`, `candela check`, `candela render`.
+
+use crate::control::{Scene, slide_view};
+use crate::counts::{Counts, NumberFormat};
+use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image};
+use crate::show::{Show, Size, TransitionKind};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "candela",
+    version,
+    about = "Light projections for human-rights campaigns: portraits, names and live appeal counts"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Play a show on the projector output (the default when no command is given).
+    Play {
+        /// Show file, or a folder holding show.toml [default: slides/show.toml].
+        show: Option<PathBuf>,
+    },
+    /// Check a show for every problem: syntax, ids, counters, images, missing glyphs.
+    Check {
+        /// Show file, or a folder holding show.toml [default: slides/show.toml].
+        show: Option<PathBuf>,
+    },
+    /// Render one frame of a show to a PNG, with no window or display server.
+    Render(RenderArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RenderArgs {
+    /// Show file, or a folder holding show.toml [default: slides/show.toml].
+    show: Option<PathBuf>,
+    /// The slide to render, by id or by 1-based position.
+    #[arg(long)]
+    slide: String,
+    /// Render a transition from --slide to this slide (id or position).
+    #[arg(long, requires = "progress")]
+    to: Option<String>,
+    /// How far through the transition, 0 to 1.
+    #[arg(long, requires = "to", value_parser = parse_progress)]
+    progress: Option<f32>,
+    /// The transition to use [default: the one the show gives the --to slide].
+    #[arg(long, requires = "to")]
+    transition: Option<TransitionArg>,
+    /// Output size as WIDTHxHEIGHT [default: the show's size].
+    #[arg(long, value_parser = parse_size)]
+    size: Option<Size>,
+    /// The PNG file to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum TransitionArg {
+    Cut,
+    Crossfade,
+    ThroughBlack,
+}
+
+impl From<TransitionArg> for TransitionKind {
+    fn from(t: TransitionArg) -> Self {
+        match t {
+            TransitionArg::Cut => TransitionKind::Cut,
+            TransitionArg::Crossfade => TransitionKind::Crossfade,
+            TransitionArg::ThroughBlack => TransitionKind::ThroughBlack,
+        }
+    }
+}
+
+fn parse_size(s: &str) -> Result<Size, String> {
+    Size::parse(s).ok_or_else(|| {
+        format!(
+            "expected WIDTHxHEIGHT such as 1920x1080, each side 16 to {}",
+            Size::MAX_SIDE
+        )
+    })
+}
+
+fn parse_progress(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err("expected a number from 0 to 1, such as 0.4".into()),
+    }
+}
+
+/// The default show: `slides/` in the current folder, else the one beside the sources.
+fn default_show() -> PathBuf {
+    let here = Path::new("slides");
+    if here.join(crate::show::SHOW_FILE).is_file() {
+        here.to_path_buf()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("slides")
+    }
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "candela=info,wgpu=error,naga=error".into()),
+        )
+        .without_time()
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Play { show: None }) {
+        Command::Play { show } => play(&show.unwrap_or_else(default_show)),
+        Command::Check { show } => check(&show.unwrap_or_else(default_show)),
+        Command::Render(args) => render(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("candela: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    let (show, problems) = crate::check::check(path);
+    for p in &problems {
+        println!("{p}");
+    }
+    let Some(show) = show else {
+        return Ok(ExitCode::FAILURE);
+    };
+    if problems.is_empty() {
+        println!(
+            "{}: ok — {} slides, {} counters, {} at {}",
+            show.path.display(),
+            show.slides.len(),
+            show.counters.len(),
+            show.locale,
+            show.size
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{}: {} problem(s)", show.path.display(), problems.len());
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Loads a show for playing or rendering: problems are printed as warnings, and only a show
+/// that cannot be parsed at all stops here.
+fn load_for_output(path: &Path) -> anyhow::Result<Show> {
+    let (show, problems) = Show::load(path)?;
+    for p in &problems {
+        tracing::warn!("{p}");
+    }
+    Ok(show)
+}
+
+fn slide_index(show: &Show, key: &str) -> anyhow::Result<usize> {
+    show.find_slide(key).ok_or_else(|| {
+        let ids: Vec<&str> = show.slides.iter().map(|s| s.id.as_str()).collect();
+        anyhow::anyhow!(
+            "no slide {key:?} in {}; slides are {} (or their position, 1 to {})",
+            show.path.display(),
+            ids.join(", "),
+            ids.len()
+        )
+    })
+}
+
+fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let show = load_for_output(&args.show.unwrap_or_else(default_show))?;
+    let size = args.size.unwrap_or(show.size);
+    let from = slide_index(&show, &args.slide)?;
+    let numbers = NumberFormat::new(&show.locale)
+        .unwrap_or_else(|_| NumberFormat::new("en-GB").expect("en-GB is built in"));
+    let counts = Counts::from_show(&show);
+    let view = |i| slide_view(&show, &numbers, &counts, i);
+    let scene = match (&args.to, args.progress) {
+        (Some(to), Some(progress)) => {
+            let to = slide_index(&show, to)?;
+            let kind = args
+                .transition
+                .map(Into::into)
+                .unwrap_or_else(|| show.transition_into(&show.slides[to]).kind);
+            Scene::transition(view(from), view(to), kind, progress)
+        }
+        _ => Scene::still(view(from)),
+    };
+
+    let gpu = Gpu::headless()?;
+    let (fonts, font_problems) = crate::check::load_fonts(&show);
+    for p in font_problems {
+        tracing::warn!("{p}");
+    }
+    let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
+    let image = render_image(&gpu, &mut renderer, &scene, (size.width, size.height))?;
+    image
+        .save(&args.out)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?;
+    tracing::info!(
+        "wrote {} ({size}) in {} ms on {}",
+        args.out.display(),
+        started.elapsed().as_millis(),
+        gpu.adapter.get_info().name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn play(path: &Path) -> anyhow::Result<ExitCode> {
+    let show = load_for_output(path)?;
+    eprintln!(
+        "candela: {} is loaded ({} slides), but live output is not built yet.\n\
+         Preview a slide with: candela render --slide {} --out frame.png",
+        show.path.display(),
+        show.slides.len(),
+        show.slides.first().map_or("1", |s| s.id.as_str())
+    );
+    Ok(ExitCode::from(2))
+}

@@ -1,0 +1,28 @@
+//! Appeal counts: their values at run time and how they are written for the show's locale.
+
+mod format;
+
+pub use format::NumberFormat;
+
+use crate::show::Show;
+use std::collections::BTreeMap;
+
+/// The current value of every counter, by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts(BTreeMap<String, u64>);
+
+impl Counts {
+    /// The starting values written in the show file.
+    pub fn from_show(show: &Show) -> Counts {
+        Counts(
+            show.counters
+                .iter()
+                .map(|c| (c.id.clone(), c.value))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, id: &str) -> Option<u64> {
+        self.0.get(id).copied()
+    }
+}

@@ -1,0 +1,26 @@
+//! candela drives night-time light projections for human-rights campaigns: case portraits,
+//! names in their own scripts and live appeal counts, cued from a lighting desk.
+//!
+//! Data flows one way, from the show file to pixels:
+//!
+//! ```text
+//! show file ─► Show ─► Scene (plain data) ─► Renderer ─► texture view (window or PNG)
+//! ```
+//!
+//! The modules, in that order:
+//! - [`show`]: the show file (`show.toml`): model, loading, problems with file:line:col.
+//! - [`counts`]: counter values at run time and locale-aware number formatting.
+//! - [`control`]: the pure core; [`control::Scene`] says what a frame shows, with no clock,
+//!   file or GPU involved.
+//! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
+//! - [`render`]: wgpu: draws a Scene into any `TextureView`; layout, photos, offscreen read-back.
+//! - [`check`]: `candela check`, every problem in a show found in one pass.
+//! - [`cli`]: the command line, a thin layer over the above.
+
+pub mod check;
+pub mod cli;
+pub mod control;
+pub mod counts;
+pub mod render;
+pub mod show;
+pub mod text;

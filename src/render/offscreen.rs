@@ -1,0 +1,85 @@
+//! Rendering without a window: into an offscreen texture, read back as an image.
+
+use super::{Gpu, Renderer};
+use crate::control::Scene;
+use image::RgbaImage;
+
+/// The format offscreen frames are drawn in; its bytes are PNG's RGBA as they are.
+pub const HEADLESS_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8UnormSrgb;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadbackError {
+    #[error("reading the frame back from the GPU failed: {0}")]
+    Map(#[from] wgpu::BufferAsyncError),
+    #[error("waiting for the GPU failed: {0}")]
+    Poll(#[from] wgpu::PollError),
+    #[error("cannot read the frame's buffer: {0}")]
+    Range(wgpu::MapRangeError),
+    #[error("the GPU never answered the frame read-back")]
+    NoAnswer,
+}
+
+/// Renders `scene` at `size` and returns the frame's pixels.
+pub fn render_image(
+    gpu: &Gpu,
+    renderer: &mut Renderer,
+    scene: &Scene,
+    size: (u32, u32),
+) -> Result<RgbaImage, ReadbackError> {
+    let extent = wgpu::Extent3d {
+        width: size.0,
+        height: size.1,
+        depth_or_array_layers: 1,
+    };
+    let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("offscreen frame"),
+        size: extent,
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: renderer.format(),
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    renderer.render(gpu, scene, &texture.create_view(&Default::default()), size);
+
+    // Rows in a buffer copy must start on 256-byte boundaries.
+    let row = size.0 * 4;
+    let padded_row =
+        row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+    let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: padded_row as u64 * size.1 as u64,
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    encoder.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded_row),
+                rows_per_image: Some(size.1),
+            },
+        },
+        extent,
+    );
+    gpu.queue.submit([encoder.finish()]);
+    let slice = buffer.slice(..);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = sender.send(r);
+    });
+    gpu.device.poll(wgpu::PollType::wait_indefinitely())?;
+    receiver.recv().map_err(|_| ReadbackError::NoAnswer)??;
+    let data = slice.get_mapped_range().map_err(ReadbackError::Range)?;
+    let mut pixels = Vec::with_capacity((row * size.1) as usize);
+    for chunk in data.chunks(padded_row as usize) {
+        pixels.extend_from_slice(&chunk[..row as usize]);
+    }
+    drop(data);
+    buffer.unmap();
+    Ok(RgbaImage::from_raw(size.0, size.1, pixels).expect("buffer holds exactly one frame"))
+}

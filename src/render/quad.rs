@@ -1,0 +1,215 @@
+//! The one pipeline besides text: textured, tinted quads (`shaders/quad.wgsl`).
+
+use super::Gpu;
+use super::layout::Rect;
+use wgpu::util::DeviceExt;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Quad {
+    rect: [f32; 4],
+    uv: [f32; 4],
+    color: [f32; 4],
+}
+
+impl Quad {
+    /// Covers the whole target.
+    pub fn full(color: [f32; 4]) -> Quad {
+        Quad {
+            rect: [-1.0, 1.0, 1.0, -1.0],
+            uv: [0.0, 0.0, 1.0, 1.0],
+            color,
+        }
+    }
+
+    /// Covers `rect`, in pixels of a target of `size`.
+    pub fn pixels(rect: Rect, size: (u32, u32), color: [f32; 4]) -> Quad {
+        let (w, h) = (size.0 as f32, size.1 as f32);
+        Quad {
+            rect: [
+                rect.x / w * 2.0 - 1.0,
+                1.0 - rect.y / h * 2.0,
+                (rect.x + rect.w) / w * 2.0 - 1.0,
+                1.0 - (rect.y + rect.h) / h * 2.0,
+            ],
+            uv: [0.0, 0.0, 1.0, 1.0],
+            color,
+        }
+    }
+}
+
+pub struct QuadPipeline {
+    pipeline: wgpu::RenderPipeline,
+    layout: wgpu::BindGroupLayout,
+    sampler: wgpu::Sampler,
+    /// A 1x1 white texture: tinted, it draws solid colours.
+    white: wgpu::BindGroup,
+}
+
+impl QuadPipeline {
+    pub fn new(gpu: &Gpu, format: wgpu::TextureFormat) -> QuadPipeline {
+        let device = &gpu.device;
+        let shader = device.create_shader_module(wgpu::include_wgsl!("../../shaders/quad.wgsl"));
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("quad"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    count: None,
+                },
+                wgpu::BindGroupLayoutEntry {
+                    binding: 1,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("quad"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("quad"),
+            layout: Some(&pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &shader,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[Some(wgpu::VertexBufferLayout {
+                    array_stride: std::mem::size_of::<Quad>() as u64,
+                    step_mode: wgpu::VertexStepMode::Instance,
+                    attributes: &wgpu::vertex_attr_array![0 => Float32x4, 1 => Float32x4, 2 => Float32x4],
+                })],
+            },
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &shader,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format,
+                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
+        // Layers and photos are drawn 1:1, so linear filtering only matters for sub-pixel
+        // placement; clamping keeps edge texels from wrapping around.
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("quad"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            ..Default::default()
+        });
+        let white_pixel = image::RgbaImage::from_pixel(1, 1, image::Rgba([255; 4]));
+        let white = bind_view(
+            device,
+            &layout,
+            &sampler,
+            &upload_texture(gpu, &white_pixel),
+        );
+        QuadPipeline {
+            pipeline,
+            layout,
+            sampler,
+            white,
+        }
+    }
+
+    pub fn white(&self) -> &wgpu::BindGroup {
+        &self.white
+    }
+
+    /// A bind group that samples `view`.
+    pub fn bind(&self, gpu: &Gpu, view: &wgpu::TextureView) -> wgpu::BindGroup {
+        bind_view(&gpu.device, &self.layout, &self.sampler, view)
+    }
+
+    /// Uploads an sRGB image as a texture and binds it.
+    pub fn upload(&self, gpu: &Gpu, image: &image::RgbaImage) -> wgpu::BindGroup {
+        self.bind(gpu, &upload_texture(gpu, image))
+    }
+
+    /// Draws `quads[i]` sampling `bind_groups[i]`, in order.
+    pub fn draw(
+        &self,
+        gpu: &Gpu,
+        pass: &mut wgpu::RenderPass<'_>,
+        quads: &[Quad],
+        bind_groups: &[&wgpu::BindGroup],
+    ) {
+        if quads.is_empty() {
+            return;
+        }
+        let instances = gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("quads"),
+                contents: bytemuck::cast_slice(quads),
+                usage: wgpu::BufferUsages::VERTEX,
+            });
+        pass.set_pipeline(&self.pipeline);
+        pass.set_vertex_buffer(0, instances.slice(..));
+        for (i, bind_group) in bind_groups.iter().enumerate() {
+            pass.set_bind_group(0, *bind_group, &[]);
+            pass.draw(0..6, i as u32..i as u32 + 1);
+        }
+    }
+}
+
+fn bind_view(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    sampler: &wgpu::Sampler,
+    view: &wgpu::TextureView,
+) -> wgpu::BindGroup {
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("quad"),
+        layout,
+        entries: &[
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::TextureView(view),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: wgpu::BindingResource::Sampler(sampler),
+            },
+        ],
+    })
+}
+
+fn upload_texture(gpu: &Gpu, image: &image::RgbaImage) -> wgpu::TextureView {
+    let texture = gpu.device.create_texture_with_data(
+        &gpu.queue,
+        &wgpu::TextureDescriptor {
+            label: Some("image"),
+            size: wgpu::Extent3d {
+                width: image.width(),
+                height: image.height(),
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba8UnormSrgb,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        },
+        wgpu::util::TextureDataOrder::LayerMajor,
+        image.as_raw(),
+    );
+    texture.create_view(&Default::default())
+}

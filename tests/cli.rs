@@ -1,0 +1,224 @@
+//! The `candela` binary as a user runs it: `check` on good and broken shows, `render` to PNG.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn candela(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run candela")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn fixture(name: &str) -> String {
+    format!("tests/fixtures/{name}")
+}
+
+fn temp_png(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("candela-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn check_passes_on_the_default_show() {
+    let out = candela(&["check"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("ok — 8 slides, 2 counters"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn check_reports_a_syntax_error_with_its_place() {
+    let out = candela(&["check", &fixture("syntax-error.toml")]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("syntax-error.toml:7:") && t.contains("invalid basic string"),
+        "{t}"
+    );
+}
+
+#[test]
+fn check_reports_an_unknown_transition_and_the_valid_ones() {
+    let out = candela(&["check", &fixture("unknown-transition.toml")]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("unknown-transition.toml:2:14:"), "{t}");
+    assert!(t.contains("wipe") && t.contains("through-black"), "{t}");
+}
+
+#[test]
+fn check_lists_every_problem_with_its_line() {
+    let out = candela(&["check", &fixture("problems.toml")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    let expected = [
+        (
+            "problems.toml:3:8:",
+            "hold must be more than 0 seconds, not -3",
+        ),
+        ("problems.toml:17:6:", "duplicate slide id \"intro\""),
+        ("problems.toml:24:9:", "slide \"lost\": image file"),
+        ("problems.toml:24:9:", "no-such-photo.jpg not found"),
+        ("problems.toml:30:9:", "slide \"corrupt\": cannot decode"),
+        (
+            "problems.toml:34:6:",
+            "slide \"glyphs\" field 'title' has characters no available font can draw: \"\\u{e000}\" (U+E000)",
+        ),
+        (
+            "problems.toml:41:11:",
+            "slide \"count\" shows counter \"letters\", which is not defined",
+        ),
+        (
+            "problems.toml:45:8:",
+            "slide \"nameless\": portrait slides need a 'name'",
+        ),
+    ];
+    for (place, message) in expected {
+        assert!(
+            t.lines().any(|l| l.contains(place) && l.contains(message)),
+            "expected {place} {message:?} in:\n{t}"
+        );
+    }
+    assert!(t.contains("7 problem(s)"), "{t}");
+    // Listed in file order, so a user can work down the file.
+    let lines: Vec<usize> = t
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("tests/fixtures/problems.toml:")?
+                .split(':')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+    assert!(t.contains("hint:"), "every problem says what to do:\n{t}");
+}
+
+#[test]
+fn check_reports_a_misspelt_field() {
+    let out = candela(&["check", &fixture("misspelt-field.toml")]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("misspelt-field.toml:7:1:") && t.contains("unknown field `nmae`"),
+        "{t}"
+    );
+}
+
+#[test]
+fn check_names_a_missing_show_file() {
+    let out = candela(&["check", "no/such/show.toml"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("no/such/show.toml: cannot read the show file"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn render_writes_a_png_of_the_asked_size() {
+    let png = temp_png("yorm.png");
+    let out = candela(&[
+        "render",
+        "--slide",
+        "yorm-bopha",
+        "--size",
+        "640x360",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let img = image::open(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (640, 360));
+}
+
+#[test]
+fn render_a_transition_by_position() {
+    let png = temp_png("fade.png");
+    let out = candela(&[
+        "render",
+        "slides",
+        "--slide",
+        "2",
+        "--to",
+        "3",
+        "--progress",
+        "0.4",
+        "--size",
+        "320x180",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(Path::new(&png).is_file());
+}
+
+#[test]
+fn render_says_what_it_could_not_draw_and_still_renders() {
+    let png = temp_png("lost.png");
+    let out = candela(&[
+        "render",
+        &fixture("problems.toml"),
+        "--slide",
+        "lost",
+        "--size",
+        "320x180",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("no-such-photo.jpg"), "{t}");
+    assert!(Path::new(&png).is_file());
+}
+
+#[test]
+fn render_rejects_an_unknown_slide_and_lists_the_known_ones() {
+    let png = temp_png("none.png");
+    let out = candela(&[
+        "render",
+        "--slide",
+        "nobody",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("no slide \"nobody\"") && t.contains("yorm-bopha"),
+        "{t}"
+    );
+}
+
+#[test]
+fn render_rejects_a_bad_progress() {
+    let out = candela(&[
+        "render",
+        "--slide",
+        "1",
+        "--to",
+        "2",
+        "--progress",
+        "1.5",
+        "--out",
+        "x.png",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("from 0 to 1"), "{}", text(&out));
+}
