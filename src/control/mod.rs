@@ -1,8 +1,12 @@
-//! The pure core between inputs and pixels: what the wall should show, as plain data.
+//! The pure core between inputs and pixels: commands in, what the wall should show out.
 //!
-//! Nothing here reads a clock, a file or the GPU: a [`Scene`] is computed from the show, the
-//! counts and explicit transition progress, so it can be asserted on (even as JSON) in tests.
+//! Nothing here reads a clock, a file or the GPU: the [`Engine`] is given the time with every
+//! call and yields a [`Scene`], plain data that tests assert on (even as JSON).
 
+mod command;
+mod engine;
 mod scene;
 
+pub use command::{Command, SlideRef};
+pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, Status};
 pub use scene::{CounterText, Layer, Scene, SlideView, ViewContent, slide_view};

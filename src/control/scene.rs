@@ -6,11 +6,13 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 /// Everything one frame shows. Layers are drawn bottom to top over black, each at its
-/// opacity; `master` then dims the whole frame (0 is black, 1 full brightness).
+/// opacity; the test pattern, when on, replaces them; `master` then dims the whole frame
+/// (0 is black, 1 full brightness).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scene {
     pub layers: Vec<Layer>,
     pub master: f32,
+    pub test_pattern: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,6 +109,7 @@ impl Scene {
                 slide,
             }],
             master: 1.0,
+            test_pattern: false,
         }
     }
 
@@ -135,6 +138,7 @@ impl Scene {
         Scene {
             layers: layers.into_iter().filter(|l| l.opacity > 0.0).collect(),
             master: 1.0,
+            test_pattern: false,
         }
     }
 }

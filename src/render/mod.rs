@@ -8,6 +8,7 @@
 mod gpu;
 pub mod layout;
 mod offscreen;
+mod pattern;
 pub mod photo;
 mod quad;
 
@@ -25,8 +26,15 @@ use quad::{Quad, QuadPipeline};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// Slide layers kept on the GPU: the current slide, the one fading out, and a spare.
-const CACHED_LAYERS: usize = 3;
+/// Slide layers kept on the GPU: as many as a frame can show, and one spare.
+const CACHED_LAYERS: usize = crate::control::MAX_LAYERS + 1;
+
+/// What one composited quad samples.
+enum Source {
+    Layer(usize),
+    Pattern,
+    White,
+}
 
 struct CachedLayer {
     view: SlideView,
@@ -61,6 +69,8 @@ pub struct Renderer {
     photos: HashMap<PhotoKey, Photo>,
     /// Photos that failed to load, so the failure is reported once, not every frame.
     broken_photos: HashMap<PathBuf, String>,
+    /// The test pattern, made for the size last asked for.
+    pattern: Option<((u32, u32), wgpu::BindGroup)>,
     frame: u64,
 }
 
@@ -89,6 +99,7 @@ impl Renderer {
             layers: Vec::new(),
             photos: HashMap::new(),
             broken_photos: HashMap::new(),
+            pattern: None,
             frame: 0,
         }
     }
@@ -112,9 +123,18 @@ impl Renderer {
     ) {
         self.frame += 1;
         let mut draws = Vec::with_capacity(scene.layers.len() + 1);
-        for layer in scene.layers.iter().filter(|l| l.opacity > 0.0) {
-            let i = self.layer(gpu, &layer.slide, size);
-            draws.push((Some(i), Quad::full([1.0, 1.0, 1.0, layer.opacity.min(1.0)])));
+        if scene.test_pattern {
+            if self.pattern.as_ref().is_none_or(|(s, _)| *s != size) {
+                let image = pattern::test_pattern(size.0, size.1);
+                self.pattern = Some((size, self.quads.upload(gpu, &image)));
+            }
+            draws.push((Source::Pattern, Quad::full([1.0; 4])));
+        } else {
+            for layer in scene.layers.iter().filter(|l| l.opacity > 0.0) {
+                let i = self.layer(gpu, &layer.slide, size);
+                let opacity = layer.opacity.min(1.0);
+                draws.push((Source::Layer(i), Quad::full([1.0, 1.0, 1.0, opacity])));
+            }
         }
         let master = if scene.master.is_nan() {
             1.0
@@ -122,13 +142,14 @@ impl Renderer {
             scene.master.clamp(0.0, 1.0)
         };
         if master < 1.0 {
-            draws.push((None, Quad::full([0.0, 0.0, 0.0, 1.0 - master])));
+            draws.push((Source::White, Quad::full([0.0, 0.0, 0.0, 1.0 - master])));
         }
         let bind_groups: Vec<&wgpu::BindGroup> = draws
             .iter()
-            .map(|(layer, _)| match layer {
-                Some(i) => &self.layers[*i].bind_group,
-                None => self.quads.white(),
+            .map(|(source, _)| match source {
+                Source::Layer(i) => &self.layers[*i].bind_group,
+                Source::Pattern => &self.pattern.as_ref().expect("made above").1,
+                Source::White => self.quads.white(),
             })
             .collect();
         let quads: Vec<Quad> = draws.iter().map(|(_, q)| *q).collect();
@@ -139,6 +160,13 @@ impl Renderer {
         }
         gpu.queue.submit([encoder.finish()]);
         self.text.atlas.trim();
+        // A scene with more layers than the cache holds grew it; shrink it back.
+        while self.layers.len() > CACHED_LAYERS {
+            let Some(i) = self.layers.iter().position(|l| l.last_used != self.frame) else {
+                break;
+            };
+            self.layers.swap_remove(i);
+        }
     }
 
     /// The index of `view`'s layer texture, drawing it if it is not cached.
@@ -174,20 +202,24 @@ impl Renderer {
             bind_group: self.quads.bind(gpu, &texture_view),
             last_used: frame,
         };
-        if self.layers.len() < CACHED_LAYERS {
-            self.layers.push(layer);
-            return self.layers.len() - 1;
-        }
         // Replace the least recently used layer that this frame does not need.
-        let (i, _) = self
+        let spare = self
             .layers
             .iter()
             .enumerate()
             .filter(|(_, l)| l.last_used != frame)
             .min_by_key(|(_, l)| l.last_used)
-            .expect("a scene has at most two layers");
-        self.layers[i] = layer;
-        i
+            .map(|(i, _)| i);
+        match spare {
+            Some(i) if self.layers.len() >= CACHED_LAYERS => {
+                self.layers[i] = layer;
+                i
+            }
+            _ => {
+                self.layers.push(layer);
+                self.layers.len() - 1
+            }
+        }
     }
 
     /// Draws one slide (background, photo, text) into `target`.

@@ -1,0 +1,47 @@
+//! The one vocabulary every input speaks: keys, OSC, feeds and the command line all turn
+//! what they receive into a [`Command`] and nothing else.
+
+use std::time::Duration;
+
+/// A slide as an operator names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlideRef {
+    Id(String),
+    /// 1-based, as people count ("slide 3").
+    Position(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// `fade` overrides the transition's duration (the kind stays the slide's own).
+    Next {
+        fade: Option<Duration>,
+    },
+    Previous {
+        fade: Option<Duration>,
+    },
+    Goto {
+        slide: SlideRef,
+        fade: Option<Duration>,
+    },
+    Blackout {
+        fade: Option<Duration>,
+    },
+    Restore {
+        fade: Option<Duration>,
+    },
+    /// Blackout when shown, restore when blacked out (a single key).
+    ToggleBlackout,
+    /// Master level 0..=1, reached over `fade`.
+    Master {
+        level: f32,
+        fade: Option<Duration>,
+    },
+    Pause,
+    Resume,
+    TogglePause,
+    /// Holds every slide this long from now on, overriding the show's holds.
+    SetHold(Duration),
+    TestPattern(bool),
+    ToggleTestPattern,
+}

@@ -1,0 +1,358 @@
+//! The show engine: which slide is up, what is fading, blackout, master, auto-cycling.
+//!
+//! Pure: time is always passed in (`now`, time since the show started) and never read here,
+//! so every transition, hold and fade is tested in microseconds with a virtual clock.
+//!
+//! Slides on screen are a stack of layers, each with an opacity ramp. A new slide fades in on
+//! top of whatever is showing *now*, so a cue that arrives mid-transition never jumps back to
+//! the old slide, and fades never stack up: once the top layer is fully opaque, everything
+//! beneath it is dropped.
+
+use super::command::{Command, SlideRef};
+use super::scene::{Layer, Scene, slide_view};
+use crate::counts::{Counts, NumberFormat};
+use crate::show::{Show, TransitionKind};
+use std::time::Duration;
+
+/// At most this many slides are on screen at once; a flurry of cues drops the oldest.
+pub const MAX_LAYERS: usize = 3;
+
+/// Shortest hold an operator can set, so the show never spins through slides.
+pub const MIN_HOLD: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    #[error("no slide {0:?} in the show")]
+    UnknownSlide(String),
+    #[error("no slide at position {0}; the show has {1}")]
+    NoSuchPosition(usize, usize),
+    #[error("master level must be a number from 0 to 1, not {0}")]
+    BadLevel(f32),
+}
+
+/// A value moving linearly from `from` to `to` over `length`, starting at `start`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ramp {
+    from: f32,
+    to: f32,
+    start: Duration,
+    length: Duration,
+}
+
+impl Ramp {
+    fn fixed(v: f32) -> Ramp {
+        Ramp {
+            from: v,
+            to: v,
+            start: Duration::ZERO,
+            length: Duration::ZERO,
+        }
+    }
+
+    fn at(&self, now: Duration) -> f32 {
+        if self.done(now) {
+            return self.to;
+        }
+        if now <= self.start {
+            return self.from;
+        }
+        let t = (now - self.start).as_secs_f32() / self.length.as_secs_f32();
+        self.from + (self.to - self.from) * t
+    }
+
+    fn done(&self, now: Duration) -> bool {
+        now >= self.start + self.length
+    }
+
+    /// From wherever it is now to `to`, over `length`: a new fade never jumps.
+    fn retarget(&self, to: f32, now: Duration, length: Duration) -> Ramp {
+        Ramp {
+            from: self.at(now),
+            to,
+            start: now,
+            length,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct SlideLayer {
+    slide: usize,
+    opacity: Ramp,
+}
+
+/// What the engine is doing, for operators (status lines, OSC replies) and tests.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Status {
+    pub slide: String,
+    /// 1-based.
+    pub position: usize,
+    pub next: String,
+    pub blackout: bool,
+    pub master: f32,
+    pub paused: bool,
+    pub test_pattern: bool,
+}
+
+pub struct Engine {
+    show: Show,
+    numbers: NumberFormat,
+    counts: Counts,
+    layers: Vec<SlideLayer>,
+    /// The slide shown or being faded to: the top layer's.
+    current: usize,
+    /// 1 shown, 0 blacked out.
+    output: Ramp,
+    master: Ramp,
+    paused: bool,
+    hold_override: Option<Duration>,
+    /// When the show moves on by itself, unless paused or blacked out.
+    next_advance: Duration,
+    test_pattern: bool,
+}
+
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO)
+}
+
+impl Engine {
+    /// Starts the show on its first slide at `now`. The show must have a slide.
+    pub fn new(show: Show, counts: Counts, now: Duration) -> Engine {
+        assert!(!show.slides.is_empty(), "a show to play has slides");
+        let numbers = NumberFormat::new(&show.locale)
+            .unwrap_or_else(|_| NumberFormat::new("en-GB").expect("en-GB is built in"));
+        let mut engine = Engine {
+            show,
+            numbers,
+            counts,
+            layers: vec![SlideLayer {
+                slide: 0,
+                opacity: Ramp::fixed(1.0),
+            }],
+            current: 0,
+            output: Ramp::fixed(1.0),
+            master: Ramp::fixed(1.0),
+            paused: false,
+            hold_override: None,
+            next_advance: Duration::ZERO,
+            test_pattern: false,
+        };
+        engine.next_advance = now + engine.hold(0);
+        engine
+    }
+
+    pub fn show(&self) -> &Show {
+        &self.show
+    }
+
+    fn hold(&self, slide: usize) -> Duration {
+        self.hold_override
+            .unwrap_or_else(|| seconds(self.show.hold_of(&self.show.slides[slide])))
+    }
+
+    fn blacked_out(&self) -> bool {
+        self.output.to == 0.0
+    }
+
+    /// Applies one command at `now`. An error leaves the show as it was.
+    pub fn apply(&mut self, command: Command, now: Duration) -> Result<(), EngineError> {
+        self.settle(now);
+        let n = self.show.slides.len();
+        match command {
+            Command::Next { fade } => self.go((self.current + 1) % n, fade, now),
+            Command::Previous { fade } => self.go((self.current + n - 1) % n, fade, now),
+            Command::Goto { slide, fade } => {
+                let target = self.resolve(&slide)?;
+                self.go(target, fade, now);
+            }
+            Command::Blackout { fade } => {
+                self.output = self.output.retarget(0.0, now, fade.unwrap_or_default());
+            }
+            Command::Restore { fade } => {
+                let fade = fade.unwrap_or_default();
+                if self.blacked_out() {
+                    // The audience saw nothing while blacked out: give the slide its full hold.
+                    self.next_advance = now + fade + self.hold(self.current);
+                }
+                self.output = self.output.retarget(1.0, now, fade);
+            }
+            Command::ToggleBlackout => {
+                let command = if self.blacked_out() {
+                    Command::Restore { fade: None }
+                } else {
+                    Command::Blackout { fade: None }
+                };
+                return self.apply(command, now);
+            }
+            Command::Master { level, fade } => {
+                if !(0.0..=1.0).contains(&level) {
+                    return Err(EngineError::BadLevel(level));
+                }
+                self.master = self.master.retarget(level, now, fade.unwrap_or_default());
+            }
+            Command::Pause => self.paused = true,
+            Command::Resume => {
+                if self.paused {
+                    self.paused = false;
+                    self.next_advance = now + self.hold(self.current);
+                }
+            }
+            Command::TogglePause => {
+                let command = if self.paused {
+                    Command::Resume
+                } else {
+                    Command::Pause
+                };
+                return self.apply(command, now);
+            }
+            Command::SetHold(hold) => {
+                let hold = hold.max(MIN_HOLD);
+                // Counted from when the current slide arrived, but never in the past.
+                let arrived = self.next_advance.saturating_sub(self.hold(self.current));
+                self.hold_override = Some(hold);
+                self.next_advance = (arrived + hold).max(now);
+            }
+            Command::TestPattern(on) => self.test_pattern = on,
+            Command::ToggleTestPattern => self.test_pattern = !self.test_pattern,
+        }
+        Ok(())
+    }
+
+    fn resolve(&self, slide: &SlideRef) -> Result<usize, EngineError> {
+        let n = self.show.slides.len();
+        match slide {
+            SlideRef::Id(id) => self
+                .show
+                .slides
+                .iter()
+                .position(|s| s.id == *id)
+                .ok_or_else(|| EngineError::UnknownSlide(id.clone())),
+            SlideRef::Position(p) if (1..=n).contains(p) => Ok(p - 1),
+            SlideRef::Position(p) => Err(EngineError::NoSuchPosition(*p, n)),
+        }
+    }
+
+    /// Starts the transition to `target` at `now`; `fade` overrides its duration.
+    fn go(&mut self, target: usize, fade: Option<Duration>, now: Duration) {
+        let transition = self.show.transition_into(&self.show.slides[target]);
+        let mut length = fade.unwrap_or_else(|| seconds(transition.seconds));
+        let kind = if length.is_zero() {
+            TransitionKind::Cut
+        } else {
+            transition.kind
+        };
+        if kind == TransitionKind::Cut {
+            length = Duration::ZERO;
+        }
+        match kind {
+            TransitionKind::Cut => self.layers.clear(),
+            TransitionKind::Crossfade => {}
+            TransitionKind::ThroughBlack => {
+                for layer in &mut self.layers {
+                    layer.opacity = layer.opacity.retarget(0.0, now, length / 2);
+                }
+            }
+        }
+        let opacity = match kind {
+            TransitionKind::Cut => Ramp::fixed(1.0),
+            TransitionKind::Crossfade => Ramp {
+                from: 0.0,
+                to: 1.0,
+                start: now,
+                length,
+            },
+            TransitionKind::ThroughBlack => Ramp {
+                from: 0.0,
+                to: 1.0,
+                start: now + length / 2,
+                length: length - length / 2,
+            },
+        };
+        self.layers.push(SlideLayer {
+            slide: target,
+            opacity,
+        });
+        if self.layers.len() > MAX_LAYERS {
+            self.layers.drain(..self.layers.len() - MAX_LAYERS);
+        }
+        self.current = target;
+        self.next_advance = now + length + self.hold(target);
+    }
+
+    /// Drops layers that can no longer be seen: faded out, or under a fully opaque one.
+    fn settle(&mut self, now: Duration) {
+        self.layers
+            .retain(|l| !(l.opacity.done(now) && l.opacity.to == 0.0));
+        if let Some(top_opaque) = self
+            .layers
+            .iter()
+            .rposition(|l| l.opacity.done(now) && l.opacity.to >= 1.0)
+        {
+            self.layers.drain(..top_opaque);
+        }
+    }
+
+    /// Moves the show on by itself when the current slide's hold is over.
+    pub fn tick(&mut self, now: Duration) {
+        self.settle(now);
+        if self.paused || self.blacked_out() || now < self.next_advance {
+            return;
+        }
+        // Start the transition when it was due, so frame timing does not make the show
+        // drift; after a long stall (a suspended laptop), start it now instead.
+        let due = self.next_advance;
+        let start = if now - due > Duration::from_secs(1) {
+            now
+        } else {
+            due
+        };
+        let next = (self.current + 1) % self.show.slides.len();
+        self.go(next, None, start);
+        self.settle(now);
+    }
+
+    /// What the wall shows at `now`.
+    pub fn scene(&self, now: Duration) -> Scene {
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| (l.slide, l.opacity.at(now)))
+            .filter(|(_, opacity)| *opacity > 0.0)
+            .map(|(slide, opacity)| Layer {
+                opacity,
+                slide: slide_view(&self.show, &self.numbers, &self.counts, slide),
+            })
+            .collect();
+        Scene {
+            layers,
+            master: self.master.at(now) * self.output.at(now),
+            test_pattern: self.test_pattern,
+        }
+    }
+
+    /// True while something on screen moves, so the output must redraw every frame.
+    pub fn animating(&self, now: Duration) -> bool {
+        !self.output.done(now)
+            || !self.master.done(now)
+            || self.layers.iter().any(|l| !l.opacity.done(now))
+    }
+
+    /// When the picture next changes by itself, if nothing is moving now: the output can
+    /// sleep until then, or until a command arrives.
+    pub fn next_change(&self) -> Option<Duration> {
+        (!self.paused && !self.blacked_out()).then_some(self.next_advance)
+    }
+
+    pub fn status(&self) -> Status {
+        let n = self.show.slides.len();
+        Status {
+            slide: self.show.slides[self.current].id.clone(),
+            position: self.current + 1,
+            next: self.show.slides[(self.current + 1) % n].id.clone(),
+            blackout: self.blacked_out(),
+            master: self.master.to,
+            paused: self.paused,
+            test_pattern: self.test_pattern,
+        }
+    }
+}
