@@ -1,13 +1,14 @@
 //! The command line: `candela [play]`, `candela check`, `candela render`.
 
-use crate::control::{Scene, slide_view};
+use crate::control::{Engine, Scene, slide_view};
 use crate::counts::{Counts, NumberFormat};
+use crate::output;
 use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image};
 use crate::show::{Show, Size, TransitionKind};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -23,10 +24,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Play a show on the projector output (the default when no command is given).
-    Play {
-        /// Show file, or a folder holding show.toml [default: slides/show.toml].
-        show: Option<PathBuf>,
-    },
+    Play(PlayArgs),
     /// Check a show for every problem: syntax, ids, counters, images, missing glyphs.
     Check {
         /// Show file, or a folder holding show.toml [default: slides/show.toml].
@@ -34,6 +32,40 @@ enum Command {
     },
     /// Render one frame of a show to a PNG, with no window or display server.
     Render(RenderArgs),
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct PlayArgs {
+    /// Show file, or a folder holding show.toml [default: slides/show.toml].
+    show: Option<PathBuf>,
+    /// The monitor to show on, by name or by the number --list-monitors gives
+    /// [default: the first that is not the primary, else the primary].
+    #[arg(long)]
+    monitor: Option<String>,
+    /// Print the monitors (name, position, size, refresh) and exit.
+    #[arg(long)]
+    list_monitors: bool,
+    /// Play in a normal window, for rehearsing on a desktop [default size: 1280x720].
+    #[arg(long, value_name = "WxH", num_args = 0..=1, default_missing_value = "1280x720", value_parser = parse_size)]
+    windowed: Option<Size>,
+    /// Render offscreen with no window or display server.
+    #[arg(long, conflicts_with_all = ["windowed", "monitor", "list_monitors"])]
+    headless: bool,
+    /// Headless: output size [default: the show's size].
+    #[arg(long, value_parser = parse_size, requires = "headless")]
+    size: Option<Size>,
+    /// Headless: frames per second.
+    #[arg(long, default_value_t = 60, requires = "headless")]
+    fps: u32,
+    /// Headless: stop after this many seconds of show.
+    #[arg(long, requires = "headless")]
+    seconds: Option<f64>,
+    /// Headless: advance the show's clock one frame per frame drawn, as fast as possible.
+    #[arg(long, requires = "seconds")]
+    virtual_time: bool,
+    /// Headless: write the last frame to this PNG.
+    #[arg(long, requires = "headless")]
+    out: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -114,8 +146,11 @@ pub fn main() -> ExitCode {
         .with_target(false)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Play { show: None }) {
-        Command::Play { show } => play(&show.unwrap_or_else(default_show)),
+    let result = match cli.command.unwrap_or(Command::Play(PlayArgs {
+        fps: 60,
+        ..Default::default()
+    })) {
+        Command::Play(args) => play(args),
         Command::Check { show } => check(&show.unwrap_or_else(default_show)),
         Command::Render(args) => render(args),
     };
@@ -214,14 +249,35 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn play(path: &Path) -> anyhow::Result<ExitCode> {
-    let show = load_for_output(path)?;
-    eprintln!(
-        "candela: {} is loaded ({} slides), but live output is not built yet.\n\
-         Preview a slide with: candela render --slide {} --out frame.png",
-        show.path.display(),
-        show.slides.len(),
-        show.slides.first().map_or("1", |s| s.id.as_str())
-    );
-    Ok(ExitCode::from(2))
+fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
+    let show = load_for_output(&args.show.unwrap_or_else(default_show))?;
+    if show.slides.is_empty() {
+        anyhow::bail!("{}: the show has no slides to play", show.path.display());
+    }
+    let size = args.size.unwrap_or(show.size);
+    let counts = Counts::from_show(&show);
+    let engine = Engine::new(show, counts, Duration::ZERO);
+    if args.headless {
+        let status = output::run_headless(
+            engine,
+            output::HeadlessOptions {
+                size,
+                fps: args.fps,
+                seconds: args.seconds,
+                virtual_time: args.virtual_time,
+                out: args.out,
+            },
+        )?;
+        println!("{}", serde_json::to_string(&status)?);
+    } else {
+        output::run(
+            engine,
+            output::WindowOptions {
+                monitor: args.monitor,
+                windowed: args.windowed,
+                list_monitors: args.list_monitors,
+            },
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

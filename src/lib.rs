@@ -4,7 +4,10 @@
 //! Data flows one way, from the show file to pixels:
 //!
 //! ```text
-//! show file ─► Show ─► Scene (plain data) ─► Renderer ─► texture view (window or PNG)
+//! show file ─► Show ─► Engine ◄─ Command (keys; OSC and feeds to come)
+//!                        │
+//!                        ▼
+//!                      Scene (plain data) ─► Renderer ─► texture view (window or PNG)
 //! ```
 //!
 //! The modules, in that order:
@@ -14,6 +17,8 @@
 //!   file or GPU involved.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: draws a Scene into any `TextureView`; layout, photos, offscreen read-back.
+//! - [`output`]: where frames go: a borderless window on the projector (winit), or offscreen;
+//!   the technician's keys.
 //! - [`check`]: `candela check`, every problem in a show found in one pass.
 //! - [`cli`]: the command line, a thin layer over the above.
 
@@ -21,6 +26,7 @@ pub mod check;
 pub mod cli;
 pub mod control;
 pub mod counts;
+pub mod output;
 pub mod render;
 pub mod show;
 pub mod text;

@@ -222,3 +222,47 @@ fn render_rejects_a_bad_progress() {
     assert!(!out.status.success());
     assert!(text(&out).contains("from 0 to 1"), "{}", text(&out));
 }
+
+fn headless(seconds: &str, png: &Path) -> (serde_json::Value, image::RgbaImage) {
+    let out = candela(&[
+        "play",
+        "--headless",
+        "--size",
+        "480x270",
+        "--fps",
+        "10",
+        "--seconds",
+        seconds,
+        "--virtual-time",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status = serde_json::from_slice(&out.stdout).unwrap();
+    (status, image::open(png).unwrap().to_rgba8())
+}
+
+#[test]
+fn headless_play_shows_the_expected_slide_after_simulated_seconds() {
+    // The default show holds the title 12 s, then crossfades to Yorm Bopha in 1.5 s.
+    let png = temp_png("headless-11.png");
+    let (status, frame) = headless("11", &png);
+    assert_eq!(status["slide"], "intro", "{status}");
+    let left = frame.get_pixel(120, 135);
+    assert!(
+        left[0] < 30 && left[1] < 30 && left[2] < 30,
+        "no photo yet: {left:?}"
+    );
+
+    let png = temp_png("headless-14.png");
+    let (status, frame) = headless("14", &png);
+    assert_eq!(status["slide"], "yorm-bopha", "{status}");
+    assert_eq!(status["position"], 2);
+    assert_eq!(status["blackout"], false);
+    // The portrait's photo fills the left part of the frame.
+    let photo = (60..200)
+        .flat_map(|y| (40..180).map(move |x| (x, y)))
+        .filter(|&(x, y)| frame.get_pixel(x, y)[0] > 40)
+        .count();
+    assert!(photo > 1000, "only {photo} photo pixels");
+}

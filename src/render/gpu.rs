@@ -1,6 +1,8 @@
 //! The GPU connection: instance, adapter, device and queue, shared by every output.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
@@ -17,6 +19,7 @@ pub struct Gpu {
     pub adapter: wgpu::Adapter,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
+    lost: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Gpu {
@@ -30,17 +33,15 @@ impl Gpu {
     /// A GPU for rendering offscreen, with no window. Honours `WGPU_BACKEND` and
     /// `WGPU_ADAPTER_NAME`, so tests can pin lavapipe (`WGPU_BACKEND=vulkan`).
     pub fn headless() -> Result<Gpu, GpuError> {
-        pollster::block_on(Gpu::new(
-            wgpu::InstanceDescriptor::new_without_display_handle_from_env(),
-            None,
-        ))
+        let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        pollster::block_on(Gpu::new(wgpu::Instance::new(desc), None))
     }
 
+    /// A GPU from `instance` that can present to `surface`, when there is one.
     pub async fn new(
-        desc: wgpu::InstanceDescriptor,
+        instance: wgpu::Instance,
         surface: Option<&wgpu::Surface<'_>>,
     ) -> Result<Gpu, GpuError> {
-        let instance = wgpu::Instance::new(desc);
         let adapter = match wgpu::util::initialize_adapter_from_env(&instance, surface).await {
             Ok(adapter) => adapter,
             Err(_) => instance
@@ -63,11 +64,25 @@ impl Gpu {
             })
             .await
             .map_err(GpuError::NoDevice)?;
+        // A GPU error must never take the wall down: log it and keep the last good frame.
+        device.on_uncaptured_error(Arc::new(|e| tracing::error!("GPU error: {e}")));
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            tracing::error!("GPU device lost ({reason:?}): {message}");
+            flag.store(true, Ordering::SeqCst);
+        });
         Ok(Gpu {
             instance,
             adapter,
             device,
             queue,
+            lost,
         })
+    }
+
+    /// True once the device is gone (driver reset, GPU unplugged): make a new [`Gpu`].
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
     }
 }

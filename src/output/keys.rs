@@ -1,0 +1,163 @@
+//! The laptop keyboard, for the AV technician on site. Keys become [`Command`]s; nothing
+//! here can quit the show by one stray press.
+//!
+//! | key | does |
+//! |---|---|
+//! | Space, → | next slide |
+//! | ← | previous slide |
+//! | B | blackout on / off |
+//! | T | test pattern on / off |
+//! | P | pause / resume cycling |
+//! | digits, then Enter | go to slide N |
+//! | Esc twice within a second, or Ctrl+Q | quit |
+
+use crate::control::{Command, SlideRef};
+use std::time::Duration;
+use winit::keyboard::{Key, NamedKey};
+
+/// A second Esc within this long quits.
+pub const DOUBLE_ESCAPE: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyAction {
+    Command(Command),
+    Quit,
+    /// Nothing to do but tell the technician something.
+    Say(String),
+    Nothing,
+}
+
+#[derive(Debug, Default)]
+pub struct Keys {
+    digits: String,
+    last_escape: Option<Duration>,
+}
+
+impl Keys {
+    /// What a key press at `now` does. Releases and auto-repeats are not passed here.
+    pub fn press(&mut self, key: &Key, ctrl: bool, now: Duration) -> KeyAction {
+        let first_escape = self.last_escape.take();
+        match key {
+            Key::Named(NamedKey::Escape) => {
+                if first_escape.is_some_and(|t| now.saturating_sub(t) <= DOUBLE_ESCAPE) {
+                    return KeyAction::Quit;
+                }
+                self.digits.clear();
+                self.last_escape = Some(now);
+                KeyAction::Say("press Esc again to quit (or Ctrl+Q)".into())
+            }
+            Key::Character(c) if ctrl && c.eq_ignore_ascii_case("q") => KeyAction::Quit,
+            Key::Character(c) if c.len() == 1 && c.chars().all(|c| c.is_ascii_digit()) => {
+                if self.digits.len() < 4 {
+                    self.digits.push_str(c);
+                }
+                KeyAction::Say(format!("slide {}… (Enter to go)", self.digits))
+            }
+            Key::Named(NamedKey::Enter) => match std::mem::take(&mut self.digits).parse() {
+                Ok(n) => command(Command::Goto {
+                    slide: SlideRef::Position(n),
+                    fade: None,
+                }),
+                Err(_) => KeyAction::Nothing,
+            },
+            Key::Named(NamedKey::Space | NamedKey::ArrowRight) => {
+                command(Command::Next { fade: None })
+            }
+            Key::Named(NamedKey::ArrowLeft) => command(Command::Previous { fade: None }),
+            Key::Character(c) if !ctrl => match c.to_ascii_lowercase().as_str() {
+                "b" => command(Command::ToggleBlackout),
+                "t" => command(Command::ToggleTestPattern),
+                "p" => command(Command::TogglePause),
+                _ => KeyAction::Nothing,
+            },
+            _ => KeyAction::Nothing,
+        }
+    }
+}
+
+fn command(c: Command) -> KeyAction {
+    KeyAction::Command(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ch(c: &str) -> Key {
+        Key::Character(c.into())
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn show_keys_become_commands() {
+        let mut k = Keys::default();
+        let next = KeyAction::Command(Command::Next { fade: None });
+        assert_eq!(k.press(&Key::Named(NamedKey::Space), false, ms(0)), next);
+        assert_eq!(
+            k.press(&Key::Named(NamedKey::ArrowRight), false, ms(0)),
+            next
+        );
+        assert_eq!(
+            k.press(&Key::Named(NamedKey::ArrowLeft), false, ms(0)),
+            KeyAction::Command(Command::Previous { fade: None })
+        );
+        assert_eq!(
+            k.press(&ch("B"), false, ms(0)),
+            KeyAction::Command(Command::ToggleBlackout)
+        );
+        assert_eq!(
+            k.press(&ch("t"), false, ms(0)),
+            KeyAction::Command(Command::ToggleTestPattern)
+        );
+        assert_eq!(
+            k.press(&ch("p"), false, ms(0)),
+            KeyAction::Command(Command::TogglePause)
+        );
+        assert_eq!(k.press(&ch("x"), false, ms(0)), KeyAction::Nothing);
+    }
+
+    #[test]
+    fn digits_then_enter_go_to_a_slide() {
+        let mut k = Keys::default();
+        k.press(&ch("1"), false, ms(0));
+        k.press(&ch("2"), false, ms(0));
+        assert_eq!(
+            k.press(&Key::Named(NamedKey::Enter), false, ms(0)),
+            KeyAction::Command(Command::Goto {
+                slide: SlideRef::Position(12),
+                fade: None
+            })
+        );
+        // The digits are used up; Enter alone does nothing.
+        assert_eq!(
+            k.press(&Key::Named(NamedKey::Enter), false, ms(0)),
+            KeyAction::Nothing
+        );
+        // Esc clears digits typed by mistake.
+        k.press(&ch("7"), false, ms(0));
+        k.press(&Key::Named(NamedKey::Escape), false, ms(0));
+        assert_eq!(
+            k.press(&Key::Named(NamedKey::Enter), false, ms(5000)),
+            KeyAction::Nothing
+        );
+    }
+
+    #[test]
+    fn quitting_takes_two_escapes_or_ctrl_q() {
+        let mut k = Keys::default();
+        let esc = Key::Named(NamedKey::Escape);
+        assert!(matches!(k.press(&esc, false, ms(0)), KeyAction::Say(_)));
+        // Too late: this one starts over.
+        assert!(matches!(k.press(&esc, false, ms(1500)), KeyAction::Say(_)));
+        assert_eq!(k.press(&esc, false, ms(2000)), KeyAction::Quit);
+        // Another key between the two presses cancels.
+        k.press(&esc, false, ms(3000));
+        k.press(&ch("x"), false, ms(3100));
+        assert!(matches!(k.press(&esc, false, ms(3200)), KeyAction::Say(_)));
+        assert_eq!(k.press(&ch("q"), true, ms(0)), KeyAction::Quit);
+        assert_eq!(k.press(&ch("q"), false, ms(0)), KeyAction::Nothing);
+    }
+}

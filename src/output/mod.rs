@@ -1,0 +1,9 @@
+//! Where frames go: a window on the projector's monitor, or offscreen (`--headless`).
+
+mod headless;
+pub mod keys;
+pub mod monitor;
+mod window;
+
+pub use headless::{HeadlessOptions, run_headless};
+pub use window::{WindowOptions, run};

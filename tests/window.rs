@@ -1,0 +1,261 @@
+//! The real output window under Xvfb, with the openbox window manager and with none (kiosk
+//! set-ups run bare X): the window covers the screen, shows the first slide, obeys a key, is
+//! idle when nothing moves, and quits on Ctrl+Q.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ConnectionExt, ImageFormat};
+use x11rb::protocol::xtest::ConnectionExt as _;
+use x11rb::rust_connection::RustConnection;
+
+const W: u16 = 1280;
+const H: u16 = 720;
+const BACKGROUND: [u8; 3] = [0x20, 0x40, 0x60];
+
+/// A process we started, ended when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Display {
+    name: String,
+    conn: RustConnection,
+    root: u32,
+    _server: Proc,
+    _wm: Option<Proc>,
+}
+
+fn start_display(number: u32, window_manager: bool) -> Display {
+    let name = format!(":{number}");
+    let socket = format!("/tmp/.X11-unix/X{number}");
+    let _ = std::fs::remove_file(&socket);
+    let server = Proc(
+        Command::new("Xvfb")
+            .args([
+                &name,
+                "-screen",
+                "0",
+                &format!("{W}x{H}x24"),
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (scripts/deps installs xvfb)"),
+    );
+    wait_for("Xvfb", Duration::from_secs(10), || {
+        Path::new(&socket).exists().then_some(())
+    });
+    let (conn, screen) = wait_for("an X connection", Duration::from_secs(10), || {
+        x11rb::connect(Some(&name)).ok()
+    });
+    let root = conn.setup().roots[screen].root;
+    let wm = window_manager.then(|| {
+        Proc(
+            Command::new("openbox")
+                .env("DISPLAY", &name)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("openbox (scripts/deps installs it)"),
+        )
+    });
+    if wm.is_some() {
+        // openbox takes the window manager selection once it runs.
+        let atom = conn
+            .intern_atom(false, b"WM_S0")
+            .unwrap()
+            .reply()
+            .unwrap()
+            .atom;
+        wait_for("openbox", Duration::from_secs(10), || {
+            let owner = conn
+                .get_selection_owner(atom)
+                .unwrap()
+                .reply()
+                .unwrap()
+                .owner;
+            (owner != 0).then_some(())
+        });
+    }
+    Display {
+        name,
+        conn,
+        root,
+        _server: server,
+        _wm: wm,
+    }
+}
+
+impl Display {
+    /// The screen as RGB pixels.
+    fn screenshot(&self) -> Vec<[u8; 3]> {
+        let image = self
+            .conn
+            .get_image(ImageFormat::Z_PIXMAP, self.root, 0, 0, W, H, !0)
+            .unwrap()
+            .reply()
+            .unwrap();
+        // 24-bit depth comes as 32 bits per pixel, blue first.
+        image
+            .data
+            .chunks_exact(4)
+            .map(|p| [p[2], p[1], p[0]])
+            .collect()
+    }
+
+    fn keycode(&self, keysym: u32) -> u8 {
+        let setup = self.conn.setup();
+        let (min, max) = (setup.min_keycode, setup.max_keycode);
+        let map = self
+            .conn
+            .get_keyboard_mapping(min, max - min + 1)
+            .unwrap()
+            .reply()
+            .unwrap();
+        let per = map.keysyms_per_keycode as usize;
+        let i = map
+            .keysyms
+            .iter()
+            .position(|k| *k == keysym)
+            .expect("keysym on the keyboard");
+        min + (i / per) as u8
+    }
+
+    fn key(&self, keycode: u8, press: bool) {
+        let kind = if press { 2 } else { 3 };
+        self.conn
+            .xtest_fake_input(kind, keycode, 0, self.root, 0, 0, 0)
+            .unwrap();
+        self.conn.flush().unwrap();
+    }
+
+    fn tap(&self, keysym: u32) {
+        let code = self.keycode(keysym);
+        self.key(code, true);
+        self.key(code, false);
+    }
+
+    /// Puts the pointer mid-screen: with no window manager, keys go to the window under it.
+    fn point_at_centre(&self) {
+        let motion = 6;
+        self.conn
+            .xtest_fake_input(motion, 0, 0, self.root, (W / 2) as i16, (H / 2) as i16, 0)
+            .unwrap();
+        self.conn.flush().unwrap();
+    }
+}
+
+fn pixel(shot: &[[u8; 3]], x: u16, y: u16) -> [u8; 3] {
+    shot[y as usize * W as usize + x as usize]
+}
+
+fn is_background(p: [u8; 3]) -> bool {
+    (0..3).all(|i| p[i].abs_diff(BACKGROUND[i]) <= 3)
+}
+
+fn play_on(display: &Display) -> Proc {
+    let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/window/show.toml");
+    Proc(
+        Command::new(env!("CARGO_BIN_EXE_candela"))
+            .arg("play")
+            .arg(show)
+            .env("DISPLAY", &display.name)
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn covers_screen_and_obeys_keys(number: u32, window_manager: bool) {
+    let display = start_display(number, window_manager);
+    let mut candela = play_on(&display);
+    // The first slide: background in all four corners (the window covers the screen), the
+    // white title in the middle.
+    let shot = wait_for("the first slide", Duration::from_secs(60), || {
+        let shot = display.screenshot();
+        let corners = [(0, 0), (W - 1, 0), (0, H - 1), (W - 1, H - 1)];
+        let covered = corners
+            .iter()
+            .all(|&(x, y)| is_background(pixel(&shot, x, y)));
+        let title = (H / 3..2 * H / 3)
+            .flat_map(|y| (W / 4..3 * W / 4).map(move |x| (x, y)))
+            .filter(|&(x, y)| pixel(&shot, x, y).iter().all(|c| *c > 220))
+            .count();
+        (covered && title > 500).then_some(shot)
+    });
+    assert!(is_background(pixel(&shot, W / 2, 8)));
+
+    // Space: the portrait, whose photo fills the left part of the safe area.
+    display.point_at_centre();
+    display.tap(0x20); // XK_space
+    wait_for("the second slide", Duration::from_secs(20), || {
+        let shot = display.screenshot();
+        let photo = (H / 4..3 * H / 4)
+            .step_by(8)
+            .flat_map(|y| (W / 10..W / 3).step_by(8).map(move |x| (x, y)))
+            .filter(|&(x, y)| !is_background(pixel(&shot, x, y)))
+            .count();
+        (photo > 500).then_some(())
+    });
+
+    // Nothing moves now (600 s holds): the output must sleep, not redraw.
+    std::thread::sleep(Duration::from_secs(2));
+
+    // Ctrl+Q quits cleanly.
+    let ctrl = display.keycode(0xffe3); // XK_Control_L
+    display.key(ctrl, true);
+    display.tap(0x71); // XK_q
+    display.key(ctrl, false);
+    let status = wait_for("candela to quit", Duration::from_secs(20), || {
+        candela.0.try_wait().unwrap()
+    });
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(candela.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    let frames: u64 = stderr
+        .lines()
+        .find_map(|l| {
+            l.split(" frames drawn")
+                .next()
+                .filter(|_| l.contains(" frames drawn"))
+        })
+        .and_then(|l| l.split_whitespace().last()?.parse().ok())
+        .unwrap_or_else(|| panic!("no frame count in:\n{stderr}"));
+    // Two slides and a few redraws for window events, not 60 a second for several seconds.
+    assert!(
+        frames < 30,
+        "{frames} frames drawn while nothing moved:\n{stderr}"
+    );
+}
+
+#[test]
+fn window_under_openbox() {
+    covers_screen_and_obeys_keys(90 + std::process::id() % 40, true);
+}
+
+#[test]
+fn window_with_no_window_manager() {
+    covers_screen_and_obeys_keys(140 + std::process::id() % 40, false);
+}
