@@ -221,7 +221,7 @@ fn covers_screen_and_obeys_keys(number: u32, window_manager: bool) {
     });
 
     // Nothing moves now (600 s holds): the output must sleep, not redraw.
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(Duration::from_secs(5));
 
     // Ctrl+Q quits cleanly.
     let ctrl = display.keycode(0xffe3); // XK_Control_L
@@ -243,9 +243,10 @@ fn covers_screen_and_obeys_keys(number: u32, window_manager: bool) {
         })
         .and_then(|l| l.split_whitespace().last()?.parse().ok())
         .unwrap_or_else(|| panic!("no frame count in:\n{stderr}"));
-    // Two slides and a few redraws for window events, not 60 a second for several seconds.
+    eprintln!("{frames} frames drawn");
+    // Two slides and a few redraws for window events; not 60 a second, nor one per timer.
     assert!(
-        frames < 30,
+        frames <= 4,
         "{frames} frames drawn while nothing moved:\n{stderr}"
     );
 }

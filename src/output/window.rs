@@ -318,6 +318,7 @@ impl App {
         let output = self.output.as_mut().expect("set above");
         if output.draw(&scene) {
             self.frames += 1;
+            tracing::debug!("frame {} at {:.3} s", self.frames, now.as_secs_f64());
         }
         if self.engine.animating(now) {
             output.window.request_redraw();
@@ -335,7 +336,9 @@ impl ApplicationHandler for App {
     }
 
     fn new_events(&mut self, _: &ActiveEventLoop, cause: StartCause) {
-        if let (StartCause::ResumeTimeReached { .. }, Some(o)) = (cause, &self.output) {
+        // Woken by a deadline: redraw only if it was the show's (not the monitor check's).
+        let due = self.engine.next_change().is_some_and(|c| self.now() >= c);
+        if let (StartCause::ResumeTimeReached { .. }, true, Some(o)) = (cause, due, &self.output) {
             o.window.request_redraw();
         }
     }

@@ -105,12 +105,10 @@ impl QuadPipeline {
             multiview_mask: None,
             cache: None,
         });
-        // Layers and photos are drawn 1:1, so linear filtering only matters for sub-pixel
-        // placement; clamping keeps edge texels from wrapping around.
+        // Layers and photos are drawn 1:1 on whole pixels (photos are resized on the CPU), so
+        // nearest sampling is exact, and a software GPU composites with it much faster.
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("quad"),
-            mag_filter: wgpu::FilterMode::Linear,
-            min_filter: wgpu::FilterMode::Linear,
             ..Default::default()
         });
         let white_pixel = image::RgbaImage::from_pixel(1, 1, image::Rgba([255; 4]));
