@@ -220,6 +220,20 @@ fn covers_screen_and_obeys_keys(number: u32, window_manager: bool) {
         (photo > 500).then_some(())
     });
 
+    // B: blackout is black, all of it; B again brings the slide back.
+    display.tap(0x62); // XK_b
+    wait_for("blackout", Duration::from_secs(20), || {
+        display
+            .screenshot()
+            .iter()
+            .all(|p| *p == [0, 0, 0])
+            .then_some(())
+    });
+    display.tap(0x62);
+    wait_for("the slide back", Duration::from_secs(20), || {
+        is_background(pixel(&display.screenshot(), 0, 0)).then_some(())
+    });
+
     // Nothing moves now (600 s holds): the output must sleep, not redraw.
     std::thread::sleep(Duration::from_secs(5));
 
@@ -259,4 +273,33 @@ fn window_under_openbox() {
 #[test]
 fn window_with_no_window_manager() {
     covers_screen_and_obeys_keys(140 + std::process::id() % 40, false);
+}
+
+#[test]
+fn lists_the_monitors() {
+    let display = start_display(190 + std::process::id() % 40, false);
+    let out = Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args(["play", "--list-monitors"])
+        .env("DISPLAY", &display.name)
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("1: ") && stdout.contains("1280x720 at 0,0"),
+        "{stdout}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args(["play", "--monitor", "9"])
+        .env("DISPLAY", &display.name)
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no monitor 9"));
 }
