@@ -10,7 +10,7 @@
 
 use candela::control::{Scene, ViewContent, slide_view};
 use candela::counts::{Counts, NumberFormat};
-use candela::render::{Gpu, HEADLESS_FORMAT, Renderer};
+use candela::render::{Gpu, HEADLESS_FORMAT, Renderer, render_target};
 use candela::show::{Show, TransitionKind};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -26,20 +26,13 @@ fn main() {
     let gpu = Gpu::headless().unwrap();
     let (fonts, _) = candela::check::load_fonts(&show);
     let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
-    let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
-        label: None,
-        size: wgpu::Extent3d {
-            width: SIZE.0,
-            height: SIZE.1,
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: HEADLESS_FORMAT,
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
-        view_formats: &[],
-    });
+    let target = render_target(
+        &gpu,
+        "bench",
+        SIZE,
+        HEADLESS_FORMAT,
+        wgpu::TextureUsages::empty(),
+    );
     let target = target.create_view(&Default::default());
     println!("adapter: {}", gpu.adapter.get_info().name);
 

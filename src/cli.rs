@@ -214,8 +214,7 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let show = load_for_output(&args.show.unwrap_or_else(default_show))?;
     let size = args.size.unwrap_or(show.size);
     let from = slide_index(&show, &args.slide)?;
-    let numbers = NumberFormat::new(&show.locale)
-        .unwrap_or_else(|_| NumberFormat::new("en-GB").expect("en-GB is built in"));
+    let numbers = NumberFormat::lenient(&show.locale);
     let counts = Counts::from_show(&show);
     let view = |i| slide_view(&show, &numbers, &counts, i);
     let scene = match (&args.to, args.progress) {
@@ -251,12 +250,11 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
 
 fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
     let show = load_for_output(&args.show.unwrap_or_else(default_show))?;
-    if show.slides.is_empty() {
-        anyhow::bail!("{}: the show has no slides to play", show.path.display());
-    }
     let size = args.size.unwrap_or(show.size);
     let counts = Counts::from_show(&show);
-    let engine = Engine::new(show, counts, Duration::ZERO);
+    let path = show.path.clone();
+    let engine = Engine::new(show, counts, Duration::ZERO)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if args.headless {
         let status = output::run_headless(
             engine,

@@ -62,7 +62,7 @@ impl Clock {
         let show = show();
         let counts = Counts::from_show(&show);
         Clock {
-            engine: Engine::new(show, counts, Duration::ZERO),
+            engine: Engine::new(show, counts, Duration::ZERO).unwrap(),
             now: Duration::ZERO,
         }
     }

@@ -22,6 +22,8 @@ pub const MIN_HOLD: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {
+    #[error("the show has no slides to play")]
+    NoSlides,
     #[error("no slide {0:?} in the show")]
     UnknownSlide(String),
     #[error("no slide at position {0}; the show has {1}")]
@@ -116,11 +118,12 @@ fn seconds(s: f64) -> Duration {
 }
 
 impl Engine {
-    /// Starts the show on its first slide at `now`. The show must have a slide.
-    pub fn new(show: Show, counts: Counts, now: Duration) -> Engine {
-        assert!(!show.slides.is_empty(), "a show to play has slides");
-        let numbers = NumberFormat::new(&show.locale)
-            .unwrap_or_else(|_| NumberFormat::new("en-GB").expect("en-GB is built in"));
+    /// Starts the show on its first slide at `now`.
+    pub fn new(show: Show, counts: Counts, now: Duration) -> Result<Engine, EngineError> {
+        if show.slides.is_empty() {
+            return Err(EngineError::NoSlides);
+        }
+        let numbers = NumberFormat::lenient(&show.locale);
         let mut engine = Engine {
             show,
             numbers,
@@ -138,7 +141,7 @@ impl Engine {
             test_pattern: false,
         };
         engine.next_advance = now + engine.hold(0);
-        engine
+        Ok(engine)
     }
 
     pub fn show(&self) -> &Show {

@@ -27,6 +27,14 @@ impl NumberFormat {
         Ok(NumberFormat { formatter })
     }
 
+    /// The formatter for a show's locale, or en-GB's when the locale is unknown (which
+    /// `check` reports), so a typo in the locale never stops the show.
+    pub fn lenient(locale: &str) -> NumberFormat {
+        NumberFormat::new(locale)
+            .or_else(|_| NumberFormat::new("en-GB"))
+            .expect("en-GB is in the compiled-in data")
+    }
+
     pub fn format(&self, n: u64) -> String {
         self.formatter.format(&Decimal::from(n)).to_string()
     }

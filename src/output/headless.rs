@@ -4,7 +4,7 @@
 //! minute of show in a second and know exactly what is on screen.
 
 use crate::control::{Engine, Status};
-use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image};
+use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image, render_target};
 use crate::show::Size;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -28,20 +28,13 @@ pub fn run_headless(mut engine: Engine, options: HeadlessOptions) -> anyhow::Res
     }
     let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
     let size = (options.size.width, options.size.height);
-    let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("headless output"),
-        size: wgpu::Extent3d {
-            width: size.0,
-            height: size.1,
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: HEADLESS_FORMAT,
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
-        view_formats: &[],
-    });
+    let target = render_target(
+        &gpu,
+        "headless output",
+        size,
+        HEADLESS_FORMAT,
+        wgpu::TextureUsages::empty(),
+    );
     let view = target.create_view(&Default::default());
     let frame = Duration::from_secs_f64(1.0 / options.fps.max(1) as f64);
     let limit = options.seconds.map(Duration::from_secs_f64);

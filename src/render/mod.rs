@@ -180,20 +180,13 @@ impl Renderer {
             self.layers[i].last_used = frame;
             return i;
         }
-        let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some(&format!("layer {}", view.id)),
-            size: wgpu::Extent3d {
-                width: size.0,
-                height: size.1,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: self.format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
-            view_formats: &[],
-        });
+        let texture = render_target(
+            gpu,
+            &format!("layer {}", view.id),
+            size,
+            self.format,
+            wgpu::TextureUsages::TEXTURE_BINDING,
+        );
         let texture_view = texture.create_view(&Default::default());
         self.draw_slide(gpu, view, &texture_view, size);
         let layer = CachedLayer {
@@ -329,6 +322,30 @@ impl Renderer {
         self.photos.insert(key.clone(), Photo { bind_group, rect });
         true
     }
+}
+
+/// A texture of `size` to draw into, in `format`, also usable as `usage`.
+pub fn render_target(
+    gpu: &Gpu,
+    label: &str,
+    size: (u32, u32),
+    format: wgpu::TextureFormat,
+    usage: wgpu::TextureUsages,
+) -> wgpu::Texture {
+    gpu.device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d {
+            width: size.0,
+            height: size.1,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | usage,
+        view_formats: &[],
+    })
 }
 
 fn begin_pass<'e>(

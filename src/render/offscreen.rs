@@ -1,6 +1,6 @@
 //! Rendering without a window: into an offscreen texture, read back as an image.
 
-use super::{Gpu, Renderer};
+use super::{Gpu, Renderer, render_target};
 use crate::control::Scene;
 use image::RgbaImage;
 
@@ -26,21 +26,13 @@ pub fn render_image(
     scene: &Scene,
     size: (u32, u32),
 ) -> Result<RgbaImage, ReadbackError> {
-    let extent = wgpu::Extent3d {
-        width: size.0,
-        height: size.1,
-        depth_or_array_layers: 1,
-    };
-    let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("offscreen frame"),
-        size: extent,
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: renderer.format(),
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    });
+    let texture = render_target(
+        gpu,
+        "offscreen frame",
+        size,
+        renderer.format(),
+        wgpu::TextureUsages::COPY_SRC,
+    );
     renderer.render(gpu, scene, &texture.create_view(&Default::default()), size);
 
     // Rows in a buffer copy must start on 256-byte boundaries.
@@ -64,7 +56,7 @@ pub fn render_image(
                 rows_per_image: Some(size.1),
             },
         },
-        extent,
+        texture.size(),
     );
     gpu.queue.submit([encoder.finish()]);
     let slice = buffer.slice(..);
