@@ -2,7 +2,11 @@
 
 use crate::control::{Engine, Scene, slide_view};
 use crate::counts::{Counts, NumberFormat};
+use crate::osc::server::OscOptions;
 use crate::output;
+
+/// Where `candela play` listens for OSC unless told otherwise, UDP and TCP.
+pub const DEFAULT_OSC_PORT: u16 = 9000;
 use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image};
 use crate::show::{Show, Size, TransitionKind};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -32,6 +36,29 @@ enum Command {
     },
     /// Render one frame of a show to a PNG, with no window or display server.
     Render(RenderArgs),
+    /// Send one OSC message (to a playing candela, by default) and print the reply.
+    Send(SendArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct SendArgs {
+    /// Where to send.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    to: std::net::SocketAddr,
+    /// Over TCP (OSC 1.0 length-prefixed frames) instead of UDP.
+    #[arg(long)]
+    tcp: bool,
+    /// Over TCP with OSC 1.1 SLIP frames.
+    #[arg(long, conflicts_with = "tcp")]
+    slip: bool,
+    /// Seconds to wait for the reply.
+    #[arg(long, default_value_t = 2.0)]
+    timeout: f64,
+    /// The OSC address, e.g. /candela/next.
+    address: String,
+    /// Arguments: numbers, true/false, text; force a type with i:, f: or s: (s:12.5).
+    #[arg(allow_hyphen_values = true)]
+    args: Vec<String>,
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -66,6 +93,15 @@ struct PlayArgs {
     /// Headless: write the last frame to this PNG.
     #[arg(long, requires = "headless")]
     out: Option<PathBuf>,
+    /// Listen for OSC on this address, UDP and TCP (repeatable) [default: 0.0.0.0:9000].
+    #[arg(long, value_name = "ADDR:PORT")]
+    osc: Vec<std::net::SocketAddr>,
+    /// Do not listen for OSC.
+    #[arg(long, conflicts_with_all = ["osc", "osc_log"])]
+    no_osc: bool,
+    /// Print every OSC message received and what it did.
+    #[arg(long)]
+    osc_log: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -153,6 +189,7 @@ pub fn main() -> ExitCode {
         Command::Play(args) => play(args),
         Command::Check { show } => check(&show.unwrap_or_else(default_show)),
         Command::Render(args) => render(args),
+        Command::Send(args) => send(args),
     };
     match result {
         Ok(code) => code,
@@ -253,6 +290,14 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
     let size = args.size.unwrap_or(show.size);
     let counts = Counts::from_show(&show);
     let path = show.path.clone();
+    let osc = (!args.no_osc && !args.list_monitors).then(|| OscOptions {
+        binds: if args.osc.is_empty() {
+            vec![std::net::SocketAddr::from(([0, 0, 0, 0], DEFAULT_OSC_PORT))]
+        } else {
+            args.osc.clone()
+        },
+        log: args.osc_log,
+    });
     let engine = Engine::new(show, counts, Duration::ZERO)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if args.headless {
@@ -265,6 +310,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 virtual_time: args.virtual_time,
                 out: args.out,
             },
+            osc,
         )?;
         println!("{}", serde_json::to_string(&status)?);
     } else {
@@ -275,7 +321,47 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 windowed: args.windowed,
                 list_monitors: args.list_monitors,
             },
+            osc,
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
+    use crate::osc::{client, framing::Framing};
+    if !args.address.starts_with('/') {
+        anyhow::bail!("an OSC address starts with /, e.g. /candela/next");
+    }
+    let framing = match (args.tcp, args.slip) {
+        (true, _) => Some(Framing::LengthPrefixed),
+        (_, true) => Some(Framing::Slip),
+        _ => None,
+    };
+    let timeout = Duration::try_from_secs_f64(args.timeout).unwrap_or(Duration::from_secs(2));
+    let osc_args = args.args.iter().map(|a| client::parse_arg(a)).collect();
+    let reply = client::send(args.to, framing, &args.address, osc_args, timeout)
+        .map_err(|e| anyhow::anyhow!("cannot send to {}: {e}", args.to))?;
+    let Some(reply) = reply else {
+        eprintln!("sent; no reply from {} within {} s", args.to, args.timeout);
+        return Ok(ExitCode::from(2));
+    };
+    print!("{}", reply.address);
+    for arg in &reply.args {
+        match arg {
+            rosc::OscType::String(s) => match serde_json::from_str::<serde_json::Value>(s) {
+                Ok(json) => print!(" {json}"),
+                Err(_) => print!(" {s:?}"),
+            },
+            other => print!(" {other:?}"),
+        }
+    }
+    println!();
+    let failed = reply.args.iter().any(|a| {
+        matches!(a, rosc::OscType::String(s) if s.contains("\"status\":\"error\"") || s.contains("\"status\":\"denied\""))
+    });
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -17,6 +17,8 @@
 //!   file or GPU involved.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: draws a Scene into any `TextureView`; layout, photos, offscreen read-back.
+//! - [`osc`]: OSC over UDP and TCP from desks and tablets (work in progress: framing and
+//!   packet decoding so far).
 //! - [`output`]: where frames go: a borderless window on the projector (winit), or offscreen;
 //!   the technician's keys.
 //! - [`check`]: `candela check`, every problem in a show found in one pass.
@@ -26,6 +28,7 @@ pub mod check;
 pub mod cli;
 pub mod control;
 pub mod counts;
+pub mod osc;
 pub mod output;
 pub mod render;
 pub mod show;

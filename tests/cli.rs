@@ -227,6 +227,7 @@ fn headless(seconds: &str, png: &Path) -> (serde_json::Value, image::RgbaImage) 
     let out = candela(&[
         "play",
         "--headless",
+        "--no-osc",
         "--size",
         "480x270",
         "--fps",

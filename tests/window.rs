@@ -177,7 +177,7 @@ fn play_on(display: &Display) -> Proc {
     let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/window/show.toml");
     Proc(
         Command::new(env!("CARGO_BIN_EXE_candela"))
-            .arg("play")
+            .args(["play", "--no-osc"])
             .arg(show)
             .env("DISPLAY", &display.name)
             .env_remove("WAYLAND_DISPLAY")

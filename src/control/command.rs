@@ -44,4 +44,19 @@ pub enum Command {
     SetHold(Duration),
     TestPattern(bool),
     ToggleTestPattern,
+    /// A show cue (`[[cues]]`) by number, and by desk cue list when given.
+    Cue {
+        list: Option<String>,
+        number: String,
+    },
+    /// A show cue by its name on the desk.
+    CueNamed(String),
+    SetCount {
+        counter: String,
+        value: u64,
+    },
+    AddCount {
+        counter: String,
+        delta: u64,
+    },
 }

@@ -30,6 +30,10 @@ pub enum EngineError {
     NoSuchPosition(usize, usize),
     #[error("master level must be a number from 0 to 1, not {0}")]
     BadLevel(f32),
+    #[error("no cue {0} in the show's [[cues]]")]
+    UnknownCue(String),
+    #[error("no counter {0:?} in the show")]
+    UnknownCounter(String),
 }
 
 /// A value moving linearly from `from` to `to` over `length`, starting at `start`.
@@ -217,8 +221,49 @@ impl Engine {
             }
             Command::TestPattern(on) => self.test_pattern = on,
             Command::ToggleTestPattern => self.test_pattern = !self.test_pattern,
+            Command::Cue { list, number } => {
+                let cue = self.show.cues.iter().find(|c| {
+                    c.number == number && (list.is_none() || c.list.is_none() || c.list == list)
+                });
+                let shown = match &list {
+                    Some(l) => format!("{l}/{number}"),
+                    None => number.clone(),
+                };
+                let commands = cue.ok_or(EngineError::UnknownCue(shown))?.commands.clone();
+                return self.apply_all(commands, now);
+            }
+            Command::CueNamed(name) => {
+                let cue = self.show.cues.iter().find(|c| {
+                    c.name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name.trim()))
+                });
+                let commands = cue.ok_or(EngineError::UnknownCue(name))?.commands.clone();
+                return self.apply_all(commands, now);
+            }
+            Command::SetCount { counter, value } => {
+                if !self.counts.set(&counter, value) {
+                    return Err(EngineError::UnknownCounter(counter));
+                }
+            }
+            Command::AddCount { counter, delta } => {
+                let value = self
+                    .counts
+                    .get(&counter)
+                    .ok_or_else(|| EngineError::UnknownCounter(counter.clone()))?;
+                self.counts.set(&counter, value.saturating_add(delta));
+            }
         }
         Ok(())
+    }
+
+    /// A cue's commands, in order; the first error stops the rest.
+    fn apply_all(&mut self, commands: Vec<Command>, now: Duration) -> Result<(), EngineError> {
+        commands.into_iter().try_for_each(|c| self.apply(c, now))
+    }
+
+    pub fn counts(&self) -> &Counts {
+        &self.counts
     }
 
     fn resolve(&self, slide: &SlideRef) -> Result<usize, EngineError> {

@@ -25,4 +25,19 @@ impl Counts {
     pub fn get(&self, id: &str) -> Option<u64> {
         self.0.get(id).copied()
     }
+
+    /// Sets a counter that exists; false when there is no such counter.
+    pub fn set(&mut self, id: &str, value: u64) -> bool {
+        match self.0.get_mut(id) {
+            Some(v) => {
+                *v = value;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), *v))
+    }
 }

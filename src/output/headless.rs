@@ -4,9 +4,12 @@
 //! minute of show in a second and know exactly what is on screen.
 
 use crate::control::{Engine, Status};
+use crate::osc::answer;
+use crate::osc::server::{self, Incoming, OscOptions};
 use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image, render_target};
 use crate::show::Size;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -20,7 +23,22 @@ pub struct HeadlessOptions {
     pub out: Option<PathBuf>,
 }
 
-pub fn run_headless(mut engine: Engine, options: HeadlessOptions) -> anyhow::Result<Status> {
+pub fn run_headless(
+    mut engine: Engine,
+    options: HeadlessOptions,
+    osc: Option<OscOptions>,
+) -> anyhow::Result<Status> {
+    let (sender, inbox) = std::sync::mpsc::channel::<Incoming>();
+    if let Some(osc) = osc {
+        let sender = Mutex::new(sender);
+        let deliver = Box::new(move |incoming| {
+            let _ = sender
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .send(incoming);
+        });
+        server::start(&osc.binds, engine.show().osc.clone(), osc.log, deliver)?;
+    }
     let gpu = Gpu::headless()?;
     let (fonts, problems) = crate::check::load_fonts(engine.show());
     for p in problems {
@@ -50,6 +68,10 @@ pub fn run_headless(mut engine: Engine, options: HeadlessOptions) -> anyhow::Res
             && now >= limit
         {
             break limit;
+        }
+        // Requests that came in since the last frame take effect in this one.
+        while let Ok(incoming) = inbox.try_recv() {
+            answer::handle(&mut engine, incoming, now);
         }
         engine.tick(now);
         renderer.render(&gpu, &engine.scene(now), &view, size);

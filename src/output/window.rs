@@ -5,9 +5,11 @@
 use super::keys::{KeyAction, Keys};
 use super::monitor::{self, MonitorInfo};
 use crate::control::{Command, Engine, Scene};
+use crate::osc::answer;
+use crate::osc::server::{self, Incoming, OscOptions};
 use crate::render::{Gpu, Renderer};
 use crate::show::Size;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use winit::application::ApplicationHandler;
 use winit::dpi::{PhysicalPosition, PhysicalSize};
@@ -29,10 +31,22 @@ pub struct WindowOptions {
     pub list_monitors: bool,
 }
 
-/// Opens the output and plays until the operator quits.
-pub fn run(engine: Engine, options: WindowOptions) -> anyhow::Result<()> {
-    let event_loop = EventLoop::new()
+/// Opens the output and plays until the operator quits; OSC requests, when `osc` is given,
+/// reach the show through the event loop, so they are applied between frames.
+pub fn run(engine: Engine, options: WindowOptions, osc: Option<OscOptions>) -> anyhow::Result<()> {
+    let event_loop = EventLoop::<Incoming>::with_user_event()
+        .build()
         .map_err(|e| anyhow::anyhow!("cannot open the display: {e} (is DISPLAY or WAYLAND_DISPLAY set? for no display, use --headless)"))?;
+    if let Some(osc) = osc {
+        let proxy = Mutex::new(event_loop.create_proxy());
+        let deliver = Box::new(move |incoming| {
+            let proxy = proxy.lock().unwrap_or_else(|p| p.into_inner());
+            if proxy.send_event(incoming).is_err() {
+                tracing::warn!("OSC: the show has stopped; request dropped");
+            }
+        });
+        server::start(&osc.binds, engine.show().osc.clone(), osc.log, deliver)?;
+    }
     let mut app = App {
         engine,
         start: Instant::now(),
@@ -326,7 +340,15 @@ impl App {
     }
 }
 
-impl ApplicationHandler for App {
+impl ApplicationHandler<Incoming> for App {
+    fn user_event(&mut self, _: &ActiveEventLoop, incoming: Incoming) {
+        let now = self.now();
+        answer::handle(&mut self.engine, incoming, now);
+        if let Some(o) = &self.output {
+            o.window.request_redraw();
+        }
+    }
+
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
         if self.output.is_none()
             && let Err(e) = self.open(event_loop)

@@ -5,9 +5,11 @@
 //! together with every [`Problem`] found, so `check` can list them all and `render` can still
 //! draw what is there. Only a file that cannot be read or parsed is fatal.
 
+mod cues;
 mod model;
 mod problem;
 
+pub use cues::{Cue, MapEntry, OscSettings};
 pub use model::{Fit, TransitionKind};
 pub use problem::{Locator, Problem};
 
@@ -89,6 +91,8 @@ pub struct Show {
     pub fonts: Vec<Located<PathBuf>>,
     pub counters: Vec<Counter>,
     pub slides: Vec<Slide>,
+    pub cues: Vec<Cue>,
+    pub osc: OscSettings,
 }
 
 /// A value with the place in the show file it came from.
@@ -231,7 +235,7 @@ impl Show {
     }
 }
 
-struct Builder<'a> {
+pub(crate) struct Builder<'a> {
     file: &'a Path,
     dir: PathBuf,
     locator: Locator<'a>,
@@ -243,7 +247,7 @@ impl Builder<'_> {
         self.locator.line_col(v.span())
     }
 
-    fn problem<T>(&mut self, v: &Spanned<T>, message: String, hint: &str) {
+    pub(crate) fn problem<T>(&mut self, v: &Spanned<T>, message: String, hint: &str) {
         let at = self.at(v);
         self.problems
             .push(Problem::new(self.file, Some(at), message).hint(hint));
@@ -358,6 +362,8 @@ impl Builder<'_> {
                 slides.push(slide);
             }
         }
+        let cues = self.cues(raw.cues, &slides);
+        let osc = self.osc(raw.osc, &slides, &cues);
         if slides.is_empty() {
             self.problems.push(
                 Problem::new(self.file, None, "the show has no slides")
@@ -378,6 +384,8 @@ impl Builder<'_> {
             fonts,
             counters,
             slides,
+            cues,
+            osc,
         }
     }
 

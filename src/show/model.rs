@@ -57,6 +57,86 @@ pub struct ShowFile {
     pub counters: Vec<CounterFile>,
     #[serde(default)]
     pub slides: Vec<SlideFile>,
+    #[serde(default)]
+    pub cues: Vec<CueFile>,
+    pub osc: Option<OscFile>,
+}
+
+/// A cue number as written: desks number cues "12.5" or "1.10", so they must stay text;
+/// a whole number is accepted too, a float is refused (1.10 would become 1.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CueNumber {
+    Text(String),
+    Whole(i64),
+    Float(f64),
+}
+
+/// One thing a cue does: exactly one verb, and a fade for the verbs that take one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionFile {
+    pub goto: Option<String>,
+    pub next: Option<bool>,
+    pub previous: Option<bool>,
+    pub blackout: Option<bool>,
+    pub restore: Option<bool>,
+    pub master: Option<f32>,
+    pub pause: Option<bool>,
+    pub resume: Option<bool>,
+    /// Seconds every slide is held from now on.
+    pub hold: Option<f64>,
+    pub test_pattern: Option<bool>,
+    /// Seconds, for goto, next, previous, blackout, restore and master.
+    pub fade: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CueFile {
+    pub number: Spanned<CueNumber>,
+    /// The desk's cue list, when cues of several lists share numbers.
+    pub list: Option<Spanned<CueNumber>>,
+    /// The cue's name on the desk (grandMA3 sends names, not numbers).
+    pub name: Option<String>,
+    pub actions: Vec<Spanned<ActionFile>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OscFile {
+    /// Prefix of candela's own addresses (default "/candela").
+    pub prefix: Option<Spanned<String>>,
+    /// Who may cue the show: addresses and networks ("192.168.1.0/24"). Default: anyone.
+    pub allow: Option<Vec<Spanned<String>>>,
+    /// The same trigger again within this many milliseconds fires once (default 100).
+    pub debounce_ms: Option<u64>,
+    pub eos: Option<bool>,
+    pub gma3: Option<bool>,
+    /// The prefix a grandMA3 puts before its addresses, if one is set on the desk.
+    pub gma3_prefix: Option<String>,
+    pub hog4: Option<bool>,
+    #[serde(default)]
+    pub map: Vec<MapFile>,
+    #[serde(default)]
+    pub feedback: Vec<FeedbackFile>,
+}
+
+/// A user mapping: any address pattern to actions, or to a show cue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapFile {
+    pub address: Spanned<String>,
+    #[serde(default)]
+    pub actions: Vec<Spanned<ActionFile>>,
+    pub cue: Option<Spanned<CueNumber>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackFile {
+    /// host:port that state changes and a heartbeat are sent to.
+    pub target: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,285 @@
+//! What a message means: candela's own address space, the desk dialects (ETC Eos, grandMA3,
+//! Hog 4) and the show's own mappings, turned into [`Command`]s. Pure: no sockets, no clock.
+//!
+//! Trigger addresses act on a press only (no argument, a first number above 0, true, or a
+//! string) and ignore the release (0 or false) that desks and key panels send after it.
+
+use super::packet::Message;
+use crate::control::{Command, SlideRef};
+use crate::show::OscSettings;
+use rosc::OscType;
+use std::time::Duration;
+
+/// A request to candela that expects an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Command(Command),
+    /// Several commands from one message (a mapping or cue with many actions).
+    Commands(Vec<Command>),
+    State,
+    Ping,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Meaning {
+    /// One of candela's own addresses: the sender gets a reply, an error one if it is wrong.
+    Native(Result<Request, String>),
+    /// A desk's event or a user mapping: acted on, no reply (desks do not listen for one).
+    Desk(Vec<Command>),
+    /// A key release, or desk chatter (Eos reports its active cue about once a second).
+    Quiet,
+    Unknown,
+}
+
+fn number(arg: &OscType) -> Option<f64> {
+    match arg {
+        OscType::Int(i) => Some(*i as f64),
+        OscType::Long(i) => Some(*i as f64),
+        OscType::Float(f) => Some(*f as f64),
+        OscType::Double(d) => Some(*d),
+        OscType::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Press or release, by the first argument.
+fn pressed(args: &[OscType]) -> bool {
+    match args.first() {
+        None => true,
+        Some(OscType::Bool(b)) => *b,
+        Some(OscType::String(_)) => true,
+        Some(a) => number(a).is_none_or(|n| n > 0.0),
+    }
+}
+
+/// An optional fade in seconds at `args[i]`.
+fn fade(args: &[OscType], i: usize) -> Result<Option<Duration>, String> {
+    let Some(arg) = args.get(i) else {
+        return Ok(None);
+    };
+    let s = number(arg).ok_or_else(|| format!("fade {arg:?} is not a number of seconds"))?;
+    if !s.is_finite() || !(0.0..=3600.0).contains(&s) {
+        return Err(format!(
+            "fade {s} is not a number of seconds from 0 to 3600"
+        ));
+    }
+    Ok(Some(Duration::from_secs_f64(s)))
+}
+
+/// A count: a whole number from 0 to 2^53 (what a float carries exactly).
+fn count(args: &[OscType]) -> Result<u64, String> {
+    let arg = args.first().ok_or("give the number as an argument")?;
+    let n = number(arg).ok_or_else(|| format!("{arg:?} is not a number"))?;
+    if !n.is_finite() || n < 0.0 || n.fract() != 0.0 || n > 9_007_199_254_740_992.0 {
+        return Err(format!("{n} is not a whole number from 0 up"));
+    }
+    Ok(n as u64)
+}
+
+fn slide(arg: &OscType) -> Result<SlideRef, String> {
+    match arg {
+        OscType::String(s) => Ok(match s.trim().parse::<usize>() {
+            Ok(n) => SlideRef::Position(n),
+            Err(_) => SlideRef::Id(s.trim().to_string()),
+        }),
+        a => match number(a) {
+            Some(n) if n >= 1.0 && n.fract() == 0.0 => Ok(SlideRef::Position(n as usize)),
+            _ => Err(format!("{a:?} is not a slide id or position")),
+        },
+    }
+}
+
+/// A float cue number as the desk shows it: 15.2 stays "15.2".
+fn cue_text(arg: &OscType) -> Option<String> {
+    match arg {
+        OscType::String(s) => Some(s.trim().to_string()),
+        OscType::Float(f) => Some(f.to_string()),
+        OscType::Double(d) => Some(d.to_string()),
+        OscType::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+pub fn interpret(message: &Message, settings: &OscSettings) -> Meaning {
+    let address = message.address.as_str();
+    let args = message.args.as_slice();
+    for entry in &settings.map {
+        let matched = rosc::address::Matcher::new(&entry.pattern)
+            .ok()
+            .zip(rosc::address::OscAddress::new(address.to_string()).ok())
+            .is_some_and(|(m, a)| m.match_address(&a));
+        if matched {
+            return if pressed(args) {
+                Meaning::Desk(entry.commands.clone())
+            } else {
+                Meaning::Quiet
+            };
+        }
+    }
+    let lower = address.to_lowercase();
+    if let Some(rest) = strip(&lower, &settings.prefix) {
+        // Keep the original case of what follows the verbs (slide and counter ids).
+        let original = &address[address.len() - rest.len()..];
+        return native(rest, original, args);
+    }
+    if settings.gma3 {
+        let rest = match &settings.gma3_prefix {
+            Some(p) => strip(&lower, &format!("/{}", p.to_lowercase())),
+            None => None,
+        };
+        if let Some(rest) = rest
+            && let Some(native_rest) = strip(rest, &settings.prefix)
+        {
+            let original = &address[address.len() - native_rest.len()..];
+            return native(native_rest, original, args);
+        }
+        if let Some(meaning) = gma3(rest.unwrap_or(&lower), args) {
+            return meaning;
+        }
+    }
+    if settings.eos && lower.starts_with("/eos/") {
+        return eos(address);
+    }
+    if settings.hog4 && lower.starts_with("/hog/") {
+        return hog4(&lower, args);
+    }
+    Meaning::Unknown
+}
+
+/// `address` without `prefix`, when it starts with it as whole path segments.
+fn strip<'a>(address: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = address.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+fn native(rest: &str, original: &str, args: &[OscType]) -> Meaning {
+    let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    let originals: Vec<&str> = original.trim_matches('/').split('/').collect();
+    let command = |c| Ok(Request::Command(c));
+    let trigger = |make: &dyn Fn(Option<Duration>) -> Command| -> Option<Result<Request, String>> {
+        if !pressed(args) {
+            return None;
+        }
+        Some(fade(args, 0).map(|f| Request::Command(make(f))))
+    };
+    let result = match parts.as_slice() {
+        ["next"] => trigger(&|fade| Command::Next { fade }),
+        ["prev" | "previous"] => trigger(&|fade| Command::Previous { fade }),
+        ["blackout"] => trigger(&|fade| Command::Blackout { fade }),
+        ["restore"] => trigger(&|fade| Command::Restore { fade }),
+        ["cue", _] => pressed(args).then(|| {
+            command(Command::Cue {
+                list: None,
+                number: originals[1].to_string(),
+            })
+        }),
+        ["cycle", "pause"] => pressed(args).then(|| command(Command::Pause)),
+        ["cycle", "resume"] => pressed(args).then(|| command(Command::Resume)),
+        ["goto"] => Some(match args.first() {
+            None => Err("give the slide's id or position".into()),
+            Some(a) => slide(a).and_then(|slide| {
+                let fade = fade(args, 1)?;
+                command(Command::Goto { slide, fade })
+            }),
+        }),
+        ["master"] => Some(match args.first().and_then(number) {
+            Some(level) if (0.0..=1.0).contains(&level) => fade(args, 1).and_then(|fade| {
+                command(Command::Master {
+                    level: level as f32,
+                    fade,
+                })
+            }),
+            _ => Err("give a level from 0 to 1".into()),
+        }),
+        ["cycle", "hold"] => Some(match args.first().and_then(number) {
+            Some(s) if s.is_finite() && s > 0.0 && s < 86_400.0 => {
+                command(Command::SetHold(Duration::from_secs_f64(s)))
+            }
+            _ => Err("give the hold in seconds, more than 0".into()),
+        }),
+        ["test"] => {
+            let on = match args.first() {
+                None => true,
+                Some(OscType::String(s)) => {
+                    !matches!(s.to_lowercase().as_str(), "off" | "0" | "false")
+                }
+                Some(OscType::Bool(b)) => *b,
+                Some(a) => number(a).is_some_and(|n| n > 0.0),
+            };
+            Some(command(Command::TestPattern(on)))
+        }
+        ["count", _] => Some(count(args).and_then(|value| {
+            command(Command::SetCount {
+                counter: originals[1].to_string(),
+                value,
+            })
+        })),
+        ["count", _, "add"] => Some(count(args).and_then(|delta| {
+            command(Command::AddCount {
+                counter: originals[1].to_string(),
+                delta,
+            })
+        })),
+        ["state"] => Some(Ok(Request::State)),
+        ["ping"] => Some(Ok(Request::Ping)),
+        _ => Some(Err(format!("unknown address {original:?}"))),
+    };
+    match result {
+        Some(r) => Meaning::Native(r),
+        None => Meaning::Quiet,
+    }
+}
+
+/// ETC Eos: its cue "fire" events become show cues; everything else it reports is chatter.
+fn eos(address: &str) -> Meaning {
+    let parts: Vec<&str> = address.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["eos", "out", "event", "cue", list, cue, fire] if fire.eq_ignore_ascii_case("fire") => {
+            Meaning::Desk(vec![Command::Cue {
+                list: Some(list.to_string()),
+                number: cue.to_string(),
+            }])
+        }
+        ["eos", "out", ..] => Meaning::Quiet,
+        _ => Meaning::Unknown,
+    }
+}
+
+/// grandMA3 executor key feedback: `/14.14.1.6.<n> ,sis "Go+" 1 "<cue name>"` on press.
+fn gma3(rest: &str, args: &[OscType]) -> Option<Meaning> {
+    let last = rest.trim_matches('/');
+    let is_key = (last.starts_with("14.14.1.6.") || last.starts_with("13.13.1.6."))
+        && last
+            .rsplit('.')
+            .next()
+            .is_some_and(|n| n.parse::<u32>().is_ok());
+    if !is_key {
+        return None;
+    }
+    Some(match args {
+        [OscType::String(key), state, rest @ ..] if key == "Go+" => {
+            match (number(state).is_some_and(|n| n > 0.0), rest.first()) {
+                (true, Some(OscType::String(name))) => {
+                    Meaning::Desk(vec![Command::CueNamed(name.clone())])
+                }
+                _ => Meaning::Quiet,
+            }
+        }
+        _ => Meaning::Quiet,
+    })
+}
+
+/// Hog 4: `/hog/playback/go/0` (a cue list) with the cue as float, string or in the path.
+fn hog4(address: &str, args: &[OscType]) -> Meaning {
+    let parts: Vec<&str> = address.trim_matches('/').split('/').collect();
+    let number = match parts.as_slice() {
+        ["hog", "playback", "go", "0"] => args.first().and_then(cue_text),
+        ["hog", "playback", "go", "0", cue] => Some(cue.to_string()),
+        ["hog", "playback", ..] => return Meaning::Quiet,
+        _ => return Meaning::Unknown,
+    };
+    match number {
+        Some(number) => Meaning::Desk(vec![Command::Cue { list: None, number }]),
+        None => Meaning::Quiet,
+    }
+}

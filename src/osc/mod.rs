@@ -1,0 +1,15 @@
+//! OSC control: lighting desks and tablets cue the show over UDP and TCP.
+//!
+//! - [`framing`]: cutting a TCP byte stream into packets (OSC 1.0 length prefix, 1.1 SLIP).
+//! - [`packet`]: one packet's bytes into timed messages, bundles flattened.
+//! - [`dialect`]: what a message means: candela's addresses, desk dialects, user mappings.
+//! - [`server`]: the UDP and TCP listeners, allowlist, debounce, scheduling and replies.
+//! - [`answer`]: the show's side: a request applied to the engine, and its answer.
+//! - [`client`]: `candela send`, one message and its reply.
+
+pub mod answer;
+pub mod client;
+pub mod dialect;
+pub mod framing;
+pub mod packet;
+pub mod server;

@@ -1,0 +1,366 @@
+//! The OSC listeners: UDP and TCP on the same ports, on a tokio runtime of their own so the
+//! render thread never waits on the network. Each message is checked against the allowlist,
+//! decoded, interpreted, debounced, and handed to the show through `deliver`; native requests
+//! get their reply back on the same path they came by.
+
+use super::dialect::{self, Meaning, Request};
+use super::framing::{self, StreamDecoder};
+use super::packet::{self, Message, When};
+use crate::show::OscSettings;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+
+/// Largest packet accepted, over UDP or TCP.
+pub const MAX_PACKET: usize = 64 * 1024;
+/// TCP connections served at once; more are refused.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Bundles timed further ahead than this are refused, not held for days.
+const MAX_SCHEDULE: Duration = Duration::from_secs(3600);
+
+/// A request on its way to the show, with where its answer goes.
+pub struct Incoming {
+    pub source: SocketAddr,
+    pub request: Request,
+    /// Present for candela's own addresses: the answer, or why it failed.
+    pub reply: Option<oneshot::Sender<Result<serde_json::Value, String>>>,
+}
+
+pub type Deliver = Box<dyn Fn(Incoming) + Send + Sync>;
+
+/// Where to listen, from the command line.
+#[derive(Debug, Clone)]
+pub struct OscOptions {
+    pub binds: Vec<SocketAddr>,
+    /// Print every message received and what it did (`--osc-log`).
+    pub log: bool,
+}
+
+pub struct OscServer {
+    /// The addresses actually bound (port 0 becomes a real port).
+    pub local_addrs: Vec<SocketAddr>,
+}
+
+struct Shared {
+    settings: OscSettings,
+    deliver: Deliver,
+    log: bool,
+    debounce: Mutex<HashMap<String, Instant>>,
+    denied_logged: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+/// Binds every address (UDP and TCP each) and serves them on a background thread.
+pub fn start(
+    binds: &[SocketAddr],
+    settings: OscSettings,
+    log: bool,
+    deliver: Deliver,
+) -> std::io::Result<OscServer> {
+    let mut sockets = Vec::new();
+    let mut local_addrs = Vec::new();
+    for bind in binds {
+        let in_use = |e: std::io::Error| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot listen for OSC on {bind}: {e} (is another candela running? choose another with --osc, or --no-osc)"
+                ),
+            )
+        };
+        let udp = std::net::UdpSocket::bind(bind).map_err(in_use)?;
+        let local = udp.local_addr()?;
+        // The same port for TCP, even when the OS picked it.
+        let tcp = std::net::TcpListener::bind(local).map_err(in_use)?;
+        udp.set_broadcast(true)?;
+        udp.set_nonblocking(true)?;
+        tcp.set_nonblocking(true)?;
+        local_addrs.push(local);
+        sockets.push((udp, tcp));
+    }
+    if settings.allow.is_none() {
+        tracing::warn!(
+            "OSC: anyone on the network can cue the show; list who may in the show file's [osc] allow = [...]"
+        );
+    }
+    let shared = Arc::new(Shared {
+        settings,
+        deliver,
+        log,
+        debounce: Mutex::new(HashMap::new()),
+        denied_logged: Mutex::new(HashMap::new()),
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("osc".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+                let mut tasks = Vec::new();
+                for (udp, tcp) in sockets {
+                    match (
+                        tokio::net::UdpSocket::from_std(udp),
+                        tokio::net::TcpListener::from_std(tcp),
+                    ) {
+                        (Ok(udp), Ok(tcp)) => {
+                            tasks.push(tokio::spawn(serve_udp(udp, shared.clone())));
+                            tasks.push(tokio::spawn(serve_tcp(
+                                tcp,
+                                shared.clone(),
+                                connections.clone(),
+                            )));
+                        }
+                        (Err(e), _) | (_, Err(e)) => tracing::error!("OSC: {e}"),
+                    }
+                }
+                for t in tasks {
+                    let _ = t.await;
+                }
+            })
+        })?;
+    for a in &local_addrs {
+        tracing::info!("OSC: listening on udp and tcp {a}");
+    }
+    Ok(OscServer { local_addrs })
+}
+
+async fn serve_udp(socket: tokio::net::UdpSocket, shared: Arc<Shared>) {
+    let socket = Arc::new(socket);
+    let mut buf = vec![0u8; MAX_PACKET];
+    loop {
+        let (len, source) = match socket.recv_from(&mut buf).await {
+            Ok(r) => r,
+            Err(e) => {
+                // A reply to a closed port comes back as an error on some systems; go on.
+                tracing::debug!("OSC udp: {e}");
+                continue;
+            }
+        };
+        let bytes = buf[..len].to_vec();
+        let (socket, shared) = (socket.clone(), shared.clone());
+        // Each datagram on its own task: one slow reply never holds up the next cue.
+        tokio::spawn(async move {
+            for reply in handle_packet(&shared, &bytes, source).await {
+                let _ = socket.send_to(&reply, source).await;
+            }
+        });
+    }
+}
+
+async fn serve_tcp(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    slots: Arc<tokio::sync::Semaphore>,
+) {
+    loop {
+        let Ok((stream, source)) = listener.accept().await else {
+            continue;
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(
+                "OSC tcp: refusing {source}: {MAX_CONNECTIONS} connections already open"
+            );
+            continue;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve_connection(stream, source, &shared).await {
+                tracing::warn!("OSC tcp {source}: {e}; connection closed");
+            }
+            drop(permit);
+        });
+    }
+}
+
+async fn serve_connection(
+    mut stream: tokio::net::TcpStream,
+    source: SocketAddr,
+    shared: &Shared,
+) -> Result<(), String> {
+    let mut decoder = StreamDecoder::new(MAX_PACKET);
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Ok(());
+        }
+        let frames = decoder.push(&buf[..n]).map_err(|e| e.to_string())?;
+        let framing = decoder
+            .framing()
+            .unwrap_or(framing::Framing::LengthPrefixed);
+        for frame in frames {
+            for reply in handle_packet(shared, &frame, source).await {
+                stream
+                    .write_all(&framing::encode(framing, &reply))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+}
+
+fn allowed(settings: &OscSettings, ip: IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    settings
+        .allow
+        .as_ref()
+        .is_none_or(|nets| nets.iter().any(|n| n.contains(&ip)))
+}
+
+fn reply_bytes(
+    settings: &OscSettings,
+    address: &str,
+    status: &str,
+    data: serde_json::Value,
+) -> Vec<u8> {
+    let body = serde_json::json!({ "address": address, "status": status, "data": data });
+    packet::encode_message(
+        &format!("{}/reply{address}", settings.prefix),
+        vec![rosc::OscType::String(body.to_string())],
+    )
+}
+
+/// Everything one packet asks for; returns the replies to send back.
+async fn handle_packet(shared: &Shared, bytes: &[u8], source: SocketAddr) -> Vec<Vec<u8>> {
+    let settings = &shared.settings;
+    let timed = match packet::decode(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!("OSC from {source}: {e}");
+            return Vec::new();
+        }
+    };
+    if !allowed(settings, source.ip()) {
+        log_denied(shared, source);
+        return timed
+            .iter()
+            .filter(|t| {
+                t.message
+                    .address
+                    .to_lowercase()
+                    .starts_with(&settings.prefix)
+            })
+            .map(|t| {
+                reply_bytes(
+                    settings,
+                    &t.message.address,
+                    "denied",
+                    serde_json::Value::Null,
+                )
+            })
+            .collect();
+    }
+    let mut replies = Vec::new();
+    for t in timed {
+        if let Some(reply) = handle_message(shared, t.message, t.when, source).await {
+            replies.push(reply);
+        }
+    }
+    replies
+}
+
+async fn handle_message(
+    shared: &Shared,
+    message: Message,
+    when: When,
+    source: SocketAddr,
+) -> Option<Vec<u8>> {
+    let settings = &shared.settings;
+    let meaning = dialect::interpret(&message, settings);
+    if shared.log {
+        println!(
+            "osc {source} {} {:?} → {meaning:?}",
+            message.address, message.args
+        );
+    }
+    let native = matches!(meaning, Meaning::Native(_));
+    let request = match meaning {
+        Meaning::Native(Ok(r)) => r,
+        Meaning::Native(Err(e)) => {
+            tracing::warn!("OSC from {source}: {}: {e}", message.address);
+            return Some(reply_bytes(settings, &message.address, "error", e.into()));
+        }
+        Meaning::Desk(commands) => Request::Commands(commands),
+        Meaning::Quiet => return None,
+        Meaning::Unknown => {
+            tracing::debug!("OSC from {source}: nothing listens on {}", message.address);
+            return None;
+        }
+    };
+    let query = matches!(request, Request::State | Request::Ping);
+    if !query && is_repeat(shared, &message) {
+        return native
+            .then(|| reply_bytes(settings, &message.address, "ok", "repeat ignored".into()));
+    }
+    if let When::At(time) = when
+        && let Ok(wait) = SystemTime::from(time).duration_since(SystemTime::now())
+    {
+        if wait > MAX_SCHEDULE {
+            return native.then(|| {
+                reply_bytes(
+                    settings,
+                    &message.address,
+                    "error",
+                    "time tag more than an hour ahead".into(),
+                )
+            });
+        }
+        // Held until its time, so several machines act in step.
+        tokio::time::sleep(wait).await;
+    }
+    let (sender, receiver) = oneshot::channel();
+    (shared.deliver)(Incoming {
+        source,
+        request,
+        reply: native.then_some(sender),
+    });
+    if !native {
+        return None;
+    }
+    let answer = tokio::time::timeout(Duration::from_secs(5), receiver).await;
+    Some(match answer {
+        Ok(Ok(Ok(data))) => reply_bytes(settings, &message.address, "ok", data),
+        Ok(Ok(Err(e))) => reply_bytes(settings, &message.address, "error", e.into()),
+        _ => reply_bytes(
+            settings,
+            &message.address,
+            "error",
+            "the show did not answer".into(),
+        ),
+    })
+}
+
+/// The same trigger again within the debounce window (a desk sending on two interfaces).
+fn is_repeat(shared: &Shared, message: &Message) -> bool {
+    let window = shared.settings.debounce;
+    if window.is_zero() {
+        return false;
+    }
+    let key = format!("{}{:?}", message.address.to_lowercase(), message.args);
+    let now = Instant::now();
+    let mut seen = shared.debounce.lock().unwrap_or_else(|p| p.into_inner());
+    if seen.len() > 1024 {
+        seen.retain(|_, t| now.duration_since(*t) < window);
+    }
+    match seen.insert(key, now) {
+        Some(before) => now.duration_since(before) < window,
+        None => false,
+    }
+}
+
+fn log_denied(shared: &Shared, source: SocketAddr) {
+    let now = Instant::now();
+    let mut logged = shared
+        .denied_logged
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let last = logged.get(&source.ip()).copied();
+    if last.is_none_or(|t| now.duration_since(t) > Duration::from_secs(10)) {
+        logged.insert(source.ip(), now);
+        tracing::warn!("OSC: {source} is not in [osc] allow; its messages are refused");
+    }
+}
