@@ -48,7 +48,8 @@ fn pressed(args: &[OscType]) -> bool {
         None => true,
         Some(OscType::Bool(b)) => *b,
         Some(OscType::String(_)) => true,
-        Some(a) => number(a).is_none_or(|n| n > 0.0),
+        // NaN is no release: it goes on to be refused as a fade, with an error reply.
+        Some(a) => number(a).is_none_or(|n| n > 0.0 || n.is_nan()),
     }
 }
 
@@ -120,7 +121,7 @@ pub fn interpret(message: &Message, settings: &OscSettings) -> Meaning {
     if let Some(rest) = strip(&lower, &settings.prefix) {
         // Keep the original case of what follows the verbs (slide and counter ids).
         let original = &address[address.len() - rest.len()..];
-        return native(rest, original, args);
+        return native(rest, original, address, args);
     }
     if settings.gma3 {
         let rest = match &settings.gma3_prefix {
@@ -131,7 +132,7 @@ pub fn interpret(message: &Message, settings: &OscSettings) -> Meaning {
             && let Some(native_rest) = strip(rest, &settings.prefix)
         {
             let original = &address[address.len() - native_rest.len()..];
-            return native(native_rest, original, args);
+            return native(native_rest, original, address, args);
         }
         if let Some(meaning) = gma3(rest.unwrap_or(&lower), args) {
             return meaning;
@@ -152,7 +153,7 @@ fn strip<'a>(address: &'a str, prefix: &str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-fn native(rest: &str, original: &str, args: &[OscType]) -> Meaning {
+fn native(rest: &str, original: &str, address: &str, args: &[OscType]) -> Meaning {
     let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
     let originals: Vec<&str> = original.trim_matches('/').split('/').collect();
     let command = |c| Ok(Request::Command(c));
@@ -222,7 +223,7 @@ fn native(rest: &str, original: &str, args: &[OscType]) -> Meaning {
         })),
         ["state"] => Some(Ok(Request::State)),
         ["ping"] => Some(Ok(Request::Ping)),
-        _ => Some(Err(format!("unknown address {original:?}"))),
+        _ => Some(Err(format!("unknown address {address:?}"))),
     };
     match result {
         Some(r) => Meaning::Native(r),

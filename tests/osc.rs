@@ -1,0 +1,521 @@
+//! OSC with real sockets on 127.0.0.1 against a real `candela play --headless`: every native
+//! address, each desk dialect, press/release and debounce, TCP with both framings split and
+//! coalesced, bundles with past and future time tags, the allowlist, replies, and a fuzz run
+//! after which the show still answers.
+
+use candela::osc::client;
+use candela::osc::framing::{self, Framing, StreamDecoder};
+use candela::osc::packet;
+use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+struct Candela {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Candela {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a headless show listening on a free loopback port, and waits until it listens.
+fn start(show: &str) -> Candela {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args([
+            "play",
+            "--headless",
+            "--size",
+            "320x180",
+            "--fps",
+            "60",
+            "--osc",
+            "127.0.0.1:0",
+        ])
+        .arg(show)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Keep reading stderr so the pipe never fills; pass on the line that names the port.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if std::env::var_os("CANDELA_TEST_LOG").is_some() {
+                eprintln!("candela: {line}");
+            }
+            if let Some(addr) = line.split("listening on udp and tcp ").nth(1) {
+                let _ = tx.send(addr.trim().to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("candela listens for OSC")
+        .parse()
+        .unwrap();
+    Candela { child, addr }
+}
+
+/// Sends and waits for the reply: a generous while, since the test machine may be busy.
+fn udp(to: SocketAddr, address: &str, args: Vec<OscType>) -> Option<(String, Value)> {
+    udp_within(to, address, args, Duration::from_secs(5))
+}
+
+fn udp_within(
+    to: SocketAddr,
+    address: &str,
+    args: Vec<OscType>,
+    wait: Duration,
+) -> Option<(String, Value)> {
+    let reply = client::send(to, None, address, args, wait).unwrap()?;
+    json_reply(reply)
+}
+
+fn json_reply(reply: packet::Message) -> Option<(String, Value)> {
+    let Some(OscType::String(body)) = reply.args.first() else {
+        panic!("reply without a JSON string: {reply:?}");
+    };
+    Some((reply.address, serde_json::from_str(body).unwrap()))
+}
+
+fn ok(to: SocketAddr, address: &str, args: Vec<OscType>) -> Value {
+    let (reply_address, body) =
+        udp(to, address, args.clone()).unwrap_or_else(|| panic!("no reply to {address}"));
+    assert_eq!(reply_address, format!("/candela/reply{address}"));
+    assert_eq!(body["status"], "ok", "{address} {args:?}: {body}");
+    assert_eq!(body["address"], address);
+    body["data"].clone()
+}
+
+fn error(to: SocketAddr, address: &str, args: Vec<OscType>) -> String {
+    let (_, body) =
+        udp(to, address, args.clone()).unwrap_or_else(|| panic!("no reply to {address}"));
+    assert_eq!(body["status"], "error", "{address} {args:?}: {body}");
+    body["data"].as_str().unwrap().to_string()
+}
+
+fn state(to: SocketAddr) -> Value {
+    ok(to, "/candela/state", vec![])
+}
+
+/// Sends without waiting for a reply (desks expect none).
+fn fire(to: SocketAddr, address: &str, args: Vec<OscType>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .send_to(&packet::encode_message(address, args), to)
+        .unwrap();
+}
+
+/// Waits (a bounded while) for the show's state to satisfy `f`.
+fn until(to: SocketAddr, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = state(to);
+        if f(&s) {
+            return s;
+        }
+        assert!(
+            Instant::now() < end,
+            "timed out waiting for {what}; state {s}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Past the debounce window, so the same message counts again.
+fn pause() {
+    std::thread::sleep(Duration::from_millis(150));
+}
+
+fn s(v: &str) -> OscType {
+    OscType::String(v.into())
+}
+
+#[test]
+fn every_native_address() {
+    let c = start("tests/fixtures/osc/show.toml");
+    let to = c.addr;
+    assert_eq!(ok(to, "/candela/ping", vec![]), "pong");
+    assert_eq!(state(to)["slide"], "a");
+    assert_eq!(ok(to, "/candela/next", vec![])["slide"], "b");
+    assert_eq!(ok(to, "/candela/prev", vec![])["slide"], "a");
+    assert_eq!(ok(to, "/candela/goto", vec![s("c")])["slide"], "c");
+    assert_eq!(
+        ok(
+            to,
+            "/candela/goto",
+            vec![OscType::Int(2), OscType::Float(0.0)]
+        )["slide"],
+        "b"
+    );
+    assert_eq!(
+        ok(to, "/CANDELA/GoTo", vec![s("1")])["slide"],
+        "a",
+        "addresses ignore case"
+    );
+    assert_eq!(ok(to, "/candela/cue/5", vec![])["slide"], "c");
+    assert_eq!(
+        ok(to, "/candela/master", vec![OscType::Float(0.5)])["master"],
+        0.5
+    );
+    assert_eq!(ok(to, "/candela/blackout", vec![])["blackout"], true);
+    assert_eq!(ok(to, "/candela/restore", vec![])["blackout"], false);
+    assert_eq!(ok(to, "/candela/cycle/pause", vec![])["paused"], true);
+    assert_eq!(ok(to, "/candela/cycle/resume", vec![])["paused"], false);
+    ok(to, "/candela/cycle/hold", vec![OscType::Int(30)]);
+    assert_eq!(
+        ok(to, "/candela/test", vec![s("pattern")])["test_pattern"],
+        true
+    );
+    assert_eq!(
+        ok(to, "/candela/test", vec![s("off")])["test_pattern"],
+        false
+    );
+    assert_eq!(
+        ok(to, "/candela/count/letters", vec![OscType::Int(42)])["counters"]["letters"],
+        42
+    );
+    assert_eq!(
+        ok(to, "/candela/count/letters/add", vec![s("8")])["counters"]["letters"],
+        50
+    );
+
+    // Bad input: an error reply that says why, and the show goes on.
+    assert!(error(to, "/candela/nonsense", vec![]).contains("unknown address"));
+    assert!(error(to, "/candela/goto", vec![s("nobody")]).contains("nobody"));
+    assert!(error(to, "/candela/goto", vec![OscType::Int(99)]).contains("99"));
+    assert!(error(to, "/candela/master", vec![OscType::Float(2.0)]).contains("0 to 1"));
+    assert!(error(to, "/candela/next", vec![OscType::Float(f32::NAN)]).contains("fade"));
+    assert!(error(to, "/candela/count/letters", vec![OscType::Int(-1)]).contains("whole number"));
+    assert!(
+        error(to, "/candela/count/letters", vec![OscType::Double(1e30)]).contains("whole number")
+    );
+    assert!(error(to, "/candela/count/nobody", vec![OscType::Int(1)]).contains("nobody"));
+    assert!(error(to, "/candela/cue/99", vec![]).contains("99"));
+    assert_eq!(state(to)["counters"]["letters"], 50);
+}
+
+#[test]
+fn desk_dialects_fire_show_cues() {
+    let c = start("tests/fixtures/osc/show.toml");
+    let to = c.addr;
+    // ETC Eos: cue 12.5 of list 1 fired; its chatter changes nothing.
+    fire(
+        to,
+        "/eos/out/event/cue/1/12.5/fire",
+        vec![s("12.5 Speaker")],
+    );
+    until(to, "Eos cue 1/12.5", |s| s["slide"] == "b");
+    fire(to, "/eos/out/active/cue/1/5", vec![OscType::Float(0.5)]);
+    fire(to, "/eos/out/event/sub/3", vec![OscType::Int(1)]);
+    pause();
+    assert_eq!(state(to)["slide"], "b");
+    // grandMA3: Go+ pressed on an executor whose cue is named "Finale"; the release does nothing.
+    fire(
+        to,
+        "/14.14.1.6.3",
+        vec![s("Go+"), OscType::Int(1), s("Finale")],
+    );
+    until(to, "grandMA3 Finale", |s| s["blackout"] == true);
+    ok(to, "/candela/restore", vec![]);
+    fire(to, "/14.14.1.6.3", vec![s("Go+"), OscType::Int(0)]);
+    pause();
+    assert_eq!(state(to)["blackout"], false);
+    // Hog 4: the cue as a float, as a string, and in the path.
+    fire(to, "/hog/playback/go/0", vec![OscType::Float(5.0)]);
+    until(to, "Hog cue 5", |s| s["slide"] == "c");
+    fire(to, "/hog/playback/go/0", vec![s("12.5")]);
+    until(to, "Hog cue 12.5", |s| s["slide"] == "b");
+    fire(to, "/hog/playback/go/0/5", vec![]);
+    until(to, "Hog cue 5 in the path", |s| s["slide"] == "c");
+    // A user mapping (MagicQ macros): next.
+    fire(to, "/magicq/macro/12", vec![OscType::Int(1)]);
+    until(to, "the MagicQ mapping", |s| s["slide"] == "a");
+    // grandMA3's SendOSC to candela's own address.
+    assert_eq!(ok(to, "/candela/cue/5", vec![])["slide"], "c");
+}
+
+#[test]
+fn press_fires_release_does_not_and_doubles_fire_once() {
+    let c = start("tests/fixtures/osc/show.toml");
+    let to = c.addr;
+    // A key sends press (1.0: also a 1 s fade) and release (0.0): one step.
+    assert_eq!(
+        ok(to, "/candela/next", vec![OscType::Float(1.0)])["slide"],
+        "b"
+    );
+    let short = Duration::from_millis(500);
+    assert!(
+        udp_within(to, "/candela/next", vec![OscType::Float(0.0)], short).is_none(),
+        "a release gets no reply"
+    );
+    assert!(udp_within(to, "/candela/next", vec![OscType::Bool(false)], short).is_none());
+    pause();
+    assert_eq!(state(to)["slide"], "b");
+    // The same message twice within milliseconds (two network interfaces): one step.
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let bytes = packet::encode_message("/candela/next", vec![]);
+    socket.send_to(&bytes, to).unwrap();
+    socket.send_to(&bytes, to).unwrap();
+    pause();
+    assert_eq!(state(to)["slide"], "c");
+    pause();
+    assert_eq!(
+        ok(to, "/candela/next", vec![])["slide"],
+        "a",
+        "after the window it counts again"
+    );
+}
+
+fn read_replies(stream: &mut TcpStream, want: usize) -> (Vec<(String, Value)>, Option<Framing>) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut decoder = StreamDecoder::new(64 * 1024);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while out.len() < want {
+        let n = stream.read(&mut buf).expect("a reply in time");
+        assert!(n > 0, "connection closed");
+        for frame in decoder.push(&buf[..n]).unwrap() {
+            let message = packet::decode(&frame).unwrap().remove(0).message;
+            out.push(json_reply(message).unwrap());
+        }
+    }
+    (out, decoder.framing())
+}
+
+#[test]
+fn tcp_with_both_framings_split_and_coalesced() {
+    let c = start("tests/fixtures/osc/show.toml");
+    for framing in [Framing::LengthPrefixed, Framing::Slip] {
+        // One request written a byte at a time.
+        let mut stream = TcpStream::connect(c.addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let framed = framing::encode(framing, &packet::encode_message("/candela/ping", vec![]));
+        for b in &framed {
+            stream.write_all(&[*b]).unwrap();
+        }
+        let (replies, seen) = read_replies(&mut stream, 1);
+        assert_eq!(seen, Some(framing), "replies use the connection's framing");
+        assert_eq!(replies[0].1["data"], "pong");
+        // Two requests in one write.
+        let mut both = framing::encode(
+            framing,
+            &packet::encode_message("/candela/goto", vec![s("b")]),
+        );
+        both.extend(framing::encode(
+            framing,
+            &packet::encode_message("/candela/state", vec![]),
+        ));
+        stream.write_all(&both).unwrap();
+        let (replies, _) = read_replies(&mut stream, 2);
+        assert_eq!(replies[0].1["address"], "/candela/goto");
+        assert_eq!(replies[1].1["data"]["slide"], "b");
+        ok(c.addr, "/candela/goto", vec![s("a")]);
+    }
+    // The Eos console's own ping bytes, framed for TCP 1.0.
+    let mut stream = TcpStream::connect(c.addr).unwrap();
+    stream
+        .write_all(&[
+            0, 0, 0, 0x10, 0x2f, 0x65, 0x6f, 0x73, 0x2f, 0x70, 0x69, 0x6e, 0x67, 0, 0, 0, 0x2c, 0,
+            0, 0,
+        ])
+        .unwrap();
+    // A broken SLIP stream closes only its own connection.
+    let mut broken = TcpStream::connect(c.addr).unwrap();
+    broken.write_all(&[0xC0, 0x2f, 0xDB, 0x00, 0xC0]).unwrap();
+    broken
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    assert!(
+        matches!(broken.read(&mut buf), Ok(0) | Err(_)),
+        "the broken connection is closed"
+    );
+    let mut good = TcpStream::connect(c.addr).unwrap();
+    good.write_all(&framing::encode(
+        Framing::Slip,
+        &packet::encode_message("/candela/ping", vec![]),
+    ))
+    .unwrap();
+    assert_eq!(read_replies(&mut good, 1).0[0].1["data"], "pong");
+}
+
+fn bundle(at: OscTime, messages: Vec<(&str, Vec<OscType>)>) -> Vec<u8> {
+    let content = messages
+        .into_iter()
+        .map(|(addr, args)| {
+            OscPacket::Message(OscMessage {
+                addr: addr.into(),
+                args,
+            })
+        })
+        .collect();
+    rosc::encoder::encode(&OscPacket::Bundle(OscBundle {
+        timetag: at,
+        content,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn bundles_run_now_or_at_their_time() {
+    let c = start("tests/fixtures/osc/show.toml");
+    let to = c.addr;
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Immediately: both messages, in order.
+    let now = OscTime {
+        seconds: 0,
+        fractional: 1,
+    };
+    socket
+        .send_to(
+            &bundle(
+                now,
+                vec![
+                    ("/candela/goto", vec![s("b")]),
+                    ("/candela/goto", vec![s("c")]),
+                ],
+            ),
+            to,
+        )
+        .unwrap();
+    until(to, "the immediate bundle", |s| s["slide"] == "c");
+    // A time tag in the past runs now.
+    let past = OscTime::try_from(SystemTime::now() - Duration::from_secs(10)).unwrap();
+    socket
+        .send_to(&bundle(past, vec![("/candela/goto", vec![s("a")])]), to)
+        .unwrap();
+    until(to, "the past bundle", |s| s["slide"] == "a");
+    // 600 ms ahead: not before, but soon after.
+    let sent = Instant::now();
+    let future = OscTime::try_from(SystemTime::now() + Duration::from_millis(600)).unwrap();
+    socket
+        .send_to(&bundle(future, vec![("/candela/goto", vec![s("b")])]), to)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    assert_eq!(
+        state(to)["slide"],
+        "a",
+        "a future bundle waits for its time"
+    );
+    until(to, "the future bundle", |s| s["slide"] == "b");
+    assert!(sent.elapsed() >= Duration::from_millis(550));
+    // Nested bundles are flattened in order.
+    let inner = bundle(now, vec![("/candela/goto", vec![s("c")])]);
+    let outer = OscPacket::Bundle(OscBundle {
+        timetag: now,
+        content: vec![
+            OscPacket::Message(OscMessage {
+                addr: "/candela/goto".into(),
+                args: vec![s("a")],
+            }),
+            rosc::decoder::decode_udp(&inner).unwrap().1,
+        ],
+    });
+    socket
+        .send_to(&rosc::encoder::encode(&outer).unwrap(), to)
+        .unwrap();
+    until(to, "the nested bundle", |s| s["slide"] == "c");
+}
+
+#[test]
+fn senders_outside_the_allowlist_are_denied() {
+    let c = start("tests/fixtures/osc/guarded.toml");
+    for address in ["/candela/next", "/candela/state"] {
+        let (_, body) = udp(c.addr, address, vec![]).expect("a denied reply");
+        assert_eq!(body["status"], "denied", "{body}");
+    }
+    // A desk's message from outside does nothing either (no reply to check: it stays quiet).
+    fire(c.addr, "/eos/out/event/cue/1/1/fire", vec![]);
+}
+
+#[test]
+fn fuzzed_packets_leave_the_show_answering() {
+    let c = start("tests/fixtures/osc/show.toml");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let valid = packet::encode_message("/candela/goto", vec![s("b"), OscType::Float(0.5)]);
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for i in 0..3000 {
+        let mut bytes = if i % 2 == 0 {
+            let len = (rand() % 200) as usize;
+            (0..len).map(|_| rand() as u8).collect()
+        } else {
+            valid.clone()
+        };
+        // Mutate: flip, truncate, or extend.
+        for _ in 0..(rand() % 4) {
+            if bytes.is_empty() {
+                break;
+            }
+            let at = (rand() as usize) % bytes.len();
+            match rand() % 3 {
+                0 => bytes[at] ^= rand() as u8,
+                1 => bytes.truncate(at),
+                _ => bytes.insert(at, rand() as u8),
+            }
+        }
+        socket.send_to(&bytes, c.addr).unwrap();
+    }
+    for _ in 0..20 {
+        let mut stream = TcpStream::connect(c.addr).unwrap();
+        let len = (rand() % 3000) as usize;
+        let junk: Vec<u8> = (0..len).map(|_| rand() as u8).collect();
+        let _ = stream.write_all(&junk);
+    }
+    // Still there, still right. The flood overflowed the socket's queue, so the kernel may drop
+    // a datagram or two while it drains: ask again, as any UDP client would.
+    let pong = (0..20)
+        .find_map(|_| udp_within(c.addr, "/candela/ping", vec![], Duration::from_millis(500)));
+    assert_eq!(pong.expect("a pong after the flood").1["data"], "pong");
+    let mut good = TcpStream::connect(c.addr).unwrap();
+    good.write_all(&framing::encode(
+        Framing::LengthPrefixed,
+        &packet::encode_message("/candela/ping", vec![]),
+    ))
+    .unwrap();
+    assert_eq!(read_replies(&mut good, 1).0[0].1["data"], "pong");
+}
+
+#[test]
+fn candela_send_prints_the_reply() {
+    let c = start("tests/fixtures/osc/show.toml");
+    let to = c.addr.to_string();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_candela"))
+            .arg("send")
+            .arg("--to")
+            .arg(&to)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["/candela/goto", "s:c"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.starts_with("/candela/reply/candela/goto {") && stdout.contains("\"slide\":\"c\""),
+        "{stdout}"
+    );
+    let out = run(&["--tcp", "/candela/goto", "nobody"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"status\":\"error\""));
+    let out = run(&["--slip", "/candela/ping"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pong"));
+}
