@@ -322,6 +322,7 @@ fn tcp_with_both_framings_split_and_coalesced() {
         assert_eq!(replies[0].1["address"], "/candela/goto");
         assert_eq!(replies[1].1["data"]["slide"], "b");
         ok(c.addr, "/candela/goto", vec![s("a")]);
+        pause();
     }
     // The Eos console's own ping bytes, framed for TCP 1.0.
     let mut stream = TcpStream::connect(c.addr).unwrap();
@@ -518,4 +519,71 @@ fn candela_send_prints_the_reply() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"status\":\"error\""));
     let out = run(&["--slip", "/candela/ping"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("pong"));
+}
+
+/// A message as received: address and arguments.
+type Received = (String, Vec<OscType>);
+
+#[test]
+fn feedback_targets_get_state_changes_and_a_heartbeat() {
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("candela-feedback-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let show = dir.join("show.toml");
+    let base = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/osc/show.toml"
+    ))
+    .unwrap();
+    let target = listener.local_addr().unwrap();
+    std::fs::write(
+        &show,
+        format!("{base}\n[[osc.feedback]]\ntarget = \"{target}\"\n"),
+    )
+    .unwrap();
+    let c = start(show.to_str().unwrap());
+
+    // Collects what arrives for a bounded while, until `want` has been seen.
+    let receive_until = |want: &dyn Fn(&[Received]) -> bool| {
+        let mut got = Vec::new();
+        let end = Instant::now() + Duration::from_secs(10);
+        let mut buf = [0u8; 2048];
+        while Instant::now() < end && !want(&got) {
+            if let Ok((n, _)) = listener.recv_from(&mut buf) {
+                for t in packet::decode(&buf[..n]).unwrap() {
+                    got.push((t.message.address, t.message.args));
+                }
+            }
+        }
+        got
+    };
+    let has = |got: &[Received], address: &str, arg: &OscType| {
+        got.iter()
+            .any(|(a, args)| a == address && args.first() == Some(arg))
+    };
+    let got = receive_until(&|g| {
+        has(g, "/candela/state/slide", &s("a")) && g.iter().any(|(a, _)| a == "/candela/heartbeat")
+    });
+    assert!(has(&got, "/candela/state/slide", &s("a")), "{got:?}");
+    assert!(
+        has(&got, "/candela/state/counters/letters", &OscType::Int(10)),
+        "{got:?}"
+    );
+    assert!(
+        got.iter().any(|(a, _)| a == "/candela/heartbeat"),
+        "{got:?}"
+    );
+    ok(c.addr, "/candela/goto", vec![s("b")]);
+    let got = receive_until(&|g| has(g, "/candela/state/slide", &s("b")));
+    assert!(has(&got, "/candela/state/slide", &s("b")), "{got:?}");
+    // Only what changed is sent again.
+    assert!(
+        !got.iter()
+            .any(|(a, _)| a == "/candela/state/counters/letters"),
+        "{got:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -42,6 +42,22 @@ pub struct OscOptions {
 pub struct OscServer {
     /// The addresses actually bound (port 0 becomes a real port).
     pub local_addrs: Vec<SocketAddr>,
+    /// The show's state as last published, watched by the feedback task.
+    state: tokio::sync::watch::Sender<serde_json::Value>,
+}
+
+impl OscServer {
+    /// Tells the feedback targets the show's state; only changes go out. Cheap when nothing
+    /// changed, so the show calls it every frame.
+    pub fn publish(&self, state: serde_json::Value) {
+        self.state.send_if_modified(|old| {
+            let changed = *old != state;
+            if changed {
+                *old = state;
+            }
+            changed
+        });
+    }
 }
 
 struct Shared {
@@ -92,6 +108,9 @@ pub fn start(
         debounce: Mutex::new(HashMap::new()),
         denied_logged: Mutex::new(HashMap::new()),
     });
+    let (state, state_rx) = tokio::sync::watch::channel(serde_json::Value::Null);
+    let feedback_targets = shared.settings.feedback.clone();
+    let prefix = shared.settings.prefix.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -101,6 +120,9 @@ pub fn start(
             runtime.block_on(async move {
                 let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
                 let mut tasks = Vec::new();
+                if !feedback_targets.is_empty() {
+                    tasks.push(tokio::spawn(feedback(feedback_targets, state_rx, prefix)));
+                }
                 for (udp, tcp) in sockets {
                     match (
                         tokio::net::UdpSocket::from_std(udp),
@@ -125,7 +147,97 @@ pub fn start(
     for a in &local_addrs {
         tracing::info!("OSC: listening on udp and tcp {a}");
     }
-    Ok(OscServer { local_addrs })
+    Ok(OscServer { local_addrs, state })
+}
+
+/// Pushes state changes to the feedback targets as they happen, and a heartbeat every second
+/// so a desk or tablet can show that candela is alive.
+async fn feedback(
+    targets: Vec<String>,
+    mut state: tokio::sync::watch::Receiver<serde_json::Value>,
+    prefix: String,
+) {
+    let socket = match tokio::net::UdpSocket::bind("0.0.0.0:0").await {
+        Ok(s) => s,
+        Err(e) => return tracing::error!("OSC feedback: {e}"),
+    };
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
+    let mut last = serde_json::Value::Null;
+    let mut beats: i32 = 0;
+    loop {
+        let messages = tokio::select! {
+            changed = state.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let now = state.borrow_and_update().clone();
+                let messages = state_messages(&prefix, &last, &now);
+                last = now;
+                messages
+            }
+            _ = heartbeat.tick() => {
+                beats = beats.wrapping_add(1);
+                vec![packet::encode_message(&format!("{prefix}/heartbeat"), vec![rosc::OscType::Int(beats)])]
+            }
+        };
+        for target in &targets {
+            let Ok(mut addrs) = tokio::net::lookup_host(target.as_str()).await else {
+                tracing::debug!("OSC feedback: cannot resolve {target}");
+                continue;
+            };
+            if let Some(addr) = addrs.next() {
+                for m in &messages {
+                    let _ = socket.send_to(m, addr).await;
+                }
+            }
+        }
+    }
+}
+
+/// One message per state field that differs between `before` and `now`.
+fn state_messages(
+    prefix: &str,
+    before: &serde_json::Value,
+    now: &serde_json::Value,
+) -> Vec<Vec<u8>> {
+    use rosc::OscType;
+    let as_osc = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(OscType::String(s.clone())),
+        serde_json::Value::Bool(b) => Some(OscType::Int(*b as i32)),
+        serde_json::Value::Number(n) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
+            Some(i) => Some(OscType::Int(i)),
+            None => n.as_f64().map(|f| OscType::Float(f as f32)),
+        },
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut push = |path: String, old: Option<&serde_json::Value>, new: &serde_json::Value| {
+        if old != Some(new)
+            && let Some(arg) = as_osc(new)
+        {
+            out.push(packet::encode_message(
+                &format!("{prefix}/state/{path}"),
+                vec![arg],
+            ));
+        }
+    };
+    let Some(fields) = now.as_object() else {
+        return out;
+    };
+    for (key, value) in fields {
+        if let Some(counters) = value.as_object() {
+            for (id, v) in counters {
+                push(
+                    format!("{key}/{id}"),
+                    before.get(key).and_then(|c| c.get(id)),
+                    v,
+                );
+            }
+        } else {
+            push(key.clone(), before.get(key), value);
+        }
+    }
+    out
 }
 
 async fn serve_udp(socket: tokio::net::UdpSocket, shared: Arc<Shared>) {
@@ -292,7 +404,7 @@ async fn handle_message(
         }
     };
     let query = matches!(request, Request::State | Request::Ping);
-    if !query && is_repeat(shared, &message) {
+    if !query && is_repeat(shared, &message, when) {
         return native
             .then(|| reply_bytes(settings, &message.address, "ok", "repeat ignored".into()));
     }
@@ -334,13 +446,18 @@ async fn handle_message(
     })
 }
 
-/// The same trigger again within the debounce window (a desk sending on two interfaces).
-fn is_repeat(shared: &Shared, message: &Message) -> bool {
+/// The same trigger again within the debounce window (a desk sending on two interfaces). A
+/// copy of a timed bundle carries the same time tag; the same cue for another time does not.
+fn is_repeat(shared: &Shared, message: &Message, when: When) -> bool {
     let window = shared.settings.debounce;
     if window.is_zero() {
         return false;
     }
-    let key = format!("{}{:?}", message.address.to_lowercase(), message.args);
+    let key = format!(
+        "{}{:?}{when:?}",
+        message.address.to_lowercase(),
+        message.args
+    );
     let now = Instant::now();
     let mut seen = shared.debounce.lock().unwrap_or_else(|p| p.into_inner());
     if seen.len() > 1024 {

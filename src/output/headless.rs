@@ -1,15 +1,17 @@
-//! `candela play --headless`: the same engine and renderer, drawing offscreen at a steady
-//! frame rate, for machines with no display and for tests. With `--virtual-time` the clock
-//! advances one frame per frame drawn, as fast as the GPU allows, so a test can play a
-//! minute of show in a second and know exactly what is on screen.
+//! `candela play --headless`: the same engine and renderer, drawing offscreen, for machines
+//! with no display, for tests and for measurements. Like the window, it draws a frame only
+//! when the picture changes, and a request from the network is acted on at once rather than
+//! at the next frame tick. With `--virtual-time` the clock advances one frame per frame, as
+//! fast as the GPU allows, so a test can play a minute of show in a second.
 
 use crate::control::{Engine, Status};
 use crate::osc::answer;
-use crate::osc::server::{self, Incoming, OscOptions};
+use crate::osc::server::{self, Incoming, OscOptions, OscServer};
 use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image, render_target};
 use crate::show::Size;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -23,44 +25,145 @@ pub struct HeadlessOptions {
     pub out: Option<PathBuf>,
 }
 
+/// A show playing offscreen, one step at a time.
+pub struct Headless {
+    pub engine: Engine,
+    gpu: Gpu,
+    renderer: Renderer,
+    target: wgpu::TextureView,
+    size: (u32, u32),
+    inbox: Receiver<Incoming>,
+    /// A request taken off the inbox while waiting, not yet applied.
+    waiting: Option<Incoming>,
+    last: Option<crate::control::Scene>,
+    /// Frames drawn so far.
+    pub drawn: u64,
+    osc: Option<OscServer>,
+}
+
+impl Headless {
+    pub fn new(engine: Engine, size: Size, osc: Option<OscOptions>) -> anyhow::Result<Headless> {
+        let (sender, inbox) = std::sync::mpsc::channel::<Incoming>();
+        let mut osc_server = None;
+        if let Some(osc) = osc {
+            let sender = Mutex::new(sender);
+            let deliver = Box::new(move |incoming| {
+                let _ = sender
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .send(incoming);
+            });
+            osc_server = Some(server::start(
+                &osc.binds,
+                engine.show().osc.clone(),
+                osc.log,
+                deliver,
+            )?);
+        }
+        let gpu = Gpu::headless()?;
+        let (fonts, problems) = crate::check::load_fonts(engine.show());
+        for p in problems {
+            tracing::warn!("{p}");
+        }
+        let renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
+        let size = (size.width, size.height);
+        let target = render_target(
+            &gpu,
+            "headless output",
+            size,
+            HEADLESS_FORMAT,
+            wgpu::TextureUsages::empty(),
+        )
+        .create_view(&Default::default());
+        Ok(Headless {
+            engine,
+            gpu,
+            renderer,
+            target,
+            size,
+            inbox,
+            waiting: None,
+            last: None,
+            drawn: 0,
+            osc: osc_server,
+        })
+    }
+
+    /// The OSC listeners' addresses (none when not listening).
+    pub fn osc_addrs(&self) -> &[std::net::SocketAddr] {
+        self.osc.as_ref().map_or(&[], |o| &o.local_addrs)
+    }
+
+    /// Sleeps until `deadline`, or less if a request arrives first. True if one did.
+    pub fn wait(&mut self, deadline: Instant) -> bool {
+        if self.waiting.is_some() {
+            return true;
+        }
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        match self.inbox.recv_timeout(timeout) {
+            Ok(incoming) => {
+                self.waiting = Some(incoming);
+                true
+            }
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                false
+            }
+        }
+    }
+
+    /// Applies every request that has arrived, moves the show on to `now`, and draws the
+    /// frame if the picture changed; returns how many requests it applied. When it returns,
+    /// the frame is done on the GPU.
+    pub fn frame(&mut self, now: Duration) -> usize {
+        let mut handled = 0;
+        while let Some(incoming) = self.waiting.take().or_else(|| self.inbox.try_recv().ok()) {
+            answer::handle(&mut self.engine, incoming, now);
+            handled += 1;
+        }
+        self.engine.tick(now);
+        if let Some(osc) = &self.osc {
+            osc.publish(answer::state(&self.engine));
+        }
+        let scene = self.engine.scene(now);
+        if self.last.as_ref() != Some(&scene) {
+            self.renderer
+                .render(&self.gpu, &scene, &self.target, self.size);
+            // Wait for the frame, so the pace is the GPU's real one, not a queue filling up.
+            if let Err(e) = self.gpu.device.poll(wgpu::PollType::wait_indefinitely()) {
+                tracing::error!("GPU: {e}");
+            }
+            self.drawn += 1;
+            self.last = Some(scene);
+        }
+        handled
+    }
+
+    /// The frame at `now`, read back.
+    pub fn snapshot(&mut self, now: Duration) -> anyhow::Result<image::RgbaImage> {
+        let scene = self.engine.scene(now);
+        Ok(render_image(
+            &self.gpu,
+            &mut self.renderer,
+            &scene,
+            self.size,
+        )?)
+    }
+}
+
 pub fn run_headless(
-    mut engine: Engine,
+    engine: Engine,
     options: HeadlessOptions,
     osc: Option<OscOptions>,
 ) -> anyhow::Result<Status> {
-    let (sender, inbox) = std::sync::mpsc::channel::<Incoming>();
-    if let Some(osc) = osc {
-        let sender = Mutex::new(sender);
-        let deliver = Box::new(move |incoming| {
-            let _ = sender
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .send(incoming);
-        });
-        server::start(&osc.binds, engine.show().osc.clone(), osc.log, deliver)?;
-    }
-    let gpu = Gpu::headless()?;
-    let (fonts, problems) = crate::check::load_fonts(engine.show());
-    for p in problems {
-        tracing::warn!("{p}");
-    }
-    let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
-    let size = (options.size.width, options.size.height);
-    let target = render_target(
-        &gpu,
-        "headless output",
-        size,
-        HEADLESS_FORMAT,
-        wgpu::TextureUsages::empty(),
-    );
-    let view = target.create_view(&Default::default());
+    let mut player = Headless::new(engine, options.size, osc)?;
     let frame = Duration::from_secs_f64(1.0 / options.fps.max(1) as f64);
     let limit = options.seconds.map(Duration::from_secs_f64);
     let start = Instant::now();
-    let mut frames: u32 = 0;
+    let mut ticks: u32 = 0;
     let end = loop {
         let now = if options.virtual_time {
-            frame * frames
+            frame * ticks
         } else {
             start.elapsed()
         };
@@ -69,32 +172,27 @@ pub fn run_headless(
         {
             break limit;
         }
-        // Requests that came in since the last frame take effect in this one.
-        while let Ok(incoming) = inbox.try_recv() {
-            answer::handle(&mut engine, incoming, now);
-        }
-        engine.tick(now);
-        renderer.render(&gpu, &engine.scene(now), &view, size);
-        // Wait for the frame, so the pace is the GPU's real one, not a queue filling up.
-        if let Err(e) = gpu.device.poll(wgpu::PollType::wait_indefinitely()) {
-            tracing::error!("GPU: {e}");
-        }
-        frames += 1;
-        if !options.virtual_time {
-            std::thread::sleep((start + frame * frames).saturating_duration_since(Instant::now()));
+        let handled = player.frame(now);
+        if options.virtual_time {
+            ticks += 1;
+        } else if handled == 0 {
+            // Until the next frame is due, unless a request comes first.
+            ticks += 1;
+            player.wait(start + frame * ticks);
         }
     };
-    engine.tick(end);
+    player.frame(end);
     if let Some(out) = &options.out {
-        let image = render_image(&gpu, &mut renderer, &engine.scene(end), size)?;
-        image
+        player
+            .snapshot(end)?
             .save(out)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
     }
     tracing::info!(
-        "played {:.1} s of show in {frames} frames ({:.1} s of wall time)",
+        "played {:.1} s of show, {} frames drawn ({:.1} s of wall time)",
         end.as_secs_f64(),
+        player.drawn,
         start.elapsed().as_secs_f64()
     );
-    Ok(engine.status())
+    Ok(player.engine.status())
 }

@@ -5,5 +5,5 @@ pub mod keys;
 pub mod monitor;
 mod window;
 
-pub use headless::{HeadlessOptions, run_headless};
+pub use headless::{Headless, HeadlessOptions, run_headless};
 pub use window::{WindowOptions, run};

@@ -6,7 +6,7 @@ use super::keys::{KeyAction, Keys};
 use super::monitor::{self, MonitorInfo};
 use crate::control::{Command, Engine, Scene};
 use crate::osc::answer;
-use crate::osc::server::{self, Incoming, OscOptions};
+use crate::osc::server::{self, Incoming, OscOptions, OscServer};
 use crate::render::{Gpu, Renderer};
 use crate::show::Size;
 use std::sync::{Arc, Mutex};
@@ -37,6 +37,7 @@ pub fn run(engine: Engine, options: WindowOptions, osc: Option<OscOptions>) -> a
     let event_loop = EventLoop::<Incoming>::with_user_event()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot open the display: {e} (is DISPLAY or WAYLAND_DISPLAY set? for no display, use --headless)"))?;
+    let mut osc_server = None;
     if let Some(osc) = osc {
         let proxy = Mutex::new(event_loop.create_proxy());
         let deliver = Box::new(move |incoming| {
@@ -45,9 +46,15 @@ pub fn run(engine: Engine, options: WindowOptions, osc: Option<OscOptions>) -> a
                 tracing::warn!("OSC: the show has stopped; request dropped");
             }
         });
-        server::start(&osc.binds, engine.show().osc.clone(), osc.log, deliver)?;
+        osc_server = Some(server::start(
+            &osc.binds,
+            engine.show().osc.clone(),
+            osc.log,
+            deliver,
+        )?);
     }
     let mut app = App {
+        osc: osc_server,
         engine,
         start: Instant::now(),
         options,
@@ -66,6 +73,7 @@ pub fn run(engine: Engine, options: WindowOptions, osc: Option<OscOptions>) -> a
 
 struct App {
     engine: Engine,
+    osc: Option<OscServer>,
     start: Instant,
     options: WindowOptions,
     keys: Keys,
@@ -328,6 +336,9 @@ impl App {
                     return self.fail(event_loop, e.context("the GPU could not be recreated"));
                 }
             }
+        }
+        if let Some(osc) = &self.osc {
+            osc.publish(answer::state(&self.engine));
         }
         let output = self.output.as_mut().expect("set above");
         if output.draw(&scene) {
