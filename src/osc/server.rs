@@ -60,12 +60,16 @@ impl OscServer {
     }
 }
 
+/// When a source last logged a kind of noise, and how many since were held back.
+type Noise = (Option<Instant>, u32);
+
 struct Shared {
     settings: OscSettings,
     deliver: Deliver,
     log: bool,
     debounce: Mutex<HashMap<String, Instant>>,
-    denied_logged: Mutex<HashMap<IpAddr, Instant>>,
+    /// When each source last logged each kind of noise, and how much was held back since.
+    noise: Mutex<HashMap<(IpAddr, &'static str), Noise>>,
 }
 
 /// Binds every address (UDP and TCP each) and serves them on a background thread.
@@ -106,7 +110,7 @@ pub fn start(
         deliver,
         log,
         debounce: Mutex::new(HashMap::new()),
-        denied_logged: Mutex::new(HashMap::new()),
+        noise: Mutex::new(HashMap::new()),
     });
     let (state, state_rx) = tokio::sync::watch::channel(serde_json::Value::Null);
     let feedback_targets = shared.settings.feedback.clone();
@@ -342,12 +346,16 @@ async fn handle_packet(shared: &Shared, bytes: &[u8], source: SocketAddr) -> Vec
     let timed = match packet::decode(bytes) {
         Ok(t) => t,
         Err(e) => {
-            tracing::warn!("OSC from {source}: {e}");
+            warn_limited(shared, source.ip(), "garbage", || {
+                format!("OSC from {source}: {e}")
+            });
             return Vec::new();
         }
     };
     if !allowed(settings, source.ip()) {
-        log_denied(shared, source);
+        warn_limited(shared, source.ip(), "denied", || {
+            format!("OSC: {source} is not in [osc] allow; its messages are refused")
+        });
         return timed
             .iter()
             .filter(|t| {
@@ -469,15 +477,27 @@ fn is_repeat(shared: &Shared, message: &Message, when: When) -> bool {
     }
 }
 
-fn log_denied(shared: &Shared, source: SocketAddr) {
+/// Logs a kind of noise from one source at most once every 10 s, so a flood of garbage or
+/// refused packets cannot bury the log; the next line says how many were held back.
+fn warn_limited(shared: &Shared, ip: IpAddr, kind: &'static str, message: impl FnOnce() -> String) {
     let now = Instant::now();
-    let mut logged = shared
-        .denied_logged
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let last = logged.get(&source.ip()).copied();
-    if last.is_none_or(|t| now.duration_since(t) > Duration::from_secs(10)) {
-        logged.insert(source.ip(), now);
-        tracing::warn!("OSC: {source} is not in [osc] allow; its messages are refused");
+    let mut noise = shared.noise.lock().unwrap_or_else(|p| p.into_inner());
+    let entry = noise.entry((ip, kind)).or_insert((None, 0));
+    if entry
+        .0
+        .is_some_and(|t| now.duration_since(t) < Duration::from_secs(10))
+    {
+        entry.1 += 1;
+        return;
+    }
+    let held_back = std::mem::take(&mut entry.1);
+    entry.0 = Some(now);
+    if held_back > 0 {
+        tracing::warn!(
+            "{} (and {held_back} more like it in the last seconds)",
+            message()
+        );
+    } else {
+        tracing::warn!("{}", message());
     }
 }
