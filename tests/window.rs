@@ -303,3 +303,60 @@ fn lists_the_monitors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no monitor 9"));
 }
+
+#[test]
+fn the_window_obeys_osc() {
+    use std::io::BufRead;
+    let display = start_display(230 + std::process::id() % 20, false);
+    let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/window/show.toml");
+    let mut candela = Proc(
+        Command::new(env!("CARGO_BIN_EXE_candela"))
+            .args(["play", "--osc", "127.0.0.1:0"])
+            .arg(show)
+            .env("DISPLAY", &display.name)
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = candela.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(addr) = line.split("listening on udp and tcp ").nth(1) {
+                let _ = tx.send(addr.trim().parse::<std::net::SocketAddr>().unwrap());
+            }
+        }
+    });
+    let to = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("candela listens for OSC");
+    wait_for("the first slide", Duration::from_secs(60), || {
+        is_background(pixel(&display.screenshot(), 0, 0)).then_some(())
+    });
+    let send = |address: &str| {
+        let reply = candela::osc::client::send(to, None, address, vec![], Duration::from_secs(5))
+            .unwrap()
+            .expect("a reply");
+        assert!(
+            format!("{:?}", reply.args).contains("\\\"status\\\":\\\"ok\\\""),
+            "{reply:?}"
+        );
+    };
+    send("/candela/blackout");
+    wait_for("blackout", Duration::from_secs(20), || {
+        display
+            .screenshot()
+            .iter()
+            .all(|p| *p == [0, 0, 0])
+            .then_some(())
+    });
+    send("/candela/restore");
+    wait_for("the slide back", Duration::from_secs(20), || {
+        is_background(pixel(&display.screenshot(), 0, 0)).then_some(())
+    });
+}
