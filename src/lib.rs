@@ -4,7 +4,7 @@
 //! Data flows one way, from the show file to pixels:
 //!
 //! ```text
-//! show file ─► Show ─► Engine ◄─ Command (keys; OSC and feeds to come)
+//! show file ─► Show ─► Engine ◄─ Command ◄─ keys, OSC (count feeds to come)
 //!                        │
 //!                        ▼
 //!                      Scene (plain data) ─► Renderer ─► texture view (window or PNG)
@@ -17,8 +17,8 @@
 //!   file or GPU involved.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: draws a Scene into any `TextureView`; layout, photos, offscreen read-back.
-//! - [`osc`]: OSC over UDP and TCP from desks and tablets (work in progress: framing and
-//!   packet decoding so far).
+//! - [`osc`]: OSC from desks and tablets: framing, packets, desk dialects, the UDP/TCP
+//!   server on its own tokio thread, replies and feedback.
 //! - [`output`]: where frames go: a borderless window on the projector (winit), or offscreen;
 //!   the technician's keys.
 //! - [`check`]: `candela check`, every problem in a show found in one pass.

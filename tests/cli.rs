@@ -121,6 +121,34 @@ fn check_reports_a_misspelt_field() {
 }
 
 #[test]
+fn check_reports_bad_cues_and_osc_settings() {
+    let out = candela(&["check", &fixture("bad-cues.toml")]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    for (place, message) in [
+        (
+            "bad-cues.toml:10:10:",
+            "cue number 1.1 is written as a decimal number",
+        ),
+        ("bad-cues.toml:15:12:", "action goes to slide \"nowhere\""),
+        ("bad-cues.toml:19:12:", "action does several things"),
+        (
+            "bad-cues.toml:22:10:",
+            "\"192.168.1.0/33\" is not an address or network",
+        ),
+        (
+            "bad-cues.toml:25:11:",
+            "mapping fires cue 9, which is not in [[cues]]",
+        ),
+    ] {
+        assert!(
+            t.lines().any(|l| l.contains(place) && l.contains(message)),
+            "expected {place} {message:?} in:\n{t}"
+        );
+    }
+}
+
+#[test]
 fn check_names_a_missing_show_file() {
     let out = candela(&["check", "no/such/show.toml"]);
     assert!(!out.status.success());

@@ -72,10 +72,8 @@ impl Builder<'_> {
             }
             CueNumber::Float(f) => {
                 let msg = format!("cue number {f} is written as a decimal number");
-                let hint = format!(
-                    "write it as text, exactly as the desk shows it: \"{f}\" (\"1.10\" and \"1.1\" are different cues)"
-                );
-                self.problem(n, msg, &hint);
+                let hint = "write it in quotes, exactly as the desk shows it: \"1.10\" and \"1.1\" are different cues";
+                self.problem(n, msg, hint);
                 None
             }
         }
