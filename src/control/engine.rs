@@ -9,7 +9,7 @@
 //! beneath it is dropped.
 
 use super::command::{Command, SlideRef};
-use super::scene::{Layer, Scene, slide_view};
+use super::scene::{Layer, Scene, SlideView, slide_view};
 use crate::counts::{Counts, NumberFormat};
 use crate::show::{Show, TransitionKind};
 use std::time::Duration;
@@ -357,6 +357,13 @@ impl Engine {
         let next = (self.current + 1) % self.show.slides.len();
         self.go(next, None, start);
         self.settle(now);
+    }
+
+    /// Every slide as it would be shown now, for loading ahead of time.
+    pub fn slide_views(&self) -> Vec<SlideView> {
+        (0..self.show.slides.len())
+            .map(|i| slide_view(&self.show, &self.numbers, &self.counts, i))
+            .collect()
     }
 
     /// What the wall shows at `now`.

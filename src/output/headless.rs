@@ -65,8 +65,9 @@ impl Headless {
         for p in problems {
             tracing::warn!("{p}");
         }
-        let renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
+        let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
         let size = (size.width, size.height);
+        renderer.preload(&gpu, &engine.slide_views(), size);
         let target = render_target(
             &gpu,
             "headless output",

@@ -158,7 +158,8 @@ impl Output {
         for p in problems {
             tracing::warn!("{p}");
         }
-        let renderer = Renderer::new(&gpu, format, fonts);
+        let mut renderer = Renderer::new(&gpu, format, fonts);
+        renderer.preload(&gpu, &engine.slide_views(), (config.width, config.height));
         tracing::info!(
             "output: {}x{} {:?} on {} ({:?})",
             config.width,

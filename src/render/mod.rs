@@ -216,6 +216,36 @@ impl Renderer {
     }
 
     /// Draws one slide (background, photo, text) into `target`.
+    /// Loads every slide's photo ahead of time, at the size it will be shown, so the first
+    /// cue to a slide does not stall a frame decoding a camera file.
+    pub fn preload(&mut self, gpu: &Gpu, views: &[SlideView], size: (u32, u32)) {
+        for view in views {
+            self.lay_out(gpu, view, size);
+        }
+    }
+
+    /// The slide's layout, with its photo loaded; laid out without it if it cannot be shown.
+    fn lay_out(
+        &mut self,
+        gpu: &Gpu,
+        view: &SlideView,
+        size: (u32, u32),
+    ) -> (layout::SlideLayout, Option<PhotoKey>) {
+        let layout = layout::layout(&mut self.fonts, view, size.0, size.1, true);
+        let Some(p) = &layout.photo else {
+            return (layout, None);
+        };
+        let key = (p.path.clone(), p.rect.w as u32, p.rect.h as u32, p.fit);
+        if self.ensure_photo(gpu, &key, &view.id, p.rect) {
+            (layout, Some(key))
+        } else {
+            (
+                layout::layout(&mut self.fonts, view, size.0, size.1, false),
+                None,
+            )
+        }
+    }
+
     fn draw_slide(
         &mut self,
         gpu: &Gpu,
@@ -223,17 +253,8 @@ impl Renderer {
         target: &wgpu::TextureView,
         size: (u32, u32),
     ) {
-        let mut layout = layout::layout(&mut self.fonts, view, size.0, size.1, true);
-        let photo_key = layout.photo.as_ref().map(|p| {
-            let key = (p.path.clone(), p.rect.w as u32, p.rect.h as u32, p.fit);
-            (key, p.rect)
-        });
-        if let Some((key, area)) = &photo_key
-            && !self.ensure_photo(gpu, key, &view.id, *area)
-        {
-            layout = layout::layout(&mut self.fonts, view, size.0, size.1, false);
-        }
-        let photo = photo_key.and_then(|(key, _)| self.photos.get(&key));
+        let (layout, photo_key) = self.lay_out(gpu, view, size);
+        let photo = photo_key.and_then(|key| self.photos.get(&key));
 
         self.text.viewport.update(
             &gpu.queue,
@@ -315,8 +336,8 @@ impl Renderer {
             h: rgba.height() as f32,
         };
         let bind_group = self.quads.upload(gpu, &rgba);
-        // Photos for other sizes or slides no longer shown are dropped once there are many.
-        if self.photos.len() >= 16 {
+        // Photos for other sizes are dropped once there are many (a show has a few dozen).
+        if self.photos.len() >= 128 {
             self.photos.clear();
         }
         self.photos.insert(key.clone(), Photo { bind_group, rect });
