@@ -7,6 +7,8 @@ use crate::output;
 
 /// Where `candela play` listens for OSC unless told otherwise, UDP and TCP.
 pub const DEFAULT_OSC_PORT: u16 = 9000;
+/// Headless frame rate unless told otherwise.
+const DEFAULT_FPS: u32 = 60;
 use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image};
 use crate::show::{Show, Size, TransitionKind};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -82,7 +84,7 @@ struct PlayArgs {
     #[arg(long, value_parser = parse_size, requires = "headless")]
     size: Option<Size>,
     /// Headless: frames per second.
-    #[arg(long, default_value_t = 60, requires = "headless")]
+    #[arg(long, default_value_t = DEFAULT_FPS, requires = "headless")]
     fps: u32,
     /// Headless: stop after this many seconds of show.
     #[arg(long, requires = "headless")]
@@ -183,7 +185,7 @@ pub fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Play(PlayArgs {
-        fps: 60,
+        fps: DEFAULT_FPS,
         ..Default::default()
     })) {
         Command::Play(args) => play(args),

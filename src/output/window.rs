@@ -62,6 +62,7 @@ pub fn run(engine: Engine, options: WindowOptions, osc: Option<OscOptions>) -> a
         ctrl: false,
         output: None,
         placed: None,
+        monitor_gone: false,
         next_monitor_check: Instant::now() + MONITOR_CHECK,
         frames: 0,
         result: Ok(()),
@@ -81,6 +82,8 @@ struct App {
     output: Option<Output>,
     /// The monitor the window was last placed on, as it was then.
     placed: Option<MonitorInfo>,
+    /// The placed monitor was missing at the last check.
+    monitor_gone: bool,
     next_monitor_check: Instant,
     frames: u64,
     result: anyhow::Result<()>,
@@ -267,9 +270,19 @@ impl App {
         };
         let (handles, infos) = monitors(event_loop);
         let Some(i) = infos.iter().position(|m| m.name == placed.name) else {
+            if !self.monitor_gone {
+                tracing::warn!(
+                    "monitor {} is gone; the show goes back on it when it returns",
+                    placed.name
+                );
+                self.monitor_gone = true;
+            }
             return;
         };
-        if infos[i].position != placed.position || infos[i].size != placed.size {
+        // Back after an unplug (the system may have moved the window meanwhile), or changed.
+        if self.monitor_gone || infos[i].position != placed.position || infos[i].size != placed.size
+        {
+            self.monitor_gone = false;
             let window = output.window.clone();
             self.place(&window, &handles[i], &infos[i]);
         }
