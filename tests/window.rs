@@ -43,28 +43,33 @@ struct Display {
     _wm: Option<Proc>,
 }
 
-fn start_display(number: u32, window_manager: bool) -> Display {
-    let name = format!(":{number}");
-    let socket = format!("/tmp/.X11-unix/X{number}");
-    let _ = std::fs::remove_file(&socket);
-    let server = Proc(
+/// A fresh Xvfb on a display number it picks itself (`-displayfd`), so tests running side by
+/// side, or a stray server from elsewhere, never collide.
+fn start_display(window_manager: bool) -> Display {
+    let mut server = Proc(
         Command::new("Xvfb")
             .args([
-                &name,
+                "-displayfd",
+                "1",
                 "-screen",
                 "0",
                 &format!("{W}x{H}x24"),
                 "-nolisten",
                 "tcp",
             ])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb (scripts/deps installs xvfb)"),
     );
-    wait_for("Xvfb", Duration::from_secs(10), || {
-        Path::new(&socket).exists().then_some(())
-    });
+    let mut number = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.0.stdout.as_mut().unwrap()),
+        &mut number,
+    )
+    .unwrap();
+    let name = format!(":{}", number.trim());
+    assert!(name.len() > 1, "Xvfb did not say which display it took");
     let (conn, screen) = wait_for("an X connection", Duration::from_secs(10), || {
         x11rb::connect(Some(&name)).ok()
     });
@@ -188,8 +193,8 @@ fn play_on(display: &Display) -> Proc {
     )
 }
 
-fn covers_screen_and_obeys_keys(number: u32, window_manager: bool) {
-    let display = start_display(number, window_manager);
+fn covers_screen_and_obeys_keys(window_manager: bool) {
+    let display = start_display(window_manager);
     let mut candela = play_on(&display);
     // The first slide: background in all four corners (the window covers the screen), the
     // white title in the middle.
@@ -267,17 +272,17 @@ fn covers_screen_and_obeys_keys(number: u32, window_manager: bool) {
 
 #[test]
 fn window_under_openbox() {
-    covers_screen_and_obeys_keys(90 + std::process::id() % 40, true);
+    covers_screen_and_obeys_keys(true);
 }
 
 #[test]
 fn window_with_no_window_manager() {
-    covers_screen_and_obeys_keys(140 + std::process::id() % 40, false);
+    covers_screen_and_obeys_keys(false);
 }
 
 #[test]
 fn lists_the_monitors() {
-    let display = start_display(190 + std::process::id() % 40, false);
+    let display = start_display(false);
     let out = Command::new(env!("CARGO_BIN_EXE_candela"))
         .args(["play", "--list-monitors"])
         .env("DISPLAY", &display.name)
@@ -307,7 +312,7 @@ fn lists_the_monitors() {
 #[test]
 fn the_window_obeys_osc() {
     use std::io::BufRead;
-    let display = start_display(230 + std::process::id() % 20, false);
+    let display = start_display(false);
     let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/window/show.toml");
     let mut candela = Proc(
         Command::new(env!("CARGO_BIN_EXE_candela"))
