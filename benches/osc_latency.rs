@@ -10,7 +10,7 @@ use candela::control::{Command, Engine, SlideRef};
 use candela::counts::Counts;
 use candela::osc::packet::encode_message;
 use candela::osc::server::OscOptions;
-use candela::output::Headless;
+use candela::output::{Headless, LinkOptions};
 use candela::show::{Show, Size};
 use rosc::OscType;
 use std::net::UdpSocket;
@@ -35,7 +35,11 @@ fn main() {
         width: 1920,
         height: 1080,
     };
-    let mut player = Headless::new(engine, size, Some(osc)).unwrap();
+    let links = LinkOptions {
+        osc: Some(osc),
+        counts_file: None,
+    };
+    let mut player = Headless::new(engine, size, links).unwrap();
     let to = player.osc_addrs()[0];
     let s = |v: &str| OscType::String(v.into());
 

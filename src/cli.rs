@@ -1,7 +1,7 @@
 //! The command line: `candela [play]`, `candela check`, `candela render`.
 
 use crate::control::{Engine, Scene, slide_view};
-use crate::counts::{Counts, NumberFormat};
+use crate::counts::{Counts, NumberFormat, store};
 use crate::osc::server::OscOptions;
 use crate::output;
 
@@ -104,6 +104,10 @@ struct PlayArgs {
     /// Print every OSC message received and what it did.
     #[arg(long)]
     osc_log: bool,
+    /// Where counts are kept across restarts [default: $XDG_STATE_HOME/candela, else
+    /// ~/.local/state/candela].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -290,7 +294,21 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
 fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
     let show = load_for_output(&args.show.unwrap_or_else(default_show))?;
     let size = args.size.unwrap_or(show.size);
-    let counts = Counts::from_show(&show);
+    let counts_file = (!args.list_monitors).then(|| {
+        let dir = args.state_dir.clone().unwrap_or_else(store::default_dir);
+        store::file_for(&dir, &show)
+    });
+    let counts = match &counts_file {
+        Some(file) => {
+            let (counts, problem) = store::restore(file, &show);
+            if let Some(p) = problem {
+                tracing::warn!("{p}");
+            }
+            tracing::info!("counts are kept in {}", file.display());
+            counts
+        }
+        None => Counts::from_show(&show),
+    };
     let path = show.path.clone();
     let osc = (!args.no_osc && !args.list_monitors).then(|| OscOptions {
         binds: if args.osc.is_empty() {
@@ -312,7 +330,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 virtual_time: args.virtual_time,
                 out: args.out,
             },
-            osc,
+            output::LinkOptions { osc, counts_file },
         )?;
         println!("{}", serde_json::to_string(&status)?);
     } else {
@@ -323,7 +341,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 windowed: args.windowed,
                 list_monitors: args.list_monitors,
             },
-            osc,
+            output::LinkOptions { osc, counts_file },
         )?;
     }
     Ok(ExitCode::SUCCESS)

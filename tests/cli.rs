@@ -252,10 +252,14 @@ fn render_rejects_a_bad_progress() {
 }
 
 fn headless(seconds: &str, png: &Path) -> (serde_json::Value, image::RgbaImage) {
+    // Counts kept by other runs must not leak in.
+    let state_dir = temp_png("state");
     let out = candela(&[
         "play",
         "--headless",
         "--no-osc",
+        "--state-dir",
+        state_dir.to_str().unwrap(),
         "--size",
         "480x270",
         "--fps",

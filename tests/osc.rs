@@ -27,6 +27,16 @@ impl Drop for Candela {
 
 /// Starts a headless show listening on a free loopback port, and waits until it listens.
 fn start(show: &str) -> Candela {
+    // A fresh place for kept counts: each show starts from its own file's values.
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let state_dir =
+        std::env::temp_dir().join(format!("candela-osc-state-{}-{n}", std::process::id()));
+    start_keeping(show, &state_dir)
+}
+
+/// Starts a headless show keeping its counts in `state_dir`.
+fn start_keeping(show: &str, state_dir: &std::path::Path) -> Candela {
     let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
         .args([
             "play",
@@ -37,6 +47,8 @@ fn start(show: &str) -> Candela {
             "60",
             "--osc",
             "127.0.0.1:0",
+            "--state-dir",
+            state_dir.to_str().unwrap(),
         ])
         .arg(show)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -586,4 +598,51 @@ fn feedback_targets_get_state_changes_and_a_heartbeat() {
         "{got:?}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn counts_survive_a_kill_and_never_go_down_by_accident() {
+    let state_dir = std::env::temp_dir().join(format!("candela-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state_dir);
+    let show = "tests/fixtures/osc/show.toml";
+    let mut c = start_keeping(show, &state_dir);
+    assert_eq!(
+        ok(c.addr, "/candela/count/letters", vec![OscType::Int(89_734)])["counters"]["letters"],
+        89_734
+    );
+    // Lower by mistake: refused, with a reply that says how to do it on purpose.
+    assert!(error(c.addr, "/candela/count/letters", vec![OscType::Int(100)]).contains("correct"));
+    assert_eq!(
+        ok(
+            c.addr,
+            "/candela/count/letters/add",
+            vec![OscType::Int(266)]
+        )["counters"]["letters"],
+        90_000
+    );
+    // Kept within a fraction of a second; then the process dies without warning.
+    std::thread::sleep(Duration::from_millis(800));
+    c.child.kill().unwrap(); // SIGKILL
+    c.child.wait().unwrap();
+    let c = start_keeping(show, &state_dir);
+    assert_eq!(
+        state(c.addr)["counters"]["letters"],
+        90_000,
+        "the count after a restart"
+    );
+    // On purpose: a correction lowers at once, a reset goes back to the show file's value.
+    assert_eq!(
+        ok(
+            c.addr,
+            "/candela/count/letters/correct",
+            vec![OscType::Int(89_000)]
+        )["counters"]["letters"],
+        89_000
+    );
+    assert_eq!(
+        ok(c.addr, "/candela/count/letters/reset", vec![])["counters"]["letters"],
+        10
+    );
+    drop(c);
+    std::fs::remove_dir_all(&state_dir).unwrap();
 }

@@ -24,6 +24,14 @@ impl Drop for Proc {
     }
 }
 
+/// A fresh place for kept counts, so no run sees another's.
+fn state_dir(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "candela-window-state-{}-{name}",
+        std::process::id()
+    ))
+}
+
 fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + timeout;
     loop {
@@ -182,7 +190,8 @@ fn play_on(display: &Display) -> Proc {
     let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/window/show.toml");
     Proc(
         Command::new(env!("CARGO_BIN_EXE_candela"))
-            .args(["play", "--no-osc"])
+            .args(["play", "--no-osc", "--state-dir"])
+            .arg(state_dir("keys"))
             .arg(show)
             .env("DISPLAY", &display.name)
             .env_remove("WAYLAND_DISPLAY")
@@ -316,7 +325,8 @@ fn the_window_obeys_osc() {
     let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/window/show.toml");
     let mut candela = Proc(
         Command::new(env!("CARGO_BIN_EXE_candela"))
-            .args(["play", "--osc", "127.0.0.1:0"])
+            .args(["play", "--osc", "127.0.0.1:0", "--state-dir"])
+            .arg(state_dir("osc"))
             .arg(show)
             .env("DISPLAY", &display.name)
             .env_remove("WAYLAND_DISPLAY")

@@ -51,6 +51,7 @@ pub enum Command {
     },
     /// A show cue by its name on the desk.
     CueNamed(String),
+    /// A new value: counted up to; refused if lower than the count shown.
     SetCount {
         counter: String,
         value: u64,
@@ -58,5 +59,14 @@ pub enum Command {
     AddCount {
         counter: String,
         delta: u64,
+    },
+    /// An operator's correction: shown at once, even if lower.
+    CorrectCount {
+        counter: String,
+        value: u64,
+    },
+    /// Back to the show file's value.
+    ResetCount {
+        counter: String,
     },
 }

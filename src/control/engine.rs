@@ -10,6 +10,7 @@
 
 use super::command::{Command, SlideRef};
 use super::scene::{Layer, Scene, SlideView, slide_view};
+use super::tally::Tally;
 use crate::counts::{Counts, NumberFormat};
 use crate::show::{Show, TransitionKind};
 use std::time::Duration;
@@ -34,6 +35,12 @@ pub enum EngineError {
     UnknownCue(String),
     #[error("no counter {0:?} in the show")]
     UnknownCounter(String),
+    #[error("counter {0:?} is a total of other counters; set those instead")]
+    DerivedCounter(String),
+    #[error(
+        "counter {counter:?} shows {from}; {to} would lower it (to lower a count on purpose, correct it)"
+    )]
+    CountWouldDrop { counter: String, from: u64, to: u64 },
 }
 
 /// A value moving linearly from `from` to `to` over `length`, starting at `start`.
@@ -103,7 +110,7 @@ pub struct Status {
 pub struct Engine {
     show: Show,
     numbers: NumberFormat,
-    counts: Counts,
+    counts: Tally,
     layers: Vec<SlideLayer>,
     /// The slide shown or being faded to: the top layer's.
     current: usize,
@@ -122,16 +129,17 @@ fn seconds(s: f64) -> Duration {
 }
 
 impl Engine {
-    /// Starts the show on its first slide at `now`.
+    /// Starts the show on its first slide at `now`, with the counts at `counts` (the show
+    /// file's, or those kept from before a restart).
     pub fn new(show: Show, counts: Counts, now: Duration) -> Result<Engine, EngineError> {
         if show.slides.is_empty() {
             return Err(EngineError::NoSlides);
         }
         let numbers = NumberFormat::lenient(&show.locale);
         let mut engine = Engine {
+            counts: Tally::new(&show, counts),
             show,
             numbers,
-            counts,
             layers: vec![SlideLayer {
                 slide: 0,
                 opacity: Ramp::fixed(1.0),
@@ -241,18 +249,12 @@ impl Engine {
                 let commands = cue.ok_or(EngineError::UnknownCue(name))?.commands.clone();
                 return self.apply_all(commands, now);
             }
-            Command::SetCount { counter, value } => {
-                if !self.counts.set(&counter, value) {
-                    return Err(EngineError::UnknownCounter(counter));
-                }
+            Command::SetCount { counter, value } => self.counts.set(&counter, value, now)?,
+            Command::AddCount { counter, delta } => self.counts.add(&counter, delta, now)?,
+            Command::CorrectCount { counter, value } => {
+                self.counts.correct(&counter, value, now)?
             }
-            Command::AddCount { counter, delta } => {
-                let value = self
-                    .counts
-                    .get(&counter)
-                    .ok_or_else(|| EngineError::UnknownCounter(counter.clone()))?;
-                self.counts.set(&counter, value.saturating_add(delta));
-            }
+            Command::ResetCount { counter } => self.counts.reset(&counter, now)?,
         }
         Ok(())
     }
@@ -262,8 +264,9 @@ impl Engine {
         commands.into_iter().try_for_each(|c| self.apply(c, now))
     }
 
+    /// The true counts (a count shown counting up is already at its value here).
     pub fn counts(&self) -> &Counts {
-        &self.counts
+        self.counts.values()
     }
 
     fn resolve(&self, slide: &SlideRef) -> Result<usize, EngineError> {
@@ -362,12 +365,13 @@ impl Engine {
     /// Every slide as it would be shown now, for loading ahead of time.
     pub fn slide_views(&self) -> Vec<SlideView> {
         (0..self.show.slides.len())
-            .map(|i| slide_view(&self.show, &self.numbers, &self.counts, i))
+            .map(|i| slide_view(&self.show, &self.numbers, self.counts.values(), i))
             .collect()
     }
 
     /// What the wall shows at `now`.
     pub fn scene(&self, now: Duration) -> Scene {
+        let shown = self.counts.shown(now);
         let layers = self
             .layers
             .iter()
@@ -375,7 +379,7 @@ impl Engine {
             .filter(|(_, opacity)| *opacity > 0.0)
             .map(|(slide, opacity)| Layer {
                 opacity,
-                slide: slide_view(&self.show, &self.numbers, &self.counts, slide),
+                slide: slide_view(&self.show, &self.numbers, &shown, slide),
             })
             .collect();
         Scene {
@@ -389,6 +393,7 @@ impl Engine {
     pub fn animating(&self, now: Duration) -> bool {
         !self.output.done(now)
             || !self.master.done(now)
+            || self.counts.animating(now)
             || self.layers.iter().any(|l| !l.opacity.done(now))
     }
 

@@ -6,6 +6,7 @@
 mod command;
 mod engine;
 mod scene;
+mod tally;
 
 pub use command::{Command, SlideRef};
 pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, Status};

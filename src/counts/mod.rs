@@ -1,6 +1,8 @@
 //! Appeal counts: their values at run time and how they are written for the show's locale.
 
+pub mod feed;
 mod format;
+pub mod store;
 
 pub use format::NumberFormat;
 

@@ -221,6 +221,17 @@ fn native(rest: &str, original: &str, address: &str, args: &[OscType]) -> Meanin
                 delta,
             })
         })),
+        ["count", _, "correct"] => Some(count(args).and_then(|value| {
+            command(Command::CorrectCount {
+                counter: originals[1].to_string(),
+                value,
+            })
+        })),
+        ["count", _, "reset"] => pressed(args).then(|| {
+            command(Command::ResetCount {
+                counter: originals[1].to_string(),
+            })
+        }),
         ["state"] => Some(Ok(Request::State)),
         ["ping"] => Some(Ok(Request::Ping)),
         _ => Some(Err(format!("unknown address {address:?}"))),

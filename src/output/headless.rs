@@ -4,9 +4,10 @@
 //! at the next frame tick. With `--virtual-time` the clock advances one frame per frame, as
 //! fast as the GPU allows, so a test can play a minute of show in a second.
 
+use super::links::{LinkOptions, Links};
 use crate::control::{Engine, Status};
 use crate::osc::answer;
-use crate::osc::server::{self, Incoming, OscOptions, OscServer};
+use crate::osc::server::Incoming;
 use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image, render_target};
 use crate::show::Size;
 use std::path::PathBuf;
@@ -38,28 +39,20 @@ pub struct Headless {
     last: Option<crate::control::Scene>,
     /// Frames drawn so far.
     pub drawn: u64,
-    osc: Option<OscServer>,
+    links: Links,
 }
 
 impl Headless {
-    pub fn new(engine: Engine, size: Size, osc: Option<OscOptions>) -> anyhow::Result<Headless> {
+    pub fn new(engine: Engine, size: Size, links: LinkOptions) -> anyhow::Result<Headless> {
         let (sender, inbox) = std::sync::mpsc::channel::<Incoming>();
-        let mut osc_server = None;
-        if let Some(osc) = osc {
-            let sender = Mutex::new(sender);
-            let deliver = Box::new(move |incoming| {
-                let _ = sender
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .send(incoming);
-            });
-            osc_server = Some(server::start(
-                &osc.binds,
-                engine.show().osc.clone(),
-                osc.log,
-                deliver,
-            )?);
-        }
+        let sender = Mutex::new(sender);
+        let deliver = Box::new(move |incoming| {
+            let _ = sender
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .send(incoming);
+        });
+        let links = Links::start(links, &engine, deliver)?;
         let gpu = Gpu::headless()?;
         let (fonts, problems) = crate::check::load_fonts(engine.show());
         for p in problems {
@@ -86,13 +79,13 @@ impl Headless {
             waiting: None,
             last: None,
             drawn: 0,
-            osc: osc_server,
+            links,
         })
     }
 
     /// The OSC listeners' addresses (none when not listening).
     pub fn osc_addrs(&self) -> &[std::net::SocketAddr] {
-        self.osc.as_ref().map_or(&[], |o| &o.local_addrs)
+        self.links.osc.as_ref().map_or(&[], |o| &o.local_addrs)
     }
 
     /// Sleeps until `deadline`, or less if a request arrives first. True if one did.
@@ -123,9 +116,7 @@ impl Headless {
             handled += 1;
         }
         self.engine.tick(now);
-        if let Some(osc) = &self.osc {
-            osc.publish(answer::state(&self.engine));
-        }
+        self.links.report(&self.engine);
         let scene = self.engine.scene(now);
         if self.last.as_ref() != Some(&scene) {
             self.renderer
@@ -155,9 +146,9 @@ impl Headless {
 pub fn run_headless(
     engine: Engine,
     options: HeadlessOptions,
-    osc: Option<OscOptions>,
+    links: LinkOptions,
 ) -> anyhow::Result<Status> {
-    let mut player = Headless::new(engine, options.size, osc)?;
+    let mut player = Headless::new(engine, options.size, links)?;
     let frame = Duration::from_secs_f64(1.0 / options.fps.max(1) as f64);
     let limit = options.seconds.map(Duration::from_secs_f64);
     let start = Instant::now();

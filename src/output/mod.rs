@@ -2,8 +2,10 @@
 
 mod headless;
 pub mod keys;
+mod links;
 pub mod monitor;
 mod window;
 
 pub use headless::{Headless, HeadlessOptions, run_headless};
+pub use links::LinkOptions;
 pub use window::{WindowOptions, run};

@@ -3,10 +3,11 @@
 //! until the next command or the next scheduled change.
 
 use super::keys::{KeyAction, Keys};
+use super::links::{LinkOptions, Links};
 use super::monitor::{self, MonitorInfo};
 use crate::control::{Command, Engine, Scene};
 use crate::osc::answer;
-use crate::osc::server::{self, Incoming, OscOptions, OscServer};
+use crate::osc::server::Incoming;
 use crate::render::{Gpu, Renderer};
 use crate::show::Size;
 use std::sync::{Arc, Mutex};
@@ -33,28 +34,19 @@ pub struct WindowOptions {
 
 /// Opens the output and plays until the operator quits; OSC requests, when `osc` is given,
 /// reach the show through the event loop, so they are applied between frames.
-pub fn run(engine: Engine, options: WindowOptions, osc: Option<OscOptions>) -> anyhow::Result<()> {
+pub fn run(engine: Engine, options: WindowOptions, links: LinkOptions) -> anyhow::Result<()> {
     let event_loop = EventLoop::<Incoming>::with_user_event()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot open the display: {e} (is DISPLAY or WAYLAND_DISPLAY set? for no display, use --headless)"))?;
-    let mut osc_server = None;
-    if let Some(osc) = osc {
-        let proxy = Mutex::new(event_loop.create_proxy());
-        let deliver = Box::new(move |incoming| {
-            let proxy = proxy.lock().unwrap_or_else(|p| p.into_inner());
-            if proxy.send_event(incoming).is_err() {
-                tracing::warn!("OSC: the show has stopped; request dropped");
-            }
-        });
-        osc_server = Some(server::start(
-            &osc.binds,
-            engine.show().osc.clone(),
-            osc.log,
-            deliver,
-        )?);
-    }
+    let proxy = Mutex::new(event_loop.create_proxy());
+    let deliver = Box::new(move |incoming| {
+        let proxy = proxy.lock().unwrap_or_else(|p| p.into_inner());
+        if proxy.send_event(incoming).is_err() {
+            tracing::warn!("the show has stopped; request dropped");
+        }
+    });
     let mut app = App {
-        osc: osc_server,
+        links: Links::start(links, &engine, deliver)?,
         engine,
         start: Instant::now(),
         options,
@@ -74,7 +66,7 @@ pub fn run(engine: Engine, options: WindowOptions, osc: Option<OscOptions>) -> a
 
 struct App {
     engine: Engine,
-    osc: Option<OscServer>,
+    links: Links,
     start: Instant,
     options: WindowOptions,
     keys: Keys,
@@ -351,9 +343,7 @@ impl App {
                 }
             }
         }
-        if let Some(osc) = &self.osc {
-            osc.publish(answer::state(&self.engine));
-        }
+        self.links.report(&self.engine);
         let output = self.output.as_mut().expect("set above");
         if output.draw(&scene) {
             self.frames += 1;

@@ -86,6 +86,7 @@ pub struct Show {
     pub accent: Rgb,
     pub locale: String,
     pub hold: f64,
+    pub count_up_seconds: f64,
     pub transition: Transition,
     pub font: Option<String>,
     pub fonts: Vec<Located<PathBuf>>,
@@ -109,6 +110,8 @@ pub struct Counter {
     pub at: (usize, usize),
     pub label: String,
     pub value: u64,
+    /// For a total: the counters it adds up.
+    pub sum: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -319,6 +322,9 @@ impl Builder<'_> {
             }
         };
         let hold = self.seconds(raw.hold, "hold", false).unwrap_or(10.0);
+        let count_up_seconds = self
+            .seconds(raw.count_up_seconds, "count_up_seconds", true)
+            .unwrap_or(2.0);
         let transition = Transition {
             kind: raw.transition.unwrap_or(TransitionKind::Crossfade),
             seconds: self
@@ -339,6 +345,7 @@ impl Builder<'_> {
 
         let mut seen = HashSet::new();
         let mut counters = Vec::new();
+        let mut sums = Vec::new();
         for c in raw.counters {
             if !self.fresh_id(&c.id, &mut seen, "counter") {
                 continue;
@@ -348,8 +355,11 @@ impl Builder<'_> {
                 id: c.id.into_inner(),
                 label: c.label,
                 value: c.value,
+                sum: c.sum.iter().map(|p| p.get_ref().clone()).collect(),
             });
+            sums.push(c.sum);
         }
+        self.check_sums(&counters, &sums);
 
         let mut seen = HashSet::new();
         let mut slides = Vec::new();
@@ -379,6 +389,7 @@ impl Builder<'_> {
             accent: self.colour(raw.accent, "accent", Rgb([0xff, 0xd4, 0x00])),
             locale,
             hold,
+            count_up_seconds,
             transition,
             font: raw.font.map(Spanned::into_inner),
             fonts,
@@ -386,6 +397,30 @@ impl Builder<'_> {
             slides,
             cues,
             osc,
+        }
+    }
+
+    /// A total adds up counters that exist and are not totals themselves.
+    fn check_sums(&mut self, counters: &[Counter], sums: &[Vec<Spanned<String>>]) {
+        for (counter, parts) in counters.iter().zip(sums) {
+            for part in parts {
+                let target = counters.iter().find(|c| c.id == *part.get_ref());
+                let problem = match target {
+                    None => format!(
+                        "counter {:?} adds up {:?}, which is not defined",
+                        counter.id,
+                        part.get_ref()
+                    ),
+                    Some(t) if !t.sum.is_empty() => {
+                        format!(
+                            "counter {:?} adds up {:?}, which is itself a total",
+                            counter.id, t.id
+                        )
+                    }
+                    Some(_) => continue,
+                };
+                self.problem(part, problem, "list counters that have their own values");
+            }
         }
     }
 

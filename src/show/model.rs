@@ -53,6 +53,8 @@ pub struct ShowFile {
     /// Extra font files to load, relative to the show file.
     #[serde(default)]
     pub fonts: Vec<Spanned<String>>,
+    /// Seconds a rising count takes to count up to its new value (default 2; 0 jumps).
+    pub count_up_seconds: Option<Spanned<f64>>,
     #[serde(default)]
     pub counters: Vec<CounterFile>,
     #[serde(default)]
@@ -146,6 +148,9 @@ pub struct CounterFile {
     pub label: String,
     #[serde(default)]
     pub value: u64,
+    /// A total: the sum of these counters.
+    #[serde(default)]
+    pub sum: Vec<Spanned<String>>,
 }
 
 /// One `[[slides]]` table. All kinds share one flat table so that an unknown key is caught
