@@ -4,7 +4,7 @@
 //! Data flows one way, from the show file to pixels:
 //!
 //! ```text
-//! show file ─► Show ─► Engine ◄─ Command ◄─ keys, OSC (count feeds to come)
+//! show file ─► Show ─► Engine ◄─ Command ◄─ keys, OSC, count feeds
 //!                        │
 //!                        ▼
 //!                      Scene (plain data) ─► Renderer ─► texture view (window or PNG)
@@ -12,7 +12,8 @@
 //!
 //! The modules, in that order:
 //! - [`show`]: the show file (`show.toml`): model, loading, problems with file:line:col.
-//! - [`counts`]: counter values at run time and locale-aware number formatting.
+//! - [`counts`]: counter values, locale-aware number formatting, feeds (HTTP, files) and
+//!   keeping counts on disk across restarts.
 //! - [`control`]: the pure core; [`control::Scene`] says what a frame shows, with no clock,
 //!   file or GPU involved.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.

@@ -354,3 +354,50 @@ fn test_pattern_and_scene_as_json() {
     assert_eq!(json["layers"][1]["slide"]["content"]["kind"], "title");
     assert_eq!(json["test_pattern"], false);
 }
+
+#[test]
+fn a_rising_count_is_shown_counting_up_and_ends_exact() {
+    let src = r#"
+count_up_seconds = 2
+[[counters]]
+id = "letters"
+label = "letters"
+value = 1000
+[[slides]]
+id = "count"
+kind = "counter"
+counter = "letters"
+"#;
+    let (show, _) = Show::parse(Path::new("count.toml"), src).unwrap();
+    let counts = Counts::from_show(&show);
+    let mut engine = Engine::new(show, counts, Duration::ZERO).unwrap();
+    let value = |engine: &Engine, t: f64| {
+        let json = serde_json::to_value(engine.scene(s(t))).unwrap();
+        json["layers"][0]["slide"]["content"]["counter"]["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    engine
+        .apply(
+            Command::SetCount {
+                counter: "letters".into(),
+                value: 2000,
+            },
+            s(1.0),
+        )
+        .unwrap();
+    assert_eq!(value(&engine, 1.0), "1,000");
+    let mid = value(&engine, 1.5);
+    assert!(
+        mid != "1,000" && mid != "2,000",
+        "mid-way shows a number in between: {mid}"
+    );
+    assert!(
+        engine.animating(s(1.5)),
+        "the output redraws while counting"
+    );
+    assert_eq!(value(&engine, 3.0), "2,000");
+    assert!(!engine.animating(s(3.0)));
+    assert_eq!(engine.status().slide, "count");
+}

@@ -646,3 +646,114 @@ fn counts_survive_a_kill_and_never_go_down_by_accident() {
     drop(c);
     std::fs::remove_dir_all(&state_dir).unwrap();
 }
+
+/// A real HTTP server on loopback answering every request with what the test sets.
+struct CountServer {
+    addr: SocketAddr,
+    answer: std::sync::Arc<std::sync::Mutex<(u16, String)>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CountServer {
+    fn start(status: u16, body: &str) -> CountServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let answer = std::sync::Arc::new(std::sync::Mutex::new((status, body.to_string())));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (a, s) = (answer.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(std::sync::atomic::Ordering::SeqCst) {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                stream.set_nonblocking(false).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(2)))
+                    .unwrap();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let (status, body) = a.lock().unwrap().clone();
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        CountServer { addr, answer, stop }
+    }
+
+    fn set(&self, status: u16, body: &str) {
+        *self.answer.lock().unwrap() = (status, body.to_string());
+    }
+}
+
+impl Drop for CountServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn an_http_feed_drives_the_count_and_a_failing_one_is_reported_stale() {
+    let server = CountServer::start(200, r#"{"cases":{"yorm-bopha":{"letters":89734}}}"#);
+    let dir = std::env::temp_dir().join(format!("candela-feed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let show = dir.join("show.toml");
+    std::fs::write(
+        &show,
+        format!(
+            r#"
+hold = 600
+[[counters]]
+id = "letters"
+label = "letters"
+value = 10
+stale_after = 1
+[counters.http]
+url = "http://{}/counts.json"
+pointer = "/cases/yorm-bopha/letters"
+interval = 0.1
+timeout = 1
+
+[[slides]]
+id = "count"
+kind = "counter"
+counter = "letters"
+"#,
+            server.addr
+        ),
+    )
+    .unwrap();
+    let c = start_keeping(show.to_str().unwrap(), &dir.join("state"));
+    until(c.addr, "the feed's first reading", |s| {
+        s["counters"]["letters"] == 89_734
+    });
+    server.set(200, r#"{"cases":{"yorm-bopha":{"letters":90001}}}"#);
+    until(c.addr, "a higher reading", |s| {
+        s["counters"]["letters"] == 90_001
+    });
+    // A feed going wrong keeps the last good value and, after stale_after, says so.
+    server.set(500, "<html>oops</html>");
+    let s = until(c.addr, "staleness", |s| {
+        s["stale"] == serde_json::json!(["letters"])
+    });
+    assert_eq!(s["counters"]["letters"], 90_001);
+    // A lower reading is not shown; a higher one is, and clears the staleness.
+    server.set(200, r#"{"cases":{"yorm-bopha":{"letters":5}}}"#);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(state(c.addr)["counters"]["letters"], 90_001);
+    server.set(200, r#"{"cases":{"yorm-bopha":{"letters":90002}}}"#);
+    let s = until(c.addr, "recovery", |s| s["counters"]["letters"] == 90_002);
+    assert_eq!(s["stale"], serde_json::json!([]));
+    drop(c);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -69,4 +69,8 @@ pub enum Command {
     ResetCount {
         counter: String,
     },
+    /// A counter's feed failed to give a good reading; the count stays as it is.
+    FeedFailed {
+        counter: String,
+    },
 }

@@ -13,6 +13,7 @@ use super::scene::{Layer, Scene, SlideView, slide_view};
 use super::tally::Tally;
 use crate::counts::{Counts, NumberFormat};
 use crate::show::{Show, TransitionKind};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// At most this many slides are on screen at once; a flurry of cues drops the oldest.
@@ -105,6 +106,8 @@ pub struct Status {
     pub master: f32,
     pub paused: bool,
     pub test_pattern: bool,
+    /// Counters whose feed has failed for longer than their `stale_after`.
+    pub stale: Vec<String>,
 }
 
 pub struct Engine {
@@ -122,6 +125,12 @@ pub struct Engine {
     /// When the show moves on by itself, unless paused or blacked out.
     next_advance: Duration,
     test_pattern: bool,
+    /// The latest time the engine was told of.
+    clock: Duration,
+    /// Counters whose feed is failing, and since when.
+    failing: BTreeMap<String, Duration>,
+    /// Stale counters already warned about.
+    warned_stale: BTreeSet<String>,
 }
 
 fn seconds(s: f64) -> Duration {
@@ -151,6 +160,9 @@ impl Engine {
             hold_override: None,
             next_advance: Duration::ZERO,
             test_pattern: false,
+            clock: now,
+            failing: BTreeMap::new(),
+            warned_stale: BTreeSet::new(),
         };
         engine.next_advance = now + engine.hold(0);
         Ok(engine)
@@ -172,6 +184,7 @@ impl Engine {
     /// Applies one command at `now`. An error leaves the show as it was.
     pub fn apply(&mut self, command: Command, now: Duration) -> Result<(), EngineError> {
         self.settle(now);
+        self.clock = self.clock.max(now);
         let n = self.show.slides.len();
         match command {
             Command::Next { fade } => self.go((self.current + 1) % n, fade, now),
@@ -249,7 +262,18 @@ impl Engine {
                 let commands = cue.ok_or(EngineError::UnknownCue(name))?.commands.clone();
                 return self.apply_all(commands, now);
             }
-            Command::SetCount { counter, value } => self.counts.set(&counter, value, now)?,
+            Command::SetCount { counter, value } => {
+                self.counts.set(&counter, value, now)?;
+                if self.failing.remove(&counter).is_some() && self.warned_stale.remove(&counter) {
+                    tracing::info!("counter {counter:?} has good readings again");
+                }
+            }
+            Command::FeedFailed { counter } => {
+                if self.counts.values().get(&counter).is_none() {
+                    return Err(EngineError::UnknownCounter(counter));
+                }
+                self.failing.entry(counter).or_insert(now);
+            }
             Command::AddCount { counter, delta } => self.counts.add(&counter, delta, now)?,
             Command::CorrectCount { counter, value } => {
                 self.counts.correct(&counter, value, now)?
@@ -346,6 +370,14 @@ impl Engine {
     /// Moves the show on by itself when the current slide's hold is over.
     pub fn tick(&mut self, now: Duration) {
         self.settle(now);
+        self.clock = self.clock.max(now);
+        for id in self.stale() {
+            if self.warned_stale.insert(id.clone()) {
+                tracing::warn!(
+                    "counter {id:?}: no good reading from its feed for a while; still showing the last good value"
+                );
+            }
+        }
         if self.paused || self.blacked_out() || now < self.next_advance {
             return;
         }
@@ -403,6 +435,18 @@ impl Engine {
         (!self.paused && !self.blacked_out()).then_some(self.next_advance)
     }
 
+    /// Counters whose feed has failed for longer than they may go without a reading.
+    fn stale(&self) -> Vec<String> {
+        self.failing
+            .iter()
+            .filter(|(id, since)| {
+                let limit = self.show.counter(id).map_or(300.0, |c| c.stale_after);
+                self.clock.saturating_sub(**since).as_secs_f64() >= limit
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     pub fn status(&self) -> Status {
         let n = self.show.slides.len();
         Status {
@@ -413,6 +457,7 @@ impl Engine {
             master: self.master.to,
             paused: self.paused,
             test_pattern: self.test_pattern,
+            stale: self.stale(),
         }
     }
 }

@@ -164,34 +164,25 @@ pub fn start(
 ) -> Feeds {
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
-    for src in http {
-        let counter = src.counter.clone();
-        let mut report = Reporter::new(&counter, redact_url(&src.url), &sink, &stop);
+    let mut spawn = |counter: &str, shown: String, run: Box<dyn FnOnce(Reporter, Stop) + Send>| {
+        let report = Reporter::new(counter, shown.clone(), &sink, &stop);
         let flag = Stop(stop.clone());
         let spawned = thread::Builder::new()
             .name(format!("feed {counter}"))
-            .spawn(move || run_http(src, report, flag));
+            .spawn(move || run(report, flag));
         match spawned {
             Ok(t) => threads.push(t),
-            Err(e) => {
-                report = Reporter::new(&counter, String::new(), &sink, &stop);
-                report.fault(FaultKind::Io, format!("cannot start a thread: {e}"));
-            }
-        }
-    }
-    for src in files {
-        let counter = src.counter.clone();
-        let shown = src.path.display().to_string();
-        let report = Reporter::new(&counter, shown.clone(), &sink, &stop);
-        let flag = Stop(stop.clone());
-        let spawned = thread::Builder::new()
-            .name(format!("feed {counter}"))
-            .spawn(move || run_file(src, report, flag));
-        match spawned {
-            Ok(t) => threads.push(t),
-            Err(e) => Reporter::new(&counter, shown, &sink, &stop)
+            Err(e) => Reporter::new(counter, shown, &sink, &stop)
                 .fault(FaultKind::Io, format!("cannot start a thread: {e}")),
         }
+    };
+    for src in http {
+        let (counter, shown) = (src.counter.clone(), redact_url(&src.url));
+        spawn(&counter, shown, Box::new(move |r, s| run_http(src, r, s)));
+    }
+    for src in files {
+        let (counter, shown) = (src.counter.clone(), src.path.display().to_string());
+        spawn(&counter, shown, Box::new(move |r, s| run_file(src, r, s)));
     }
     Feeds { stop, threads }
 }
@@ -466,9 +457,6 @@ fn fetch(
             .limit(MAX_BODY)
             .read_to_vec()
             .map_err(|e| http_fault(e, src.timeout))?;
-        if start.elapsed() > src.timeout {
-            return Err(timed_out());
-        }
         return read_json(&body, &src.pointer);
     }
     // The loop returns on its last hop; this is only for the compiler.
@@ -634,7 +622,7 @@ fn run_file(src: FileSource, mut report: Reporter, stop: Stop) {
                     FaultKind::Io,
                     format!("cannot read {}: {e}", src.path.display()),
                 )),
-                Ok(_) => read_file(&src.path, csv, &src),
+                Ok(_) => read_file(&src, csv),
             };
             match reading {
                 Ok(v) => {
@@ -656,7 +644,8 @@ fn run_file(src: FileSource, mut report: Reporter, stop: Stop) {
     }
 }
 
-fn read_file(path: &Path, csv: bool, src: &FileSource) -> Result<u64, (FaultKind, String)> {
+fn read_file(src: &FileSource, csv: bool) -> Result<u64, (FaultKind, String)> {
+    let path = &src.path;
     let io = |e: std::io::Error| {
         (
             FaultKind::Io,

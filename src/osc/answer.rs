@@ -39,7 +39,7 @@ fn answer(
 pub fn handle(engine: &mut Engine, incoming: Incoming, now: Duration) {
     let result = answer(engine, incoming.request, now);
     if let Err(e) = &result {
-        tracing::warn!("OSC from {}: {e}", incoming.source);
+        tracing::warn!("{}: {e}", incoming.source);
     }
     if let Some(reply) = incoming.reply {
         // The sender may have given up waiting; nothing to do then.

@@ -23,13 +23,14 @@ const MAX_SCHEDULE: Duration = Duration::from_secs(3600);
 
 /// A request on its way to the show, with where its answer goes.
 pub struct Incoming {
-    pub source: SocketAddr,
+    /// Who sent it, for the log: an address, or a count feed.
+    pub source: String,
     pub request: Request,
     /// Present for candela's own addresses: the answer, or why it failed.
     pub reply: Option<oneshot::Sender<Result<serde_json::Value, String>>>,
 }
 
-pub type Deliver = Box<dyn Fn(Incoming) + Send + Sync>;
+pub type Deliver = std::sync::Arc<dyn Fn(Incoming) + Send + Sync>;
 
 /// Where to listen, from the command line.
 #[derive(Debug, Clone)]
@@ -434,7 +435,7 @@ async fn handle_message(
     }
     let (sender, receiver) = oneshot::channel();
     (shared.deliver)(Incoming {
-        source,
+        source: source.to_string(),
         request,
         reply: native.then_some(sender),
     });

@@ -46,7 +46,7 @@ impl Headless {
     pub fn new(engine: Engine, size: Size, links: LinkOptions) -> anyhow::Result<Headless> {
         let (sender, inbox) = std::sync::mpsc::channel::<Incoming>();
         let sender = Mutex::new(sender);
-        let deliver = Box::new(move |incoming| {
+        let deliver = std::sync::Arc::new(move |incoming| {
             let _ = sender
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

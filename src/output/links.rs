@@ -1,11 +1,15 @@
 //! The show's links to the world outside its output, the same for the window and headless:
-//! the OSC server (requests in, feedback out) and the counts kept on disk.
+//! the OSC server (requests in, feedback out), the count feeds, and the counts kept on disk.
 
-use crate::control::Engine;
+use crate::control::{Command, Engine};
+use crate::counts::feed::{self, FeedEvent, Feeds};
 use crate::counts::store::Keeper;
 use crate::osc::answer;
-use crate::osc::server::{self, Deliver, OscOptions, OscServer};
+use crate::osc::dialect::Request;
+use crate::osc::server::{self, Deliver, Incoming, OscOptions, OscServer};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// What to link a playing show to, from the command line.
 #[derive(Debug, Clone, Default)]
@@ -18,11 +22,19 @@ pub struct LinkOptions {
 pub struct Links {
     pub osc: Option<OscServer>,
     keeper: Option<Keeper>,
+    /// Kept for as long as the show plays: dropping it stops the feeds.
+    _feeds: Option<Feeds>,
 }
 
 impl Links {
-    /// Starts what `options` asks for; requests reach the show through `deliver`.
+    /// Starts what `options` asks for, and the show's count feeds; requests and readings
+    /// reach the show through `deliver`.
     pub fn start(options: LinkOptions, engine: &Engine, deliver: Deliver) -> anyhow::Result<Links> {
+        let counters = &engine.show().counters;
+        let http: Vec<_> = counters.iter().filter_map(|c| c.http.clone()).collect();
+        let files: Vec<_> = counters.iter().filter_map(|c| c.file.clone()).collect();
+        let feeds = (!http.is_empty() || !files.is_empty())
+            .then(|| feed::start(http, files, feed_sink(deliver.clone())));
         let osc = match options.osc {
             Some(o) => Some(server::start(
                 &o.binds,
@@ -35,7 +47,11 @@ impl Links {
         let keeper = options
             .counts_file
             .map(|file| Keeper::start(file, engine.counts().clone()));
-        Ok(Links { osc, keeper })
+        Ok(Links {
+            osc,
+            keeper,
+            _feeds: feeds,
+        })
     }
 
     /// After each frame: feedback targets hear of changes, changed counts are kept.
@@ -47,4 +63,39 @@ impl Links {
             keeper.offer(engine.counts());
         }
     }
+}
+
+/// Feed readings become count commands, delivered like any other request. A reading equal to
+/// the last one, or a fault after a fault, is not passed on: a feed stuck on a value lower
+/// than the wall shows is refused (and logged) once, not at every poll.
+fn feed_sink(deliver: Deliver) -> Arc<dyn Fn(FeedEvent) + Send + Sync> {
+    let last: Mutex<HashMap<String, Option<u64>>> = Mutex::new(HashMap::new());
+    Arc::new(move |event| {
+        let (counter, reading, command) = match event {
+            FeedEvent::Value { counter, value } => {
+                let command = Command::SetCount {
+                    counter: counter.clone(),
+                    value,
+                };
+                (counter, Some(value), command)
+            }
+            FeedEvent::Fault { counter, .. } => {
+                let command = Command::FeedFailed {
+                    counter: counter.clone(),
+                };
+                (counter, None, command)
+            }
+        };
+        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.get(&counter) == Some(&reading) {
+            return;
+        }
+        last.insert(counter.clone(), reading);
+        drop(last);
+        deliver(Incoming {
+            source: format!("feed for counter {counter:?}"),
+            request: Request::Command(command),
+            reply: None,
+        });
+    })
 }

@@ -39,7 +39,7 @@ pub fn run(engine: Engine, options: WindowOptions, links: LinkOptions) -> anyhow
         .build()
         .map_err(|e| anyhow::anyhow!("cannot open the display: {e} (is DISPLAY or WAYLAND_DISPLAY set? for no display, use --headless)"))?;
     let proxy = Mutex::new(event_loop.create_proxy());
-    let deliver = Box::new(move |incoming| {
+    let deliver = Arc::new(move |incoming| {
         let proxy = proxy.lock().unwrap_or_else(|p| p.into_inner());
         if proxy.send_event(incoming).is_err() {
             tracing::warn!("the show has stopped; request dropped");

@@ -17,6 +17,7 @@ use model::{ShowFile, SlideFile, SlideKind};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use toml::Spanned;
 
 /// The show file looked for when a folder is given.
@@ -112,6 +113,10 @@ pub struct Counter {
     pub value: u64,
     /// For a total: the counters it adds up.
     pub sum: Vec<String>,
+    pub http: Option<crate::counts::feed::HttpSource>,
+    pub file: Option<crate::counts::feed::FileSource>,
+    /// Seconds without a good reading from its feed before it is reported stale.
+    pub stale_after: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -350,9 +355,23 @@ impl Builder<'_> {
             if !self.fresh_id(&c.id, &mut seen, "counter") {
                 continue;
             }
+            if !c.sum.is_empty() && (c.http.is_some() || c.file.is_some()) {
+                let msg = format!("counter {:?} is a total and has a feed", c.id.get_ref());
+                self.problem(
+                    &c.id,
+                    msg,
+                    "a total follows its parts: give the feed to a part",
+                );
+            }
+            let id = c.id.get_ref().clone();
             counters.push(Counter {
                 at: self.at(&c.id),
-                id: c.id.into_inner(),
+                http: c.http.as_ref().and_then(|h| self.http_feed(&id, h)),
+                file: c.file.as_ref().map(|f| self.file_feed(&id, f)),
+                stale_after: self
+                    .seconds(c.stale_after, "stale_after", false)
+                    .unwrap_or(300.0),
+                id,
                 label: c.label,
                 value: c.value,
                 sum: c.sum.iter().map(|p| p.get_ref().clone()).collect(),
@@ -397,6 +416,77 @@ impl Builder<'_> {
             slides,
             cues,
             osc,
+        }
+    }
+
+    fn http_feed(
+        &mut self,
+        counter: &str,
+        h: &Spanned<model::HttpFeedFile>,
+    ) -> Option<crate::counts::feed::HttpSource> {
+        let f = h.get_ref();
+        let mut ok = true;
+        if !(f.url.starts_with("http://") || f.url.starts_with("https://")) {
+            self.problem(
+                h,
+                format!(
+                    "counter {counter:?}: feed url {:?} is not http:// or https://",
+                    f.url
+                ),
+                "write the full address of the JSON",
+            );
+            ok = false;
+        }
+        if !(f.pointer.is_empty() || f.pointer.starts_with('/')) {
+            self.problem(
+                h,
+                format!(
+                    "counter {counter:?}: pointer {:?} is not a JSON pointer",
+                    f.pointer
+                ),
+                "write it like \"/cases/yorm-bopha/letters\"",
+            );
+            ok = false;
+        }
+        let secs = |v: Option<f64>, default: f64| {
+            v.and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .filter(|d| !d.is_zero())
+                .unwrap_or(Duration::from_secs_f64(default))
+        };
+        ok.then(|| crate::counts::feed::HttpSource {
+            counter: counter.to_string(),
+            url: f.url.clone(),
+            pointer: f.pointer.clone(),
+            interval: secs(f.interval, 10.0),
+            timeout: secs(f.timeout, 5.0),
+            header: f.header.as_ref().map(|h| crate::counts::feed::Header {
+                name: h.name.clone(),
+                env: h.env.clone(),
+            }),
+        })
+    }
+
+    fn file_feed(
+        &mut self,
+        counter: &str,
+        f: &Spanned<model::FileFeedFile>,
+    ) -> crate::counts::feed::FileSource {
+        let path = self.dir.join(&f.get_ref().path);
+        if !path.is_file() {
+            let msg = format!(
+                "counter {counter:?}: feed file {} not found (yet)",
+                path.display()
+            );
+            self.problem(
+                f,
+                msg,
+                "the count stays at its last value until the file appears",
+            );
+        }
+        crate::counts::feed::FileSource {
+            counter: counter.to_string(),
+            path,
+            pointer: f.get_ref().pointer.clone(),
         }
     }
 

@@ -151,6 +151,42 @@ pub struct CounterFile {
     /// A total: the sum of these counters.
     #[serde(default)]
     pub sum: Vec<Spanned<String>>,
+    /// Polled over HTTP(S) as JSON.
+    pub http: Option<Spanned<HttpFeedFile>>,
+    /// Read from a local JSON or CSV file whenever it changes.
+    pub file: Option<Spanned<FileFeedFile>>,
+    /// Seconds without a good reading before the count is reported stale (default 300).
+    pub stale_after: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFeedFile {
+    pub url: String,
+    /// JSON pointer to the number, e.g. "/cases/yorm-bopha/letters".
+    #[serde(default)]
+    pub pointer: String,
+    /// Seconds between readings (default 10).
+    pub interval: Option<f64>,
+    /// Seconds a reading may take (default 5).
+    pub timeout: Option<f64>,
+    /// A request header whose value comes from an environment variable, never the show file.
+    pub header: Option<HeaderFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderFile {
+    pub name: String,
+    pub env: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileFeedFile {
+    pub path: String,
+    /// JSON pointer for a .json file; a .csv file has a row "counter-id,value".
+    pub pointer: Option<String>,
 }
 
 /// One `[[slides]]` table. All kinds share one flat table so that an unknown key is caught
