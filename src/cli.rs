@@ -182,7 +182,11 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "candela=info,wgpu=error,naga=error".into()),
+                .unwrap_or_else(|_| "candela=info,wgpu=error,naga=error".into())
+                // The HTTP client logs whole URLs and request bytes below info, and a feed's
+                // URL or header may hold an API token: never let those through.
+                .add_directive("ureq=info".parse().expect("a valid directive"))
+                .add_directive("ureq_proto=info".parse().expect("a valid directive")),
         )
         .without_time()
         .with_target(false)

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
@@ -442,8 +442,13 @@ fn fetch(
                     format!("{} without a usable Location", status_text(status)),
                 ));
             };
-            let next =
-                resolve_location(&url, location).map_err(|d| (FaultKind::TooManyRedirects, d))?;
+            // A redirect nowhere we can follow is the server's answer, not a loop.
+            let next = resolve_location(&url, location).map_err(|d| {
+                (
+                    FaultKind::HttpStatus,
+                    format!("{}: {d}", status_text(status)),
+                )
+            })?;
             send_header &= may_keep_header(&url, &next);
             url = next;
             continue;
