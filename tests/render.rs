@@ -302,3 +302,40 @@ fn a_slide_whose_photo_is_missing_is_still_drawn() {
     );
     drop(h);
 }
+
+#[test]
+fn a_count_mid_way_up_is_drawn_between_and_ends_on_the_exact_number() {
+    use candela::control::{Command, Engine};
+    use std::time::Duration;
+    let show = default_show();
+    let counts = Counts::from_show(&show);
+    let mut engine = Engine::new(show.clone(), counts, Duration::ZERO).unwrap();
+    let at = |s: f64| Duration::from_secs_f64(s);
+    let goto = Command::Goto {
+        slide: candela::control::SlideRef::Id("total".into()),
+        fade: Some(Duration::ZERO),
+    };
+    engine.apply(goto, at(0.0)).unwrap();
+    let size = (960, 540);
+    let before = render(&engine.scene(at(0.0)), size);
+    let set = Command::SetCount {
+        counter: "total".into(),
+        value: 712_345,
+    };
+    engine.apply(set, at(0.0)).unwrap();
+    let mid = render(&engine.scene(at(0.5)), size);
+    let end = render(&engine.scene(at(5.0)), size);
+    assert!(
+        mid != before && mid != end,
+        "mid-way the wall shows a number in between"
+    );
+    // The end frame is exactly the slide drawn with the final number.
+    let mut counts = Counts::from_show(&show);
+    counts.set("total", 712_345);
+    let numbers = NumberFormat::new(&show.locale).unwrap();
+    let exact = slide_view(&show, &numbers, &counts, show.find_slide("total").unwrap());
+    assert!(
+        end == render(&Scene::still(exact), size),
+        "the count ends exact"
+    );
+}
