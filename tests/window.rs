@@ -186,12 +186,15 @@ fn is_background(p: [u8; 3]) -> bool {
     (0..3).all(|i| p[i].abs_diff(BACKGROUND[i]) <= 3)
 }
 
-fn play_on(display: &Display) -> Proc {
+/// `candela play` on `display` with the window test's show; `osc` is how it listens.
+fn play_on(display: &Display, osc: &[&str]) -> Proc {
     let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/window/show.toml");
     Proc(
         Command::new(env!("CARGO_BIN_EXE_candela"))
-            .args(["play", "--no-osc", "--state-dir"])
-            .arg(state_dir("keys"))
+            .arg("play")
+            .args(osc)
+            .arg("--state-dir")
+            .arg(state_dir(osc[0]))
             .arg(show)
             .env("DISPLAY", &display.name)
             .env_remove("WAYLAND_DISPLAY")
@@ -204,7 +207,7 @@ fn play_on(display: &Display) -> Proc {
 
 fn covers_screen_and_obeys_keys(window_manager: bool) {
     let display = start_display(window_manager);
-    let mut candela = play_on(&display);
+    let mut candela = play_on(&display, &["--no-osc"]);
     // The first slide: background in all four corners (the window covers the screen), the
     // white title in the middle.
     let shot = wait_for("the first slide", Duration::from_secs(60), || {
@@ -322,19 +325,7 @@ fn lists_the_monitors() {
 fn the_window_obeys_osc() {
     use std::io::BufRead;
     let display = start_display(false);
-    let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/window/show.toml");
-    let mut candela = Proc(
-        Command::new(env!("CARGO_BIN_EXE_candela"))
-            .args(["play", "--osc", "127.0.0.1:0", "--state-dir"])
-            .arg(state_dir("osc"))
-            .arg(show)
-            .env("DISPLAY", &display.name)
-            .env_remove("WAYLAND_DISPLAY")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut candela = play_on(&display, &["--osc", "127.0.0.1:0"]);
     let stderr = candela.0.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
