@@ -271,8 +271,18 @@ impl App {
             }
             return;
         };
-        // Back after an unplug (the system may have moved the window meanwhile), or changed.
-        if self.monitor_gone || infos[i].position != placed.position || infos[i].size != placed.size
+        // Back after an unplug (the system may have moved the window meanwhile), changed, or
+        // the window is not where it was put (a window manager that ignored the request).
+        let window = &output.window;
+        let misplaced = window.outer_position().ok().map(|p| (p.x, p.y)) != Some(infos[i].position)
+            || (window.inner_size().width, window.inner_size().height) != infos[i].size;
+        if misplaced {
+            tracing::debug!("the window is not over {}; placing it again", infos[i].name);
+        }
+        if self.monitor_gone
+            || misplaced
+            || infos[i].position != placed.position
+            || infos[i].size != placed.size
         {
             self.monitor_gone = false;
             let window = output.window.clone();
