@@ -1,4 +1,5 @@
-//! From a UDP datagram sent on loopback to the frame showing its change being done on the GPU,
+//! From a UDP datagram sent on loopback to the first frame showing its change being done on
+//! the GPU,
 //! headless at 1920x1080, through the real listener, inbox and renderer:
 //! `cargo bench --bench osc_latency`. Sends arrive at random moments, as cues do.
 //!
@@ -85,13 +86,20 @@ fn main() {
         let mut latencies = Vec::with_capacity(SAMPLES);
         let mut ticks = 1u32;
         let deadline = Instant::now() + Duration::from_secs(120);
+        // Requests applied but not yet visible: a count starts counting up from the number
+        // already shown, so its first visible change is the next frame's.
+        let mut waiting: Vec<Instant> = Vec::new();
         while latencies.len() < SAMPLES && Instant::now() < deadline {
+            let drawn = player.drawn;
             let handled = player.frame(start.elapsed());
             let done = Instant::now();
             for _ in 0..handled {
                 if let Ok(sent) = sent_rx.recv_timeout(Duration::from_secs(1)) {
-                    latencies.push(done - sent);
+                    waiting.push(sent);
                 }
+            }
+            if player.drawn > drawn {
+                latencies.extend(waiting.drain(..).map(|sent| done - sent));
             }
             if handled == 0 {
                 ticks += 1;

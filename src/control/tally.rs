@@ -39,10 +39,11 @@ impl CountUp {
             return self.from;
         }
         let t = (now - self.start).as_secs_f64() / self.length.as_secs_f64();
-        // Ease-out: fast at first, settling gently on the exact number.
+        // Ease-out: fast at first, settling gently on the exact number. Rounded up, so even a
+        // rise of one shows on the very next frame instead of at the end.
         let eased = 1.0 - (1.0 - t).powi(3);
-        let span = self.to.abs_diff(self.from) as f64;
-        let moved = (span * eased).floor() as u64;
+        let span = self.to.abs_diff(self.from);
+        let moved = ((span as f64 * eased).ceil() as u64).min(span);
         if self.to >= self.from {
             self.from + moved
         } else {
@@ -233,6 +234,14 @@ counter = "total"
         }
         assert_eq!(t.shown(s(12.0)).get("a"), Some(1100));
         assert!(t.animating(s(11.0)) && !t.animating(s(12.0)));
+    }
+
+    #[test]
+    fn a_rise_of_one_shows_on_the_next_frame() {
+        let mut t = tally();
+        t.add("b", 1, s(0.0)).unwrap();
+        assert_eq!(t.shown(s(0.0)).get("b"), Some(50));
+        assert_eq!(t.shown(s(1.0 / 60.0)).get("b"), Some(51));
     }
 
     #[test]

@@ -39,7 +39,9 @@ enum Source {
 struct CachedLayer {
     view: SlideView,
     size: (u32, u32),
-    /// Samples the layer's texture, and keeps it alive.
+    /// Where the slide is drawn.
+    target: wgpu::TextureView,
+    /// Samples the layer's texture.
     bind_group: wgpu::BindGroup,
     last_used: u64,
 }
@@ -180,6 +182,37 @@ impl Renderer {
             self.layers[i].last_used = frame;
             return i;
         }
+        // The least recently used layer that this frame does not need makes room; its texture
+        // is drawn over when the size fits, so a count ticking up allocates nothing per frame.
+        let spare = self
+            .layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.last_used != frame)
+            .min_by_key(|(_, l)| l.last_used)
+            .map(|(i, _)| i)
+            .filter(|_| self.layers.len() >= CACHED_LAYERS);
+        let i = match spare {
+            Some(i) if self.layers[i].size == size => i,
+            Some(i) => {
+                self.layers[i] = self.new_layer(gpu, view, size);
+                i
+            }
+            None => {
+                let layer = self.new_layer(gpu, view, size);
+                self.layers.push(layer);
+                self.layers.len() - 1
+            }
+        };
+        let target = self.layers[i].target.clone();
+        self.draw_slide(gpu, view, &target, size);
+        let layer = &mut self.layers[i];
+        layer.view = view.clone();
+        layer.last_used = frame;
+        i
+    }
+
+    fn new_layer(&self, gpu: &Gpu, view: &SlideView, size: (u32, u32)) -> CachedLayer {
         let texture = render_target(
             gpu,
             &format!("layer {}", view.id),
@@ -187,35 +220,16 @@ impl Renderer {
             self.format,
             wgpu::TextureUsages::TEXTURE_BINDING,
         );
-        let texture_view = texture.create_view(&Default::default());
-        self.draw_slide(gpu, view, &texture_view, size);
-        let layer = CachedLayer {
+        let target = texture.create_view(&Default::default());
+        CachedLayer {
             view: view.clone(),
             size,
-            bind_group: self.quads.bind(gpu, &texture_view),
-            last_used: frame,
-        };
-        // Replace the least recently used layer that this frame does not need.
-        let spare = self
-            .layers
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.last_used != frame)
-            .min_by_key(|(_, l)| l.last_used)
-            .map(|(i, _)| i);
-        match spare {
-            Some(i) if self.layers.len() >= CACHED_LAYERS => {
-                self.layers[i] = layer;
-                i
-            }
-            _ => {
-                self.layers.push(layer);
-                self.layers.len() - 1
-            }
+            bind_group: self.quads.bind(gpu, &target),
+            target,
+            last_used: 0,
         }
     }
 
-    /// Draws one slide (background, photo, text) into `target`.
     /// Loads every slide's photo ahead of time, at the size it will be shown, so the first
     /// cue to a slide does not stall a frame decoding a camera file.
     pub fn preload(&mut self, gpu: &Gpu, views: &[SlideView], size: (u32, u32)) {
@@ -246,6 +260,7 @@ impl Renderer {
         }
     }
 
+    /// Draws one slide (background, photo, text) into `target`.
     fn draw_slide(
         &mut self,
         gpu: &Gpu,
