@@ -401,3 +401,29 @@ counter = "letters"
     assert!(!engine.animating(s(3.0)));
     assert_eq!(engine.status().slide, "count");
 }
+
+#[test]
+fn a_slide_writes_its_number_with_prefix_and_suffix_in_the_show_locale() {
+    let src = r#"
+locale = "de-DE"
+[[counters]]
+id = "letters"
+label = "Briefe"
+value = 700000
+[[slides]]
+id = "count"
+kind = "counter"
+counter = "letters"
+prefix = "über "
+suffix = " Briefe"
+"#;
+    let (show, problems) = Show::parse(Path::new("suffix.toml"), src).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let counts = Counts::from_show(&show);
+    let engine = Engine::new(show, counts, Duration::ZERO).unwrap();
+    let json = serde_json::to_value(engine.scene(Duration::ZERO)).unwrap();
+    assert_eq!(
+        json["layers"][0]["slide"]["content"]["counter"]["value"],
+        "über 700.000 Briefe"
+    );
+}

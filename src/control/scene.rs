@@ -65,8 +65,13 @@ pub fn slide_view(show: &Show, numbers: &NumberFormat, counts: &Counts, index: u
     let slide = &show.slides[index];
     let counter = |id: &str, label: &Option<String>| {
         let def = show.counter(id);
+        let number = numbers.format(counts.get(id).or(def.map(|c| c.value)).unwrap_or(0));
         CounterText {
-            value: numbers.format(counts.get(id).or(def.map(|c| c.value)).unwrap_or(0)),
+            value: format!(
+                "{}{number}{}",
+                slide.prefix.as_deref().unwrap_or(""),
+                slide.suffix.as_deref().unwrap_or("")
+            ),
             label: label
                 .clone()
                 .or_else(|| def.map(|c| c.label.clone()))

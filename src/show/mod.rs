@@ -127,6 +127,9 @@ pub struct Slide {
     pub hold: Option<f64>,
     pub transition: Option<TransitionKind>,
     pub transition_seconds: Option<f64>,
+    /// Written right before and after the slide's number, if it shows one.
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
     pub content: SlideContent,
 }
 
@@ -159,7 +162,7 @@ pub struct Portrait {
 impl Slide {
     /// Every piece of text the slide shows by itself, with the field it comes from.
     pub fn texts(&self) -> Vec<(&'static str, &str)> {
-        let fields: Vec<(&'static str, Option<&String>)> = match &self.content {
+        let mut fields: Vec<(&'static str, Option<&String>)> = match &self.content {
             SlideContent::Portrait(p) => vec![
                 ("name", Some(&p.name)),
                 ("name_native", p.name_native.as_ref()),
@@ -173,6 +176,10 @@ impl Slide {
                 vec![("title", Some(title)), ("subtitle", subtitle.as_ref())]
             }
         };
+        fields.extend([
+            ("prefix", self.prefix.as_ref()),
+            ("suffix", self.suffix.as_ref()),
+        ]);
         fields
             .into_iter()
             .filter_map(|(field, text)| Some((field, text?.as_str())))
@@ -552,7 +559,7 @@ impl Builder<'_> {
             SlideKind::Counter => "counter",
             SlideKind::Title => "title",
         };
-        let fields: [(&str, bool, bool); 11] = [
+        let fields: [(&str, bool, bool); 13] = [
             // (field, present, used by this kind)
             ("image", s.image.is_some(), kind == SlideKind::Portrait),
             ("name", s.name.is_some(), kind == SlideKind::Portrait),
@@ -566,6 +573,8 @@ impl Builder<'_> {
             ("quote", s.quote.is_some(), kind == SlideKind::Portrait),
             ("counter", s.counter.is_some(), kind != SlideKind::Title),
             ("label", s.label.is_some(), kind != SlideKind::Title),
+            ("prefix", s.prefix.is_some(), kind != SlideKind::Title),
+            ("suffix", s.suffix.is_some(), kind != SlideKind::Title),
             ("title", s.title.is_some(), kind == SlideKind::Title),
             ("subtitle", s.subtitle.is_some(), kind == SlideKind::Title),
             ("fit", s.fit != Fit::Fit, kind == SlideKind::Portrait),
@@ -644,6 +653,8 @@ impl Builder<'_> {
             hold,
             transition: s.transition,
             transition_seconds,
+            prefix: s.prefix.map(Spanned::into_inner),
+            suffix: s.suffix.map(Spanned::into_inner),
             content,
         })
     }

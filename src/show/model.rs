@@ -212,6 +212,9 @@ pub struct SlideFile {
     pub counter: Option<Spanned<String>>,
     /// Overrides the counter's own label on this slide.
     pub label: Option<Spanned<String>>,
+    /// Text written right before and after the number ("", " lettres").
+    pub prefix: Option<Spanned<String>>,
+    pub suffix: Option<Spanned<String>>,
     // title
     pub title: Option<Spanned<String>>,
     pub subtitle: Option<Spanned<String>>,
