@@ -120,6 +120,23 @@ fn start_display(window_manager: bool) -> Display {
 }
 
 impl Display {
+    /// Waits until the whole screen is black (blackout).
+    fn wait_for_black(&self) {
+        wait_for("blackout", Duration::from_secs(20), || {
+            self.screenshot()
+                .iter()
+                .all(|p| *p == [0, 0, 0])
+                .then_some(())
+        });
+    }
+
+    /// Waits until the slide's background is back in the corner.
+    fn wait_for_background(&self) {
+        wait_for("the slide back", Duration::from_secs(20), || {
+            is_background(pixel(&self.screenshot(), 0, 0)).then_some(())
+        });
+    }
+
     /// The screen as RGB pixels.
     fn screenshot(&self) -> Vec<[u8; 3]> {
         let image = self
@@ -239,17 +256,9 @@ fn covers_screen_and_obeys_keys(window_manager: bool) {
 
     // B: blackout is black, all of it; B again brings the slide back.
     display.tap(0x62); // XK_b
-    wait_for("blackout", Duration::from_secs(20), || {
-        display
-            .screenshot()
-            .iter()
-            .all(|p| *p == [0, 0, 0])
-            .then_some(())
-    });
+    display.wait_for_black();
     display.tap(0x62);
-    wait_for("the slide back", Duration::from_secs(20), || {
-        is_background(pixel(&display.screenshot(), 0, 0)).then_some(())
-    });
+    display.wait_for_background();
 
     // Nothing moves now (600 s holds): the output must sleep, not redraw.
     std::thread::sleep(Duration::from_secs(5));
@@ -354,15 +363,7 @@ fn the_window_obeys_osc() {
         );
     };
     send("/candela/blackout");
-    wait_for("blackout", Duration::from_secs(20), || {
-        display
-            .screenshot()
-            .iter()
-            .all(|p| *p == [0, 0, 0])
-            .then_some(())
-    });
+    display.wait_for_black();
     send("/candela/restore");
-    wait_for("the slide back", Duration::from_secs(20), || {
-        is_background(pixel(&display.screenshot(), 0, 0)).then_some(())
-    });
+    display.wait_for_background();
 }
