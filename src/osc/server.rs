@@ -43,15 +43,24 @@ pub struct OscOptions {
 pub struct OscServer {
     /// The addresses actually bound (port 0 becomes a real port).
     pub local_addrs: Vec<SocketAddr>,
-    /// The show's state as last published, watched by the feedback task.
-    state: tokio::sync::watch::Sender<serde_json::Value>,
+    /// The show's state as last published, watched by the feedback task; None when the show
+    /// has no feedback targets, so nobody builds a state no one reads.
+    state: Option<tokio::sync::watch::Sender<serde_json::Value>>,
 }
 
 impl OscServer {
+    /// Whether anyone listens to [`OscServer::publish`].
+    pub fn has_feedback(&self) -> bool {
+        self.state.is_some()
+    }
+
     /// Tells the feedback targets the show's state; only changes go out. Cheap when nothing
     /// changed, so the show calls it every frame.
     pub fn publish(&self, state: serde_json::Value) {
-        self.state.send_if_modified(|old| {
+        let Some(sender) = &self.state else {
+            return;
+        };
+        sender.send_if_modified(|old| {
             let changed = *old != state;
             if changed {
                 *old = state;
@@ -115,6 +124,7 @@ pub fn start(
     });
     let (state, state_rx) = tokio::sync::watch::channel(serde_json::Value::Null);
     let feedback_targets = shared.settings.feedback.clone();
+    let no_feedback = feedback_targets.is_empty();
     let prefix = shared.settings.prefix.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -152,6 +162,7 @@ pub fn start(
     for a in &local_addrs {
         tracing::info!("OSC: listening on udp and tcp {a}");
     }
+    let state = (!no_feedback).then_some(state);
     Ok(OscServer { local_addrs, state })
 }
 

@@ -56,7 +56,7 @@ impl Links {
 
     /// After each frame: feedback targets hear of changes, changed counts are kept.
     pub fn report(&mut self, engine: &Engine) {
-        if let Some(osc) = &self.osc {
+        if let Some(osc) = self.osc.as_ref().filter(|o| o.has_feedback()) {
             osc.publish(answer::state(engine));
         }
         if let Some(keeper) = &mut self.keeper {
