@@ -5,13 +5,16 @@
 //!   wall sees most while the show moves (slides are cached layers, so this is compositing);
 //! - counter-tick: the same slide with its counter changing every frame, so the slide is laid
 //!   out, shaped and drawn again each time (what a live count costs when a digit changes);
-//! - four counters counting up at once through the engine, a total of three on the wall.
+//! - four counters counting up at once through the engine, a total of three on the wall;
+//! - crossfade with geometry: the same crossfade through a corner pin, a 5x5 mesh, three
+//!   feathered masks and a blend edge, against the same output with no geometry.
 //!
 //! Each frame is submitted and waited for, so the time is the GPU's, not a queue filling up.
 
-use candela::control::{Scene, ViewContent, slide_view};
+use candela::control::{Scene, Stage, ViewContent, slide_view};
 use candela::counts::{Counts, NumberFormat};
-use candela::render::{Gpu, HEADLESS_FORMAT, Renderer, render_target};
+use candela::geometry::{Mask, Mesh};
+use candela::render::{Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, render_target};
 use candela::show::{Show, TransitionKind};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -37,9 +40,10 @@ fn main() {
     let target = target.create_view(&Default::default());
     println!("adapter: {}", gpu.adapter.get_info().name);
 
+    let plain = Stage::new(&show);
     let mut frame = |scene: &Scene| {
         let start = Instant::now();
-        renderer.render(&gpu, scene, &target, SIZE);
+        renderer.render(&gpu, scene, &plain, &[output(&target)]);
         gpu.device
             .poll(wgpu::PollType::wait_indefinitely())
             .unwrap();
@@ -84,6 +88,71 @@ fn main() {
         .collect();
     report("counter-tick 1920x1080, slide redrawn every frame", times);
     four_counters(&gpu, &target);
+    geometry(&gpu, &target, &show, &mut renderer, &a, &b);
+}
+
+fn output(view: &wgpu::TextureView) -> OutputTarget<'_> {
+    OutputTarget {
+        output: 0,
+        view,
+        size: SIZE,
+        monitor: "bench",
+    }
+}
+
+/// The crossfade through no geometry, then through a corner pin, a 5x5 mesh, three feathered
+/// masks and a blend edge, frame for frame the same.
+fn geometry(
+    gpu: &Gpu,
+    target: &wgpu::TextureView,
+    show: &Show,
+    renderer: &mut Renderer,
+    a: &candela::control::SlideView,
+    b: &candela::control::SlideView,
+) {
+    let mut warped = show.clone();
+    let o = &mut warped.outputs[0];
+    o.corners = [[0.03, 0.05], [0.98, 0.0], [0.95, 0.97], [0.0, 1.0]];
+    let mut mesh = Mesh::identity(5, 5, false).unwrap();
+    mesh.set_point(2, 2, [0.52, 0.49]).unwrap();
+    mesh.set_point(1, 3, [0.24, 0.77]).unwrap();
+    o.mesh = mesh;
+    o.blend.widths[2] = 192.0;
+    o.blend.black_level = 0.02;
+    let window = |x: f64, y: f64| Mask {
+        points: vec![
+            [x, y],
+            [x + 160.0, y],
+            [x + 160.0, y + 220.0],
+            [x, y + 220.0],
+        ],
+        feather: 12.0,
+        invert: false,
+    };
+    warped.masks = vec![
+        window(300.0, 200.0),
+        window(900.0, 200.0),
+        window(1500.0, 600.0),
+    ];
+    for (name, stage) in [
+        ("no geometry", Stage::new(show)),
+        ("geometry", Stage::new(&warped)),
+    ] {
+        let mut run = |p: f32| {
+            let scene = Scene::transition(a.clone(), b.clone(), TransitionKind::Crossfade, p);
+            let start = Instant::now();
+            renderer.render(gpu, &scene, &stage, &[output(target)]);
+            gpu.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .unwrap();
+            start.elapsed()
+        };
+        // The first frame of a stage tessellates and rasterizes the masks: not a frame time.
+        let setup = run(0.0);
+        let times = (0..FRAMES).map(|i| run(i as f32 / FRAMES as f32)).collect();
+        println!("{name}: set-up frame {}", ms(setup));
+        report(&format!("crossfade 1920x1080, {name}"), times);
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -143,6 +212,7 @@ counter = "total"
         };
         engine.apply(set, Duration::ZERO).unwrap();
     }
+    let stage = Stage::new(engine.show());
     let mut times = Vec::new();
     let mut redrawn = 0;
     let mut last = None;
@@ -158,7 +228,7 @@ counter = "total"
             redrawn += 1;
         }
         let start = Instant::now();
-        renderer.render(gpu, &scene, target, SIZE);
+        renderer.render(gpu, &scene, &stage, &[output(target)]);
         gpu.device
             .poll(wgpu::PollType::wait_indefinitely())
             .unwrap();

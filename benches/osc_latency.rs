@@ -12,7 +12,7 @@ use candela::counts::Counts;
 use candela::osc::packet::encode_message;
 use candela::osc::server::OscOptions;
 use candela::output::{Headless, LinkOptions};
-use candela::show::{Show, Size};
+use candela::show::Show;
 use rosc::OscType;
 use std::net::UdpSocket;
 use std::path::Path;
@@ -32,15 +32,12 @@ fn main() {
         binds: vec!["127.0.0.1:0".parse().unwrap()],
         log: false,
     };
-    let size = Size {
-        width: 1920,
-        height: 1080,
-    };
     let links = LinkOptions {
         osc: Some(osc),
         counts_file: None,
+        calibration_file: None,
     };
-    let mut player = Headless::new(engine, size, links).unwrap();
+    let mut player = Headless::new(engine, links).unwrap();
     let to = player.osc_addrs()[0];
     let s = |v: &str| OscType::String(v.into());
 

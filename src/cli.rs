@@ -1,6 +1,7 @@
 //! The command line: `candela [play]`, `candela check`, `candela render`.
 
-use crate::control::{Engine, Scene, slide_view};
+use crate::calibration;
+use crate::control::{Engine, Pattern, Scene, slide_view};
 use crate::counts::{Counts, NumberFormat, store};
 use crate::osc::server::OscOptions;
 use crate::output;
@@ -9,8 +10,8 @@ use crate::output;
 pub const DEFAULT_OSC_PORT: u16 = 9000;
 /// Headless frame rate unless told otherwise.
 const DEFAULT_FPS: u32 = 60;
-use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image};
-use crate::show::{Show, Size, TransitionKind};
+use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image, render_output_image};
+use crate::show::{Output, Show, Size, TransitionKind};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -80,7 +81,7 @@ struct PlayArgs {
     /// Render offscreen with no window or display server.
     #[arg(long, conflicts_with_all = ["windowed", "monitor", "list_monitors"])]
     headless: bool,
-    /// Headless: output size [default: the show's size].
+    /// Headless: canvas size, for a show without [[outputs]] [default: the show's size].
     #[arg(long, value_parser = parse_size, requires = "headless")]
     size: Option<Size>,
     /// Headless: frames per second.
@@ -126,9 +127,16 @@ struct RenderArgs {
     /// The transition to use [default: the one the show gives the --to slide].
     #[arg(long, requires = "to")]
     transition: Option<TransitionArg>,
-    /// Output size as WIDTHxHEIGHT [default: the show's size].
+    /// Image size as WIDTHxHEIGHT [default: the show's size; with --output, the output's].
     #[arg(long, value_parser = parse_size)]
     size: Option<Size>,
+    /// Render what this projector shows, with its warp, masks and blend applied (an
+    /// [[outputs]] name; `main` when the show has none) [default: the canvas, unwarped].
+    #[arg(long)]
+    output: Option<String>,
+    /// Show a test pattern instead of the slide: grid, circles, bars, ramp, white, outputs.
+    #[arg(long, value_parser = parse_pattern)]
+    pattern: Option<Pattern>,
     /// The PNG file to write.
     #[arg(long)]
     out: PathBuf,
@@ -157,6 +165,13 @@ fn parse_size(s: &str) -> Result<Size, String> {
             "expected WIDTHxHEIGHT such as 1920x1080, each side 16 to {}",
             Size::MAX_SIDE
         )
+    })
+}
+
+fn parse_pattern(s: &str) -> Result<Pattern, String> {
+    Pattern::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Pattern::ALL.iter().map(|p| p.name()).collect();
+        format!("expected one of {}", names.join(", "))
     })
 }
 
@@ -259,7 +274,6 @@ fn slide_index(show: &Show, key: &str) -> anyhow::Result<usize> {
 fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let show = load_for_output(&args.show.unwrap_or_else(default_show))?;
-    let size = args.size.unwrap_or(show.size);
     let from = slide_index(&show, &args.slide)?;
     let numbers = NumberFormat::lenient(&show.locale);
     let counts = Counts::from_show(&show);
@@ -275,6 +289,32 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
         }
         _ => Scene::still(view(from)),
     };
+    let scene = Scene {
+        test_pattern: args.pattern,
+        ..scene
+    };
+    let output = match &args.output {
+        Some(name) => {
+            let i = show
+                .outputs
+                .iter()
+                .position(|o| o.name == *name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = show.outputs.iter().map(|o| o.name.as_str()).collect();
+                    anyhow::anyhow!(
+                        "no output {name:?} in {}; its outputs are {}",
+                        show.path.display(),
+                        names.join(", ")
+                    )
+                })?;
+            Some(i)
+        }
+        None => None,
+    };
+    let size = match output {
+        Some(i) => args.size.unwrap_or(show.outputs[i].size),
+        None => args.size.unwrap_or(show.size),
+    };
 
     let gpu = Gpu::headless()?;
     let (fonts, font_problems) = crate::check::load_fonts(&show);
@@ -282,7 +322,14 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!("{p}");
     }
     let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
-    let image = render_image(&gpu, &mut renderer, &scene, (size.width, size.height))?;
+    let wanted = (size.width, size.height);
+    let image = match output {
+        Some(i) => {
+            let stage = calibrated_stage(&show);
+            render_output_image(&gpu, &mut renderer, &scene, &stage, i, wanted)?
+        }
+        None => render_image(&gpu, &mut renderer, &scene, wanted)?,
+    };
     image
         .save(&args.out)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?;
@@ -295,9 +342,46 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The calibration kept beside the show, if there is a good one; what was skipped is logged.
+fn kept_calibration(show: &Show) -> Option<calibration::Loaded> {
+    let path = calibration::path_for(&show.path);
+    let (loaded, skipped) = calibration::load(&path);
+    for s in &skipped {
+        tracing::warn!("calibration: {s}");
+    }
+    let loaded = loaded?;
+    tracing::info!("calibration restored from {}", loaded.from.display());
+    Some(loaded)
+}
+
+/// The stage as it plays, with the kept calibration taken in.
+fn calibrated_stage(show: &Show) -> crate::control::Stage {
+    let mut stage = crate::control::Stage::new(show);
+    if let Some(loaded) = kept_calibration(show) {
+        for s in stage.restore(&loaded.calibration) {
+            tracing::warn!("calibration {}: {s}", loaded.from.display());
+        }
+    }
+    stage
+}
+
 fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
-    let show = load_for_output(&args.show.unwrap_or_else(default_show))?;
-    let size = args.size.unwrap_or(show.size);
+    let mut show = load_for_output(&args.show.unwrap_or_else(default_show))?;
+    if let Some(size) = args.size {
+        if show.outputs.len() != 1 || show.outputs[0].name != crate::show::DEFAULT_OUTPUT {
+            anyhow::bail!(
+                "--size sets the canvas of a show without [[outputs]]; {} has outputs, whose regions are in its own size {}",
+                show.path.display(),
+                show.size
+            );
+        }
+        show.size = size;
+        show.outputs = vec![Output::whole_canvas(size)];
+    }
+    let calibration_file = (!args.list_monitors).then(|| calibration::path_for(&show.path));
+    let calibration = calibration_file
+        .as_ref()
+        .and_then(|_| kept_calibration(&show));
     let counts_file = (!args.list_monitors).then(|| {
         let dir = args.state_dir.clone().unwrap_or_else(store::default_dir);
         store::file_for(&dir, &show)
@@ -322,19 +406,27 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
         },
         log: args.osc_log,
     });
-    let engine = Engine::new(show, counts, Duration::ZERO)
+    let mut engine = Engine::new(show, counts, Duration::ZERO)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some(loaded) = &calibration {
+        for s in engine.restore_calibration(&loaded.calibration) {
+            tracing::warn!("calibration {}: {s}", loaded.from.display());
+        }
+    }
     if args.headless {
         let status = output::run_headless(
             engine,
             output::HeadlessOptions {
-                size,
                 fps: args.fps,
                 seconds: args.seconds,
                 virtual_time: args.virtual_time,
                 out: args.out,
             },
-            output::LinkOptions { osc, counts_file },
+            output::LinkOptions {
+                osc,
+                counts_file,
+                calibration_file,
+            },
         )?;
         println!("{}", serde_json::to_string(&status)?);
     } else {
@@ -345,7 +437,11 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 windowed: args.windowed,
                 list_monitors: args.list_monitors,
             },
-            output::LinkOptions { osc, counts_file },
+            output::LinkOptions {
+                osc,
+                counts_file,
+                calibration_file,
+            },
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -11,6 +11,8 @@
 //! ```
 //!
 //! The modules, in that order:
+//! - [`geometry`]: pure projection geometry: corner-pin homographies, mesh warps, the
+//!   soft-edge blend curve, masks. No GPU, no files.
 //! - [`show`]: the show file (`show.toml`): model, loading, problems with file:line:col.
 //! - [`counts`]: counter values, locale-aware number formatting, feeds (HTTP, files) and
 //!   keeping counts on disk across restarts.
@@ -22,13 +24,17 @@
 //!   server on its own tokio thread, replies and feedback.
 //! - [`output`]: where frames go: a borderless window on the projector (winit), or offscreen;
 //!   the technician's keys.
+//! - [`calibration`]: the technician's corner pins and meshes, kept beside the show with
+//!   ten rolling backups.
 //! - [`check`]: `candela check`, every problem in a show found in one pass.
 //! - [`cli`]: the command line, a thin layer over the above.
 
+pub mod calibration;
 pub mod check;
 pub mod cli;
 pub mod control;
 pub mod counts;
+pub mod geometry;
 pub mod osc;
 pub mod output;
 pub mod render;

@@ -1,7 +1,9 @@
 //! The show engine with a virtual clock: cycling, holds, every transition at several instants,
 //! cues mid-transition, blackout, master, pause — asserting on the Scene.
 
-use candela::control::{Command, Engine, EngineError, MAX_LAYERS, Scene, SlideRef, slide_view};
+use candela::control::{
+    Command, Engine, EngineError, MAX_LAYERS, Pattern, Scene, SlideRef, slide_view,
+};
 use candela::counts::{Counts, NumberFormat};
 use candela::show::{Show, TransitionKind};
 use std::path::Path;
@@ -345,14 +347,16 @@ fn previous_wraps_and_fade_overrides_the_duration() {
 #[test]
 fn test_pattern_and_scene_as_json() {
     let mut c = Clock::new();
-    c.cue(Command::ToggleTestPattern).unwrap();
-    assert!(c.engine.scene(c.now).test_pattern);
-    c.cue(Command::TestPattern(false)).unwrap();
+    c.cue(Command::NextTestPattern).unwrap();
+    assert_eq!(c.engine.scene(c.now).test_pattern, Some(Pattern::Grid));
+    c.cue(Command::NextTestPattern).unwrap();
+    assert_eq!(c.engine.scene(c.now).test_pattern, Some(Pattern::Circles));
+    c.cue(Command::TestPattern(None)).unwrap();
     let json = serde_json::to_value(c.run_to(11.0)).unwrap();
     assert_eq!(json["layers"][1]["slide"]["id"], "b");
     assert_eq!(json["layers"][1]["opacity"], 0.5);
     assert_eq!(json["layers"][1]["slide"]["content"]["kind"], "title");
-    assert_eq!(json["test_pattern"], false);
+    assert_eq!(json["test_pattern"], serde_json::Value::Null);
 }
 
 #[test]

@@ -185,12 +185,13 @@ fn every_native_address() {
     assert_eq!(ok(to, "/candela/cycle/resume", vec![])["paused"], false);
     ok(to, "/candela/cycle/hold", vec![OscType::Int(30)]);
     assert_eq!(
-        ok(to, "/candela/test", vec![s("pattern")])["test_pattern"],
-        true
+        ok(to, "/candela/test", vec![s("circles")])["test_pattern"],
+        "circles"
     );
+    assert_eq!(ok(to, "/candela/test", vec![])["test_pattern"], "grid");
     assert_eq!(
         ok(to, "/candela/test", vec![s("off")])["test_pattern"],
-        false
+        serde_json::Value::Null
     );
     assert_eq!(
         ok(to, "/candela/count/letters", vec![OscType::Int(42)])["counters"]["letters"],

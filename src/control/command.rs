@@ -1,6 +1,7 @@
 //! The one vocabulary every input speaks: keys, OSC, feeds and the command line all turn
 //! what they receive into a [`Command`] and nothing else.
 
+use super::stage::{AlignStep, Pattern, WarpEdit};
 use std::time::Duration;
 
 /// A slide as an operator names it.
@@ -42,8 +43,17 @@ pub enum Command {
     TogglePause,
     /// Holds every slide this long from now on, overriding the show's holds.
     SetHold(Duration),
-    TestPattern(bool),
-    ToggleTestPattern,
+    /// An alignment pattern in place of the slides, or none.
+    TestPattern(Option<Pattern>),
+    /// The next pattern in turn, then off (a single key).
+    NextTestPattern,
+    /// A change to one output's corner pin or mesh.
+    Warp {
+        output: String,
+        edit: WarpEdit,
+    },
+    /// The technician's alignment mode at the laptop.
+    Align(AlignStep),
     /// A show cue (`[[cues]]`) by number, and by desk cue list when given.
     Cue {
         list: Option<String>,

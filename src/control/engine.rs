@@ -10,6 +10,7 @@
 
 use super::command::{Command, SlideRef};
 use super::scene::{Layer, Scene, SlideView, slide_view};
+use super::stage::{Pattern, Stage, StageError};
 use super::tally::Tally;
 use crate::counts::{Counts, NumberFormat};
 use crate::show::{Show, TransitionKind};
@@ -42,6 +43,8 @@ pub enum EngineError {
         "counter {counter:?} shows {from}; {to} would lower it (to lower a count on purpose, correct it)"
     )]
     CountWouldDrop { counter: String, from: u64, to: u64 },
+    #[error(transparent)]
+    Stage(#[from] StageError),
 }
 
 /// A value moving linearly from `from` to `to` over `length`, starting at `start`.
@@ -105,7 +108,11 @@ pub struct Status {
     pub blackout: bool,
     pub master: f32,
     pub paused: bool,
-    pub test_pattern: bool,
+    pub test_pattern: Option<Pattern>,
+    /// Alignment mode is on at the laptop.
+    pub aligning: bool,
+    /// The projectors, by name.
+    pub outputs: Vec<String>,
     /// Counters whose feed has failed for longer than their `stale_after`.
     pub stale: Vec<String>,
 }
@@ -124,7 +131,8 @@ pub struct Engine {
     hold_override: Option<Duration>,
     /// When the show moves on by itself, unless paused or blacked out.
     next_advance: Duration,
-    test_pattern: bool,
+    test_pattern: Option<Pattern>,
+    stage: Stage,
     /// The latest time the engine was told of.
     clock: Duration,
     /// Counters whose feed is failing, and since when.
@@ -145,6 +153,7 @@ impl Engine {
             return Err(EngineError::NoSlides);
         }
         let numbers = NumberFormat::lenient(&show.locale);
+        let stage = Stage::new(&show);
         let mut engine = Engine {
             counts: Tally::new(&show, counts),
             show,
@@ -159,7 +168,8 @@ impl Engine {
             paused: false,
             hold_override: None,
             next_advance: Duration::ZERO,
-            test_pattern: false,
+            test_pattern: None,
+            stage,
             clock: now,
             failing: BTreeMap::new(),
             warned_stale: BTreeSet::new(),
@@ -170,6 +180,19 @@ impl Engine {
 
     pub fn show(&self) -> &Show {
         &self.show
+    }
+
+    /// The projectors and their geometry as it is now.
+    pub fn stage(&self) -> &Stage {
+        &self.stage
+    }
+
+    /// Takes the geometry kept from before a restart; returns what could not be taken.
+    pub fn restore_calibration(
+        &mut self,
+        calibration: &crate::calibration::Calibration,
+    ) -> Vec<String> {
+        self.stage.restore(calibration)
     }
 
     fn hold(&self, slide: usize) -> Duration {
@@ -240,8 +263,10 @@ impl Engine {
                 self.hold_override = Some(hold);
                 self.next_advance = (arrived + hold).max(now);
             }
-            Command::TestPattern(on) => self.test_pattern = on,
-            Command::ToggleTestPattern => self.test_pattern = !self.test_pattern,
+            Command::TestPattern(pattern) => self.test_pattern = pattern,
+            Command::NextTestPattern => self.test_pattern = Pattern::after(self.test_pattern),
+            Command::Warp { output, edit } => self.stage.edit(&output, edit)?,
+            Command::Align(step) => self.stage.align(step)?,
             Command::Cue { list, number } => {
                 let cue = self.show.cues.iter().find(|c| {
                     c.number == number && (list.is_none() || c.list.is_none() || c.list == list)
@@ -414,10 +439,15 @@ impl Engine {
                 slide: slide_view(&self.show, &self.numbers, &shown, slide),
             })
             .collect();
+        let alignment = self.stage.alignment_view();
         Scene {
             layers,
             master: self.master.at(now) * self.output.at(now),
-            test_pattern: self.test_pattern,
+            // Aligning shows the grid unless the technician picked another pattern.
+            test_pattern: self
+                .test_pattern
+                .or(alignment.as_ref().map(|_| Pattern::Grid)),
+            alignment,
         }
     }
 
@@ -457,6 +487,8 @@ impl Engine {
             master: self.master.to,
             paused: self.paused,
             test_pattern: self.test_pattern,
+            aligning: self.stage.aligning(),
+            outputs: self.stage.outputs().map(|o| o.name.clone()).collect(),
             stale: self.stale(),
         }
     }

@@ -1,5 +1,6 @@
 //! The Scene: the complete description of one frame, and how it is derived from a show.
 
+use super::stage::{AlignmentView, Pattern};
 use crate::counts::{Counts, NumberFormat};
 use crate::show::{Fit, Rgb, Show, SlideContent, TransitionKind};
 use serde::Serialize;
@@ -7,12 +8,13 @@ use std::path::PathBuf;
 
 /// Everything one frame shows. Layers are drawn bottom to top over black, each at its
 /// opacity; the test pattern, when on, replaces them; `master` then dims the whole frame
-/// (0 is black, 1 full brightness).
+/// (0 is black, 1 full brightness). In alignment mode the selected handle is marked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scene {
     pub layers: Vec<Layer>,
     pub master: f32,
-    pub test_pattern: bool,
+    pub test_pattern: Option<Pattern>,
+    pub alignment: Option<AlignmentView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -114,7 +116,18 @@ impl Scene {
                 slide,
             }],
             master: 1.0,
-            test_pattern: false,
+            test_pattern: None,
+            alignment: None,
+        }
+    }
+
+    /// Nothing at all: black.
+    pub fn black() -> Scene {
+        Scene {
+            layers: vec![],
+            master: 0.0,
+            test_pattern: None,
+            alignment: None,
         }
     }
 
@@ -143,7 +156,8 @@ impl Scene {
         Scene {
             layers: layers.into_iter().filter(|l| l.opacity > 0.0).collect(),
             master: 1.0,
-            test_pattern: false,
+            test_pattern: None,
+            alignment: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! string) and ignore the release (0 or false) that desks and key panels send after it.
 
 use super::packet::Message;
-use crate::control::{Command, SlideRef};
+use crate::control::{Command, Pattern, SlideRef, WarpEdit};
 use crate::show::OscSettings;
 use rosc::OscType;
 use std::time::Duration;
@@ -198,17 +198,8 @@ fn native(rest: &str, original: &str, address: &str, args: &[OscType]) -> Meanin
             }
             _ => Err("give the hold in seconds, more than 0".into()),
         }),
-        ["test"] => {
-            let on = match args.first() {
-                None => true,
-                Some(OscType::String(s)) => {
-                    !matches!(s.to_lowercase().as_str(), "off" | "0" | "false")
-                }
-                Some(OscType::Bool(b)) => *b,
-                Some(a) => number(a).is_some_and(|n| n > 0.0),
-            };
-            Some(command(Command::TestPattern(on)))
-        }
+        ["test"] => Some(test_pattern(args).map(|p| Request::Command(Command::TestPattern(p)))),
+        ["warp", _, ..] => warp(&parts[2..], originals[1], args),
         ["count", _] => Some(count(args).and_then(|value| {
             command(Command::SetCount {
                 counter: originals[1].to_string(),
@@ -240,6 +231,77 @@ fn native(rest: &str, original: &str, address: &str, args: &[OscType]) -> Meanin
         Some(r) => Meaning::Native(r),
         None => Meaning::Quiet,
     }
+}
+
+/// `/candela/test`: a pattern's name, or off; with no argument (or 1, true), the grid.
+fn test_pattern(args: &[OscType]) -> Result<Option<Pattern>, String> {
+    let on = match args.first() {
+        None => true,
+        Some(OscType::String(s)) => {
+            if matches!(s.to_lowercase().as_str(), "off" | "0" | "false") {
+                return Ok(None);
+            }
+            if matches!(s.to_lowercase().as_str(), "on" | "1" | "true") {
+                return Ok(Some(Pattern::Grid));
+            }
+            return Pattern::parse(s).map(Some).ok_or_else(|| {
+                let names: Vec<&str> = Pattern::ALL.iter().map(|p| p.name()).collect();
+                format!("no test pattern {s:?}; use {} or off", names.join(", "))
+            });
+        }
+        Some(OscType::Bool(b)) => *b,
+        Some(a) => number(a).is_some_and(|n| n > 0.0),
+    };
+    Ok(on.then_some(Pattern::Grid))
+}
+
+/// A point given as two numbers, x then y, in normalized output coordinates.
+fn point(args: &[OscType]) -> Result<[f64; 2], String> {
+    match (args.first().and_then(number), args.get(1).and_then(number)) {
+        (Some(x), Some(y)) if x.is_finite() && y.is_finite() => Ok([x, y]),
+        _ => Err(
+            "give x and y, normalized output coordinates: (0, 0) top left, (1, 1) bottom right"
+                .into(),
+        ),
+    }
+}
+
+/// A 1-based index in an address (`corner/2`, `point/3/1`), as 0-based.
+fn index(part: &str, what: &str) -> Result<usize, String> {
+    match part.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n - 1),
+        _ => Err(format!("{what} {part:?} is not a number from 1")),
+    }
+}
+
+/// `/candela/warp/<output>/...`: corners, mesh points, reset and undo.
+fn warp(rest: &[&str], output: &str, args: &[OscType]) -> Option<Result<Request, String>> {
+    let edit = match rest {
+        ["corner", n] => index(n, "corner").and_then(|corner| {
+            Ok(WarpEdit::Corner {
+                corner,
+                to: point(args)?,
+            })
+        }),
+        ["point", col, row] => index(col, "column").and_then(|col| {
+            Ok(WarpEdit::Point {
+                col,
+                row: index(row, "row")?,
+                to: point(args)?,
+            })
+        }),
+        ["reset"] => return pressed(args).then_some(Ok(warp_request(output, WarpEdit::Reset))),
+        ["undo"] => return pressed(args).then_some(Ok(warp_request(output, WarpEdit::Undo))),
+        _ => Err("warp addresses are <output>/corner/<1-4>, <output>/point/<col>/<row>, <output>/reset and <output>/undo".into()),
+    };
+    Some(edit.map(|edit| warp_request(output, edit)))
+}
+
+fn warp_request(output: &str, edit: WarpEdit) -> Request {
+    Request::Command(Command::Warp {
+        output: output.to_string(),
+        edit,
+    })
 }
 
 /// ETC Eos: its cue "fire" events become show cues; everything else it reports is chatter.

@@ -8,8 +8,7 @@ use super::links::{LinkOptions, Links};
 use crate::control::{Engine, Status};
 use crate::osc::answer;
 use crate::osc::server::Incoming;
-use crate::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image, render_target};
-use crate::show::Size;
+use crate::render::{Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, render_image, render_target};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -17,12 +16,11 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct HeadlessOptions {
-    pub size: Size,
     pub fps: u32,
     /// Stop after this much show time; None plays until killed.
     pub seconds: Option<f64>,
     pub virtual_time: bool,
-    /// Where to write the last frame.
+    /// Where to write the last frame of the canvas.
     pub out: Option<PathBuf>,
 }
 
@@ -31,19 +29,21 @@ pub struct Headless {
     pub engine: Engine,
     gpu: Gpu,
     renderer: Renderer,
-    target: wgpu::TextureView,
-    size: (u32, u32),
+    /// One offscreen image per output, at the output's size.
+    targets: Vec<(wgpu::TextureView, (u32, u32))>,
     inbox: Receiver<Incoming>,
     /// A request taken off the inbox while waiting, not yet applied.
     waiting: Option<Incoming>,
-    last: Option<crate::control::Scene>,
+    /// What was last drawn: the scene and the stage's geometry revision.
+    last: Option<(crate::control::Scene, u64)>,
     /// Frames drawn so far.
     pub drawn: u64,
     links: Links,
 }
 
 impl Headless {
-    pub fn new(engine: Engine, size: Size, links: LinkOptions) -> anyhow::Result<Headless> {
+    /// Every output of the show drawn offscreen at its own size; the canvas at the show's.
+    pub fn new(engine: Engine, links: LinkOptions) -> anyhow::Result<Headless> {
         let (sender, inbox) = std::sync::mpsc::channel::<Incoming>();
         let sender = Mutex::new(sender);
         let deliver = std::sync::Arc::new(move |incoming| {
@@ -59,22 +59,29 @@ impl Headless {
             tracing::warn!("{p}");
         }
         let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
-        let size = (size.width, size.height);
-        renderer.preload(&gpu, &engine.slide_views(), size);
-        let target = render_target(
-            &gpu,
-            "headless output",
-            size,
-            HEADLESS_FORMAT,
-            wgpu::TextureUsages::empty(),
-        )
-        .create_view(&Default::default());
+        let canvas = engine.stage().canvas();
+        renderer.preload(&gpu, &engine.slide_views(), (canvas.width, canvas.height));
+        let targets = engine
+            .stage()
+            .outputs()
+            .map(|o| {
+                let size = (o.size.width, o.size.height);
+                let label = format!("headless output {}", o.name);
+                let texture = render_target(
+                    &gpu,
+                    &label,
+                    size,
+                    HEADLESS_FORMAT,
+                    wgpu::TextureUsages::empty(),
+                );
+                (texture.create_view(&Default::default()), size)
+            })
+            .collect();
         Ok(Headless {
             engine,
             gpu,
             renderer,
-            target,
-            size,
+            targets,
             inbox,
             waiting: None,
             last: None,
@@ -118,28 +125,46 @@ impl Headless {
         self.engine.tick(now);
         self.links.report(&self.engine);
         let scene = self.engine.scene(now);
-        if self.last.as_ref() != Some(&scene) {
+        let geometry = self.engine.stage().revision();
+        if self.last.as_ref() != Some(&(scene.clone(), geometry)) {
+            let targets: Vec<OutputTarget> = self
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, (view, size))| OutputTarget {
+                    output: i,
+                    view,
+                    size: *size,
+                    monitor: "offscreen",
+                })
+                .collect();
             self.renderer
-                .render(&self.gpu, &scene, &self.target, self.size);
+                .render(&self.gpu, &scene, self.engine.stage(), &targets);
             // Wait for the frame, so the pace is the GPU's real one, not a queue filling up.
             if let Err(e) = self.gpu.device.poll(wgpu::PollType::wait_indefinitely()) {
                 tracing::error!("GPU: {e}");
             }
             self.drawn += 1;
-            self.last = Some(scene);
+            self.last = Some((scene, geometry));
         }
         handled
     }
 
-    /// The frame at `now`, read back.
+    /// The canvas at `now`, read back.
     pub fn snapshot(&mut self, now: Duration) -> anyhow::Result<image::RgbaImage> {
         let scene = self.engine.scene(now);
+        let canvas = self.engine.stage().canvas();
         Ok(render_image(
             &self.gpu,
             &mut self.renderer,
             &scene,
-            self.size,
+            (canvas.width, canvas.height),
         )?)
+    }
+
+    /// The show is ending: what is kept on disk is brought up to date.
+    pub fn finish(&mut self) {
+        self.links.finish(&self.engine);
     }
 }
 
@@ -148,7 +173,7 @@ pub fn run_headless(
     options: HeadlessOptions,
     links: LinkOptions,
 ) -> anyhow::Result<Status> {
-    let mut player = Headless::new(engine, options.size, links)?;
+    let mut player = Headless::new(engine, links)?;
     let frame = Duration::from_secs_f64(1.0 / options.fps.max(1) as f64);
     let limit = options.seconds.map(Duration::from_secs_f64);
     let start = Instant::now();
@@ -174,6 +199,7 @@ pub fn run_headless(
         }
     };
     player.frame(end);
+    player.finish();
     if let Some(out) = &options.out {
         player
             .snapshot(end)?

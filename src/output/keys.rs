@@ -6,17 +6,27 @@
 //! | Space, → | next slide |
 //! | ← | previous slide |
 //! | B | blackout on / off |
-//! | T | test pattern on / off |
+//! | T | next test pattern: grid, circles, bars, ramp, white, outputs, then off |
 //! | P | pause / resume cycling |
 //! | digits, then Enter | go to slide N |
+//! | A | alignment mode on / off |
 //! | Esc twice within a second, or Ctrl+Q | quit |
+//!
+//! In alignment mode the arrows move the selected corner or mesh point instead (Shift for
+//! fine steps), Tab and Shift+Tab select the next or previous one, O the next output, U or
+//! Ctrl+Z undoes, and R resets the output to the show file's geometry.
 
-use crate::control::{Command, SlideRef};
+use crate::control::{AlignStep, Command, SlideRef};
 use std::time::Duration;
 use winit::keyboard::{Key, NamedKey};
 
 /// A second Esc within this long quits.
 pub const DOUBLE_ESCAPE: Duration = Duration::from_secs(1);
+
+/// How far an arrow moves a handle, in normalized output coordinates: about 10 pixels of a
+/// 1920-wide projector, and about 1 with Shift.
+pub const NUDGE: f64 = 0.005;
+pub const FINE_NUDGE: f64 = 0.0005;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyAction {
@@ -31,6 +41,10 @@ pub enum KeyAction {
 pub struct Keys {
     digits: String,
     last_escape: Option<Duration>,
+    /// Shift is held: fine steps.
+    pub shift: bool,
+    /// Alignment mode is on: arrows and a few letters adjust the warp.
+    pub aligning: bool,
 }
 
 impl Keys {
@@ -60,18 +74,48 @@ impl Keys {
                 }),
                 Err(_) => KeyAction::Nothing,
             },
+            Key::Named(_) | Key::Character(_)
+                if self.aligning && self.align(key, ctrl).is_some() =>
+            {
+                self.align(key, ctrl)
+                    .map_or(KeyAction::Nothing, |s| command(Command::Align(s)))
+            }
             Key::Named(NamedKey::Space | NamedKey::ArrowRight) => {
                 command(Command::Next { fade: None })
             }
             Key::Named(NamedKey::ArrowLeft) => command(Command::Previous { fade: None }),
             Key::Character(c) if !ctrl => match c.to_ascii_lowercase().as_str() {
                 "b" => command(Command::ToggleBlackout),
-                "t" => command(Command::ToggleTestPattern),
+                "t" => command(Command::NextTestPattern),
                 "p" => command(Command::TogglePause),
+                "a" => command(Command::Align(AlignStep::Toggle)),
                 _ => KeyAction::Nothing,
             },
             _ => KeyAction::Nothing,
         }
+    }
+}
+
+impl Keys {
+    /// What a key does in alignment mode, if it does something there.
+    fn align(&self, key: &Key, ctrl: bool) -> Option<AlignStep> {
+        let step = if self.shift { FINE_NUDGE } else { NUDGE };
+        Some(match key {
+            Key::Named(NamedKey::ArrowLeft) => AlignStep::Nudge([-step, 0.0]),
+            Key::Named(NamedKey::ArrowRight) => AlignStep::Nudge([step, 0.0]),
+            Key::Named(NamedKey::ArrowUp) => AlignStep::Nudge([0.0, -step]),
+            Key::Named(NamedKey::ArrowDown) => AlignStep::Nudge([0.0, step]),
+            Key::Named(NamedKey::Tab) if self.shift => AlignStep::PreviousHandle,
+            Key::Named(NamedKey::Tab) => AlignStep::NextHandle,
+            Key::Character(c) => match c.to_ascii_lowercase().as_str() {
+                "z" if ctrl => AlignStep::Undo,
+                "u" if !ctrl => AlignStep::Undo,
+                "r" if !ctrl => AlignStep::Reset,
+                "o" if !ctrl => AlignStep::NextOutput,
+                _ => return None,
+            },
+            _ => return None,
+        })
     }
 }
 
@@ -110,13 +154,51 @@ mod tests {
         );
         assert_eq!(
             k.press(&ch("t"), false, ms(0)),
-            KeyAction::Command(Command::ToggleTestPattern)
+            KeyAction::Command(Command::NextTestPattern)
         );
         assert_eq!(
             k.press(&ch("p"), false, ms(0)),
             KeyAction::Command(Command::TogglePause)
         );
         assert_eq!(k.press(&ch("x"), false, ms(0)), KeyAction::Nothing);
+    }
+
+    #[test]
+    fn alignment_keys_move_handles_only_while_aligning() {
+        let mut k = Keys::default();
+        let right = Key::Named(NamedKey::ArrowRight);
+        assert_eq!(
+            k.press(&ch("a"), false, ms(0)),
+            KeyAction::Command(Command::Align(AlignStep::Toggle))
+        );
+        k.aligning = true;
+        assert_eq!(
+            k.press(&right, false, ms(0)),
+            KeyAction::Command(Command::Align(AlignStep::Nudge([NUDGE, 0.0])))
+        );
+        k.shift = true;
+        assert_eq!(
+            k.press(&Key::Named(NamedKey::ArrowUp), false, ms(0)),
+            KeyAction::Command(Command::Align(AlignStep::Nudge([0.0, -FINE_NUDGE])))
+        );
+        assert_eq!(
+            k.press(&Key::Named(NamedKey::Tab), false, ms(0)),
+            KeyAction::Command(Command::Align(AlignStep::PreviousHandle))
+        );
+        assert_eq!(
+            k.press(&ch("z"), true, ms(0)),
+            KeyAction::Command(Command::Align(AlignStep::Undo))
+        );
+        // Show keys still work while aligning.
+        assert_eq!(
+            k.press(&ch("b"), false, ms(0)),
+            KeyAction::Command(Command::ToggleBlackout)
+        );
+        k.aligning = false;
+        assert_eq!(
+            k.press(&right, false, ms(0)),
+            KeyAction::Command(Command::Next { fade: None })
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The show's links to the world outside its output, the same for the window and headless:
-//! the OSC server (requests in, feedback out), the count feeds, and the counts kept on disk.
+//! the OSC server (requests in, feedback out), the count feeds, and the counts and the
+//! calibration kept on disk.
 
+use super::keeper::CalibrationKeeper;
 use crate::control::{Command, Engine};
 use crate::counts::feed::{self, FeedEvent, Feeds};
 use crate::counts::store::Keeper;
@@ -17,11 +19,14 @@ pub struct LinkOptions {
     pub osc: Option<OscOptions>,
     /// The file counts are kept in across restarts; None keeps nothing.
     pub counts_file: Option<PathBuf>,
+    /// The file the calibration is saved to when the technician changes it.
+    pub calibration_file: Option<PathBuf>,
 }
 
 pub struct Links {
     pub osc: Option<OscServer>,
     keeper: Option<Keeper>,
+    calibration: Option<CalibrationKeeper>,
     /// Kept for as long as the show plays: dropping it stops the feeds.
     _feeds: Option<Feeds>,
 }
@@ -47,9 +52,13 @@ impl Links {
         let keeper = options
             .counts_file
             .map(|file| Keeper::start(file, engine.counts().clone()));
+        let calibration = options
+            .calibration_file
+            .map(|file| CalibrationKeeper::start(file, engine.stage().revision()));
         Ok(Links {
             osc,
             keeper,
+            calibration,
             _feeds: feeds,
         })
     }
@@ -61,6 +70,18 @@ impl Links {
         }
         if let Some(keeper) = &mut self.keeper {
             keeper.offer(engine.counts());
+        }
+        if let Some(keeper) = &mut self.calibration {
+            let stage = engine.stage();
+            keeper.offer(stage.revision(), || stage.calibration());
+        }
+    }
+
+    /// The show is ending: what is still to be saved is saved now.
+    pub fn finish(&mut self, engine: &Engine) {
+        self.report(engine);
+        if let Some(keeper) = &mut self.calibration {
+            keeper.finish();
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Where frames go: a window on the projector's monitor, or offscreen (`--headless`).
 
 mod headless;
+mod keeper;
 pub mod keys;
 mod links;
 pub mod monitor;

@@ -1,14 +1,15 @@
-//! The projector output: a borderless window covering the chosen monitor, cursor hidden,
-//! driven by winit's event loop. It redraws only while something moves and otherwise sleeps
+//! The projector outputs: one borderless window per projector, each covering its monitor,
+//! cursor hidden, all driven by one winit event loop and drawn from the same Scene at the
+//! same instant with one GPU. It redraws only while something moves and otherwise sleeps
 //! until the next command or the next scheduled change.
 
 use super::keys::{KeyAction, Keys};
 use super::links::{LinkOptions, Links};
 use super::monitor::{self, MonitorInfo};
-use crate::control::{Command, Engine, Scene};
+use crate::control::{Command, Engine, Scene, Stage};
 use crate::osc::answer;
 use crate::osc::server::Incoming;
-use crate::render::{Gpu, Renderer};
+use crate::render::{Gpu, OutputTarget, Renderer};
 use crate::show::Size;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,7 +33,7 @@ pub struct WindowOptions {
     pub list_monitors: bool,
 }
 
-/// Opens the output and plays until the operator quits; OSC requests, when `osc` is given,
+/// Opens the outputs and plays until the operator quits; OSC requests, when `osc` is given,
 /// reach the show through the event loop, so they are applied between frames.
 pub fn run(engine: Engine, options: WindowOptions, links: LinkOptions) -> anyhow::Result<()> {
     let event_loop = EventLoop::<Incoming>::with_user_event()
@@ -52,14 +53,14 @@ pub fn run(engine: Engine, options: WindowOptions, links: LinkOptions) -> anyhow
         options,
         keys: Keys::default(),
         ctrl: false,
-        output: None,
-        placed: None,
-        monitor_gone: false,
+        screens: Vec::new(),
+        drawing: None,
         next_monitor_check: Instant::now() + MONITOR_CHECK,
         frames: 0,
         result: Ok(()),
     };
     event_loop.run_app(&mut app)?;
+    app.links.finish(&app.engine);
     tracing::info!("{} frames drawn", app.frames);
     app.result
 }
@@ -71,23 +72,29 @@ struct App {
     options: WindowOptions,
     keys: Keys,
     ctrl: bool,
-    output: Option<Output>,
-    /// The monitor the window was last placed on, as it was then.
-    placed: Option<MonitorInfo>,
-    /// The placed monitor was missing at the last check.
-    monitor_gone: bool,
+    /// One per output, in the stage's order.
+    screens: Vec<Screen>,
+    /// The GPU and renderer every screen shares; None until the windows are open.
+    drawing: Option<Drawing>,
     next_monitor_check: Instant,
     frames: u64,
     result: anyhow::Result<()>,
 }
 
-/// Everything tied to the window's surface. Fields drop in order: surface before window.
-struct Output {
-    surface: wgpu::Surface<'static>,
-    config: wgpu::SurfaceConfiguration,
+/// One projector's window. Fields drop in order: surface before window.
+struct Screen {
+    surface: Option<wgpu::Surface<'static>>,
+    config: Option<wgpu::SurfaceConfiguration>,
+    window: Arc<Window>,
+    /// The monitor the window was last placed on, as it was then (None when windowed).
+    placed: Option<MonitorInfo>,
+    /// The placed monitor was missing at the last check.
+    monitor_gone: bool,
+}
+
+struct Drawing {
     renderer: Renderer,
     gpu: Gpu,
-    window: Arc<Window>,
 }
 
 fn info(handle: &MonitorHandle, primary: &Option<MonitorHandle>) -> MonitorInfo {
@@ -109,28 +116,43 @@ fn monitors(event_loop: &ActiveEventLoop) -> (Vec<MonitorHandle>, Vec<MonitorInf
     (handles, infos)
 }
 
-impl Output {
-    fn new(
-        window: Arc<Window>,
-        event_loop: &ActiveEventLoop,
-        engine: &Engine,
-    ) -> anyhow::Result<Output> {
-        let desc = wgpu::InstanceDescriptor::new_with_display_handle_from_env(Box::new(
-            event_loop.owned_display_handle(),
-        ));
-        let instance = wgpu::Instance::new(desc);
-        let surface = instance.create_surface(window.clone())?;
-        let gpu = pollster::block_on(Gpu::new(instance, Some(&surface)))?;
-        let caps = surface.get_capabilities(&gpu.adapter);
-        // sRGB, so blending and fades happen in linear light as they do offscreen.
-        let format = caps
-            .formats
-            .iter()
-            .copied()
-            .find(|f| f.is_srgb())
-            .or(caps.formats.first().copied())
-            .ok_or_else(|| anyhow::anyhow!("the GPU cannot present to this window"))?;
-        let size = window.inner_size();
+/// The GPU for these windows, and each window's surface configured for it.
+fn connect(
+    screens: &mut [Screen],
+    event_loop: &ActiveEventLoop,
+    engine: &Engine,
+) -> anyhow::Result<Drawing> {
+    let desc = wgpu::InstanceDescriptor::new_with_display_handle_from_env(Box::new(
+        event_loop.owned_display_handle(),
+    ));
+    let instance = wgpu::Instance::new(desc);
+    let mut surfaces = Vec::with_capacity(screens.len());
+    for screen in screens.iter() {
+        surfaces.push(instance.create_surface(screen.window.clone())?);
+    }
+    let gpu = pollster::block_on(Gpu::new(instance, surfaces.first()))?;
+    // The output pass writes sRGB code values itself, so a plain (non-sRGB) format is wanted;
+    // an sRGB-only surface is drawn through its plain twin as a view format.
+    let caps = surfaces
+        .first()
+        .map(|s| s.get_capabilities(&gpu.adapter))
+        .ok_or_else(|| anyhow::anyhow!("the show has no outputs"))?;
+    let format = caps
+        .formats
+        .iter()
+        .copied()
+        .find(|f| !f.is_srgb())
+        .or(caps.formats.first().copied())
+        .ok_or_else(|| anyhow::anyhow!("the GPU cannot present to this window"))?;
+    let (fonts, problems) = crate::check::load_fonts(engine.show());
+    for p in problems {
+        tracing::warn!("{p}");
+    }
+    let mut renderer = Renderer::new(&gpu, format, fonts);
+    let canvas = engine.stage().canvas();
+    renderer.preload(&gpu, &engine.slide_views(), (canvas.width, canvas.height));
+    for (screen, surface) in screens.iter_mut().zip(surfaces) {
+        let size = screen.window.inner_size();
         let config = wgpu::SurfaceConfiguration {
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
             format,
@@ -145,78 +167,117 @@ impl Output {
                 .first()
                 .copied()
                 .unwrap_or(wgpu::CompositeAlphaMode::Auto),
-            view_formats: vec![],
+            view_formats: if format.is_srgb() {
+                vec![renderer.format()]
+            } else {
+                vec![]
+            },
             color_space: wgpu::SurfaceColorSpace::Auto,
         };
         surface.configure(&gpu.device, &config);
-        let (fonts, problems) = crate::check::load_fonts(engine.show());
-        for p in problems {
-            tracing::warn!("{p}");
-        }
-        let mut renderer = Renderer::new(&gpu, format, fonts);
-        renderer.preload(&gpu, &engine.slide_views(), (config.width, config.height));
-        tracing::info!(
-            "output: {}x{} {:?} on {} ({:?})",
-            config.width,
-            config.height,
-            format,
-            gpu.adapter.get_info().name,
-            gpu.adapter.get_info().backend
-        );
-        Ok(Output {
-            surface,
-            config,
-            renderer,
-            gpu,
-            window,
-        })
+        screen.surface = Some(surface);
+        screen.config = Some(config);
     }
+    tracing::info!(
+        "{} output(s), {:?} on {} ({:?})",
+        screens.len(),
+        format,
+        gpu.adapter.get_info().name,
+        gpu.adapter.get_info().backend
+    );
+    Ok(Drawing { renderer, gpu })
+}
 
-    fn resize(&mut self, size: PhysicalSize<u32>) {
+impl Screen {
+    fn resize(&mut self, gpu: &Gpu, size: PhysicalSize<u32>) {
+        let (Some(surface), Some(config)) = (&self.surface, &mut self.config) else {
+            return;
+        };
         if size.width == 0 || size.height == 0 {
             return;
         }
-        self.config.width = size.width;
-        self.config.height = size.height;
-        self.surface.configure(&self.gpu.device, &self.config);
+        config.width = size.width;
+        config.height = size.height;
+        surface.configure(&gpu.device, config);
     }
 
-    /// Draws and presents one frame. False when nothing could be shown this time; the wall
-    /// keeps its last frame and the next redraw tries again.
-    fn draw(&mut self, scene: &Scene) -> bool {
+    /// This window's next surface texture, or None when nothing can be shown this time: the
+    /// wall keeps its last frame and the next redraw tries again.
+    fn acquire(&mut self, gpu: &Gpu) -> Option<wgpu::SurfaceTexture> {
         use wgpu::CurrentSurfaceTexture as Current;
-        let frame = match self.surface.get_current_texture() {
-            Current::Success(frame) => frame,
+        let (surface, config) = (self.surface.as_ref()?, self.config.as_ref()?);
+        match surface.get_current_texture() {
+            Current::Success(frame) => Some(frame),
             Current::Suboptimal(frame) => {
                 // Good enough for this frame; reconfigured for the next one.
-                self.surface.configure(&self.gpu.device, &self.config);
-                frame
+                surface.configure(&gpu.device, config);
+                Some(frame)
             }
-            Current::Timeout | Current::Occluded => return false,
+            Current::Timeout | Current::Occluded => None,
             Current::Outdated => {
-                self.surface.configure(&self.gpu.device, &self.config);
-                return false;
+                surface.configure(&gpu.device, config);
+                None
             }
             Current::Lost => {
-                match self.gpu.instance.create_surface(self.window.clone()) {
+                match gpu.instance.create_surface(self.window.clone()) {
                     Ok(surface) => {
-                        self.surface = surface;
-                        self.surface.configure(&self.gpu.device, &self.config);
+                        surface.configure(&gpu.device, config);
+                        self.surface = Some(surface);
                     }
                     Err(e) => tracing::error!("cannot recreate the window surface: {e}"),
                 }
-                return false;
+                None
             }
             Current::Validation => {
                 tracing::error!("the window surface failed validation; retrying");
-                return false;
+                None
             }
-        };
-        let view = frame.texture.create_view(&Default::default());
-        let size = (self.config.width, self.config.height);
-        self.renderer.render(&self.gpu, scene, &view, size);
-        self.window.pre_present_notify();
-        self.gpu.queue.present(frame);
+        }
+    }
+}
+
+impl Drawing {
+    /// Draws `scene` on every screen at once and presents them. False when no screen could
+    /// be shown this time.
+    fn draw(&mut self, screens: &mut [Screen], scene: &Scene, stage: &Stage) -> bool {
+        let mut frames = Vec::with_capacity(screens.len());
+        for (i, screen) in screens.iter_mut().enumerate() {
+            if let Some(frame) = screen.acquire(&self.gpu) {
+                let view = frame.texture.create_view(&wgpu::TextureViewDescriptor {
+                    format: Some(self.renderer.format()),
+                    ..Default::default()
+                });
+                let size = (frame.texture.width(), frame.texture.height());
+                frames.push((i, frame, view, size));
+            }
+        }
+        if frames.is_empty() {
+            return false;
+        }
+        let labels: Vec<String> = frames
+            .iter()
+            .map(|(i, ..)| {
+                screens[*i]
+                    .placed
+                    .as_ref()
+                    .map_or_else(|| "window".to_string(), |m| m.name.clone())
+            })
+            .collect();
+        let targets: Vec<OutputTarget> = frames
+            .iter()
+            .zip(&labels)
+            .map(|((i, _, view, size), monitor)| OutputTarget {
+                output: *i,
+                view,
+                size: *size,
+                monitor,
+            })
+            .collect();
+        self.renderer.render(&self.gpu, scene, stage, &targets);
+        for (i, frame, ..) in frames {
+            screens[i].window.pre_present_notify();
+            self.gpu.queue.present(frame);
+        }
         true
     }
 }
@@ -231,63 +292,76 @@ impl App {
         event_loop.exit();
     }
 
+    fn request_redraw(&self) {
+        if let Some(s) = self.screens.first() {
+            s.window.request_redraw();
+        }
+    }
+
     fn apply(&mut self, command: Command) {
         let now = self.now();
         tracing::info!("{command:?}");
         if let Err(e) = self.engine.apply(command, now) {
             tracing::warn!("ignored: {e}");
         }
-        if let Some(o) = &self.output {
-            o.window.request_redraw();
-        }
+        self.keys.aligning = self.engine.stage().aligning();
+        self.request_redraw();
     }
 
-    /// Places the window over `monitor`: position and size set directly, which works with no
-    /// window manager at all, and borderless full screen asked of one if there is one.
-    fn place(&mut self, window: &Window, handle: &MonitorHandle, monitor: &MonitorInfo) {
-        let _ = window.request_inner_size(PhysicalSize::new(monitor.size.0, monitor.size.1));
-        window.set_outer_position(PhysicalPosition::new(
-            monitor.position.0,
-            monitor.position.1,
-        ));
-        window.set_fullscreen(Some(Fullscreen::Borderless(Some(handle.clone()))));
-        self.placed = Some(monitor.clone());
-        tracing::info!("showing on {monitor}");
-    }
-
-    /// Re-places the window when its monitor moved, changed size, or came back.
-    fn check_monitor(&mut self, event_loop: &ActiveEventLoop) {
-        let (Some(placed), Some(output)) = (&self.placed, &self.output) else {
-            return;
-        };
+    /// Re-places each window whose monitor moved, changed size, or came back.
+    fn check_monitors(&mut self, event_loop: &ActiveEventLoop) {
         let (handles, infos) = monitors(event_loop);
-        let Some(i) = infos.iter().position(|m| m.name == placed.name) else {
-            if !self.monitor_gone {
-                tracing::warn!(
-                    "monitor {} is gone; the show goes back on it when it returns",
-                    placed.name
-                );
-                self.monitor_gone = true;
+        for screen in &mut self.screens {
+            let Some(placed) = &screen.placed else {
+                continue;
+            };
+            let Some(i) = infos.iter().position(|m| m.name == placed.name) else {
+                if !screen.monitor_gone {
+                    tracing::warn!(
+                        "monitor {} is gone; the show goes back on it when it returns",
+                        placed.name
+                    );
+                    screen.monitor_gone = true;
+                }
+                continue;
+            };
+            // Back after an unplug (the system may have moved the window meanwhile), changed,
+            // or not where it was put (a window manager that ignored the request).
+            let window = &screen.window;
+            let misplaced = window.outer_position().ok().map(|p| (p.x, p.y))
+                != Some(infos[i].position)
+                || (window.inner_size().width, window.inner_size().height) != infos[i].size;
+            if misplaced {
+                tracing::debug!("the window is not over {}; placing it again", infos[i].name);
             }
-            return;
-        };
-        // Back after an unplug (the system may have moved the window meanwhile), changed, or
-        // the window is not where it was put (a window manager that ignored the request).
-        let window = &output.window;
-        let misplaced = window.outer_position().ok().map(|p| (p.x, p.y)) != Some(infos[i].position)
-            || (window.inner_size().width, window.inner_size().height) != infos[i].size;
-        if misplaced {
-            tracing::debug!("the window is not over {}; placing it again", infos[i].name);
+            if screen.monitor_gone
+                || misplaced
+                || infos[i].position != placed.position
+                || infos[i].size != placed.size
+            {
+                screen.monitor_gone = false;
+                let window = screen.window.clone();
+                screen.placed = Some(place(&window, &handles[i], &infos[i]));
+            }
         }
-        if self.monitor_gone
-            || misplaced
-            || infos[i].position != placed.position
-            || infos[i].size != placed.size
-        {
-            self.monitor_gone = false;
-            let window = output.window.clone();
-            self.place(&window, &handles[i], &infos[i]);
+    }
+
+    /// The monitor output `index` goes on: the show file's choice, else `--monitor`, else the
+    /// default. A monitor named in the show file that is not there is a warning, not an
+    /// error: the show goes on the default one.
+    fn monitor_for(&self, index: usize, infos: &[MonitorInfo]) -> anyhow::Result<usize> {
+        let output = self.engine.stage().outputs().nth(index);
+        let wanted = output.and_then(|o| o.monitor.clone());
+        if let Some(name) = &wanted {
+            match monitor::choose(infos, Some(name)) {
+                Ok(i) => return Ok(i),
+                Err(e) => tracing::warn!(
+                    "output {:?}: {e}\nshowing it on the default monitor instead",
+                    output.map_or("", |o| o.name.as_str())
+                ),
+            }
         }
+        monitor::choose(infos, self.options.monitor.as_deref()).map_err(anyhow::Error::msg)
     }
 
     fn open(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<()> {
@@ -299,39 +373,50 @@ impl App {
             event_loop.exit();
             return Ok(());
         }
-        let title = format!("candela — {}", self.engine.show().title);
-        let mut attributes = Window::default_attributes().with_title(title);
-        let target = match self.options.windowed {
-            Some(size) => {
-                attributes = attributes.with_inner_size(PhysicalSize::new(size.width, size.height));
-                None
-            }
-            None => {
-                let i = monitor::choose(&infos, self.options.monitor.as_deref())
-                    .map_err(anyhow::Error::msg)?;
-                let m = &infos[i];
-                attributes = attributes
-                    .with_decorations(false)
-                    .with_window_level(WindowLevel::AlwaysOnTop)
-                    .with_position(PhysicalPosition::new(m.position.0, m.position.1))
-                    .with_inner_size(PhysicalSize::new(m.size.0, m.size.1));
-                Some(i)
-            }
-        };
-        let window = Arc::new(event_loop.create_window(attributes)?);
-        if let Some(i) = target {
-            window.set_cursor_visible(false);
-            self.place(&window, &handles[i], &infos[i]);
+        let names: Vec<String> = self
+            .engine
+            .stage()
+            .outputs()
+            .map(|o| o.name.clone())
+            .collect();
+        for (index, name) in names.iter().enumerate() {
+            let title = format!("candela — {} — {name}", self.engine.show().title);
+            let mut attributes = Window::default_attributes().with_title(title);
+            let target = match self.options.windowed {
+                Some(size) => {
+                    attributes =
+                        attributes.with_inner_size(PhysicalSize::new(size.width, size.height));
+                    None
+                }
+                None => {
+                    let i = self.monitor_for(index, &infos)?;
+                    let m = &infos[i];
+                    attributes = attributes
+                        .with_decorations(false)
+                        .with_window_level(WindowLevel::AlwaysOnTop)
+                        .with_position(PhysicalPosition::new(m.position.0, m.position.1))
+                        .with_inner_size(PhysicalSize::new(m.size.0, m.size.1));
+                    Some(i)
+                }
+            };
+            let window = Arc::new(event_loop.create_window(attributes)?);
+            let placed = target.map(|i| {
+                window.set_cursor_visible(false);
+                place(&window, &handles[i], &infos[i])
+            });
+            self.screens.push(Screen {
+                surface: None,
+                config: None,
+                window,
+                placed,
+                monitor_gone: false,
+            });
         }
-        let mut output = Output::new(window.clone(), event_loop, &self.engine)?;
+        let mut drawing = connect(&mut self.screens, event_loop, &self.engine)?;
         // The very first frame is black, whatever the show does next.
-        output.draw(&Scene {
-            layers: vec![],
-            master: 0.0,
-            test_pattern: false,
-        });
-        window.request_redraw();
-        self.output = Some(output);
+        drawing.draw(&mut self.screens, &Scene::black(), self.engine.stage());
+        self.drawing = Some(drawing);
+        self.request_redraw();
         Ok(())
     }
 
@@ -339,43 +424,56 @@ impl App {
         let now = self.now();
         self.engine.tick(now);
         let scene = self.engine.scene(now);
-        let Some(output) = &mut self.output else {
-            return;
-        };
-        if output.gpu.is_lost() {
+        if self.drawing.as_ref().is_some_and(|d| d.gpu.is_lost()) {
             tracing::warn!("recreating the GPU context after losing the device");
-            let window = output.window.clone();
-            self.output = None;
-            match Output::new(window, event_loop, &self.engine) {
-                Ok(o) => self.output = Some(o),
+            self.drawing = None;
+            for screen in &mut self.screens {
+                screen.surface = None;
+            }
+            match connect(&mut self.screens, event_loop, &self.engine) {
+                Ok(d) => self.drawing = Some(d),
                 Err(e) => {
                     return self.fail(event_loop, e.context("the GPU could not be recreated"));
                 }
             }
         }
+        let Some(drawing) = &mut self.drawing else {
+            return;
+        };
         self.links.report(&self.engine);
-        let output = self.output.as_mut().expect("set above");
-        if output.draw(&scene) {
+        if drawing.draw(&mut self.screens, &scene, self.engine.stage()) {
             self.frames += 1;
             tracing::debug!("frame {} at {:.3} s", self.frames, now.as_secs_f64());
         }
         if self.engine.animating(now) {
-            output.window.request_redraw();
+            self.request_redraw();
         }
     }
+}
+
+/// Places `window` over `monitor`: position and size set directly, which works with no window
+/// manager at all, and borderless full screen asked of one if there is one.
+fn place(window: &Window, handle: &MonitorHandle, monitor: &MonitorInfo) -> MonitorInfo {
+    let _ = window.request_inner_size(PhysicalSize::new(monitor.size.0, monitor.size.1));
+    window.set_outer_position(PhysicalPosition::new(
+        monitor.position.0,
+        monitor.position.1,
+    ));
+    window.set_fullscreen(Some(Fullscreen::Borderless(Some(handle.clone()))));
+    tracing::info!("showing on {monitor}");
+    monitor.clone()
 }
 
 impl ApplicationHandler<Incoming> for App {
     fn user_event(&mut self, _: &ActiveEventLoop, incoming: Incoming) {
         let now = self.now();
         answer::handle(&mut self.engine, incoming, now);
-        if let Some(o) = &self.output {
-            o.window.request_redraw();
-        }
+        self.keys.aligning = self.engine.stage().aligning();
+        self.request_redraw();
     }
 
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
-        if self.output.is_none()
+        if self.screens.is_empty()
             && let Err(e) = self.open(event_loop)
         {
             self.fail(event_loop, e);
@@ -385,24 +483,32 @@ impl ApplicationHandler<Incoming> for App {
     fn new_events(&mut self, _: &ActiveEventLoop, cause: StartCause) {
         // Woken by a deadline: redraw only if it was the show's (not the monitor check's).
         let due = self.engine.next_change().is_some_and(|c| self.now() >= c);
-        if let (StartCause::ResumeTimeReached { .. }, true, Some(o)) = (cause, due, &self.output) {
-            o.window.request_redraw();
+        if let (StartCause::ResumeTimeReached { .. }, true) = (cause, due) {
+            self.request_redraw();
         }
     }
 
-    fn window_event(&mut self, event_loop: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, id: WindowId, event: WindowEvent) {
         match event {
             WindowEvent::RedrawRequested => self.redraw(event_loop),
             WindowEvent::Resized(size) => {
-                if let Some(o) = &mut self.output {
-                    o.resize(size);
-                    o.window.request_redraw();
+                if let (Some(screen), Some(drawing)) = (
+                    self.screens.iter_mut().find(|s| s.window.id() == id),
+                    &self.drawing,
+                ) {
+                    screen.resize(&drawing.gpu, size);
                 }
+                self.request_redraw();
             }
-            WindowEvent::ModifiersChanged(m) => self.ctrl = m.state().control_key(),
+            WindowEvent::ModifiersChanged(m) => {
+                self.ctrl = m.state().control_key();
+                self.keys.shift = m.state().shift_key();
+            }
             WindowEvent::KeyboardInput { event, .. }
-                if event.state == ElementState::Pressed && !event.repeat =>
+                if event.state == ElementState::Pressed
+                    && (!event.repeat || self.engine.stage().aligning()) =>
             {
+                // Held arrows repeat while aligning, so a handle can travel far.
                 match self.keys.press(&event.logical_key, self.ctrl, self.now()) {
                     KeyAction::Command(c) => self.apply(c),
                     KeyAction::Quit => event_loop.exit(),
@@ -419,7 +525,7 @@ impl ApplicationHandler<Incoming> for App {
 
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
         if Instant::now() >= self.next_monitor_check {
-            self.check_monitor(event_loop);
+            self.check_monitors(event_loop);
             self.next_monitor_check = Instant::now() + MONITOR_CHECK;
         }
         // Sleep until the show next changes by itself, or the next monitor check; commands

@@ -1,27 +1,33 @@
 //! Drawing a [`Scene`] into any `wgpu::TextureView`: the window's surface texture or an
 //! offscreen texture read back to PNG, with the same code.
 //!
-//! Each slide is drawn once into its own texture (a *layer*: background, photo, text) and kept
-//! while it is on screen; a frame then only composites layers with their opacities, so a
-//! crossfade costs two textured quads per frame, not two full slide renders.
+//! A frame is made in two steps. First each slide (or test pattern) on screen is drawn once,
+//! at the canvas's size, into its own texture (a *layer*: background, photo, text) and kept
+//! while it is on screen. Then one output pass per projector composites the layers and
+//! applies that projector's warp, masks and blend in the same fragment shader
+//! ([`output`]), so a crossfade costs one full-screen draw per projector, not a slide render.
 
 mod gpu;
 pub mod layout;
 mod offscreen;
-mod pattern;
+mod output;
+pub mod pattern;
 pub mod photo;
 mod quad;
 
 pub use gpu::{Gpu, GpuError};
-pub use offscreen::{HEADLESS_FORMAT, ReadbackError, render_image};
+pub use offscreen::{HEADLESS_FORMAT, ReadbackError, render_image, render_output_image};
 
-use crate::control::{Scene, SlideView};
-use crate::show::Rgb;
-use crate::text::Fonts;
+use crate::control::{Pattern, Scene, SlideView, Stage};
+use crate::geometry::Mask;
+use crate::show::{Output, Rgb};
+use crate::text::{Fonts, TextStyle};
 use glyphon::{
     Cache, Color, Resolution, SwashCache, TextArea, TextAtlas, TextBounds, TextRenderer, Viewport,
 };
-use layout::Rect;
+use layout::{Rect, TextBlock};
+use output::{FrameParams, OutputPipeline};
+use pattern::OutputLabel;
 use quad::{Quad, QuadPipeline};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -29,20 +35,21 @@ use std::path::PathBuf;
 /// Slide layers kept on the GPU: as many as a frame can show, and one spare.
 const CACHED_LAYERS: usize = crate::control::MAX_LAYERS + 1;
 
-/// What one composited quad samples.
-enum Source {
-    Layer(usize),
-    Pattern,
-    White,
+/// Layers are sRGB, so compositing and filtering happen in linear light.
+pub const LAYER_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8UnormSrgb;
+
+/// What a layer texture holds.
+#[derive(Debug, Clone, PartialEq)]
+enum LayerKey {
+    Slide(Box<SlideView>),
+    Pattern(Pattern, Vec<OutputLabel>),
 }
 
 struct CachedLayer {
-    view: SlideView,
+    key: LayerKey,
     size: (u32, u32),
-    /// Where the slide is drawn.
+    /// Where the layer is drawn, and what the output pass samples.
     target: wgpu::TextureView,
-    /// Samples the layer's texture.
-    bind_group: wgpu::BindGroup,
     last_used: u64,
 }
 
@@ -62,26 +69,36 @@ struct Text {
     viewport: Viewport,
 }
 
+/// One projector's image this frame: where it goes, and what the outputs pattern writes.
+pub struct OutputTarget<'a> {
+    /// Which of the stage's outputs.
+    pub output: usize,
+    pub view: &'a wgpu::TextureView,
+    pub size: (u32, u32),
+    /// The monitor it is on, as the technician knows it ("HDMI-1", "offscreen").
+    pub monitor: &'a str,
+}
+
 pub struct Renderer {
     format: wgpu::TextureFormat,
     quads: QuadPipeline,
+    outputs: OutputPipeline,
     fonts: Fonts,
     text: Text,
     layers: Vec<CachedLayer>,
     photos: HashMap<PhotoKey, Photo>,
     /// Photos that failed to load, so the failure is reported once, not every frame.
     broken_photos: HashMap<PathBuf, String>,
-    /// The test pattern, made for the size last asked for.
-    pattern: Option<((u32, u32), wgpu::BindGroup)>,
     frame: u64,
 }
 
 impl Renderer {
-    /// A renderer for targets of `format`, which should be an sRGB format so blending and
-    /// filtering happen in linear light.
+    /// A renderer for targets of `format`. The output pass encodes sRGB itself, so an sRGB
+    /// format is used through its plain twin: draw into views of [`Renderer::format`].
     pub fn new(gpu: &Gpu, format: wgpu::TextureFormat, fonts: Fonts) -> Renderer {
+        let format = format.remove_srgb_suffix();
         let cache = Cache::new(&gpu.device);
-        let mut atlas = TextAtlas::new(&gpu.device, &gpu.queue, &cache, format);
+        let mut atlas = TextAtlas::new(&gpu.device, &gpu.queue, &cache, LAYER_FORMAT);
         let renderer = TextRenderer::new(
             &mut atlas,
             &gpu.device,
@@ -90,7 +107,8 @@ impl Renderer {
         );
         Renderer {
             format,
-            quads: QuadPipeline::new(gpu, format),
+            quads: QuadPipeline::new(gpu, LAYER_FORMAT),
+            outputs: OutputPipeline::new(gpu, format),
             fonts,
             text: Text {
                 swash: SwashCache::new(),
@@ -101,11 +119,11 @@ impl Renderer {
             layers: Vec::new(),
             photos: HashMap::new(),
             broken_photos: HashMap::new(),
-            pattern: None,
             frame: 0,
         }
     }
 
+    /// The format of the views this renderer draws into (never an sRGB one).
     pub fn format(&self) -> wgpu::TextureFormat {
         self.format
     }
@@ -115,50 +133,116 @@ impl Renderer {
         self.broken_photos.iter()
     }
 
-    /// Draws `scene` into `target`, which is `size` pixels and of this renderer's format.
-    pub fn render(
+    /// Draws `scene` for the outputs of `stage` that `targets` name, in one submission.
+    pub fn render(&mut self, gpu: &Gpu, scene: &Scene, stage: &Stage, targets: &[OutputTarget]) {
+        let canvas = (stage.canvas().width, stage.canvas().height);
+        let all: Vec<&Output> = stage.outputs().collect();
+        let labels = all
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let target = targets.iter().find(|t| t.output == i);
+                OutputLabel {
+                    name: o.name.clone(),
+                    monitor: target.map_or_else(
+                        || o.monitor.clone().unwrap_or_else(|| "not shown".into()),
+                        |t| t.monitor.to_string(),
+                    ),
+                    resolution: target.map_or((o.size.width, o.size.height), |t| t.size),
+                    region: o.region,
+                }
+            })
+            .collect();
+        let outputs: Vec<(&Output, &OutputTarget)> = targets
+            .iter()
+            .filter_map(|t| Some((*all.get(t.output)?, t)))
+            .collect();
+        self.frame_for(gpu, scene, canvas, stage.masks(), &outputs, labels);
+    }
+
+    /// Draws the canvas itself, `size` pixels, into `target`: no warp, no mask, no blend.
+    pub fn render_canvas(
         &mut self,
         gpu: &Gpu,
         scene: &Scene,
         target: &wgpu::TextureView,
         size: (u32, u32),
     ) {
+        let whole = Output::whole_canvas(crate::show::Size {
+            width: size.0,
+            height: size.1,
+        });
+        let target = OutputTarget {
+            output: 0,
+            view: target,
+            size,
+            monitor: "canvas",
+        };
+        let labels = vec![OutputLabel {
+            name: "canvas".into(),
+            monitor: "canvas".into(),
+            resolution: size,
+            region: whole.region,
+        }];
+        self.frame_for(gpu, scene, size, &[], &[(&whole, &target)], labels);
+    }
+
+    fn frame_for(
+        &mut self,
+        gpu: &Gpu,
+        scene: &Scene,
+        canvas: (u32, u32),
+        masks: &[Mask],
+        outputs: &[(&Output, &OutputTarget)],
+        labels: Vec<OutputLabel>,
+    ) {
         self.frame += 1;
-        let mut draws = Vec::with_capacity(scene.layers.len() + 1);
-        if scene.test_pattern {
-            if self.pattern.as_ref().is_none_or(|(s, _)| *s != size) {
-                let image = pattern::test_pattern(size.0, size.1);
-                self.pattern = Some((size, self.quads.upload(gpu, &image)));
-            }
-            draws.push((Source::Pattern, Quad::full([1.0; 4])));
-        } else {
-            for layer in scene.layers.iter().filter(|l| l.opacity > 0.0) {
-                let i = self.layer(gpu, &layer.slide, size);
-                let opacity = layer.opacity.min(1.0);
-                draws.push((Source::Layer(i), Quad::full([1.0, 1.0, 1.0, opacity])));
-            }
+        let mut wanted: Vec<(LayerKey, f32)> = match scene.test_pattern {
+            Some(p) => vec![(LayerKey::Pattern(p, labels), 1.0)],
+            None => scene
+                .layers
+                .iter()
+                .filter(|l| l.opacity > 0.0)
+                .map(|l| (LayerKey::Slide(Box::new(l.slide.clone())), l.opacity))
+                .collect(),
+        };
+        // The output pass composites at most three; anything beneath is covered anyway.
+        let skip = wanted.len().saturating_sub(crate::control::MAX_LAYERS);
+        wanted.drain(..skip);
+        let mut views = Vec::with_capacity(wanted.len());
+        for (key, _) in &wanted {
+            let i = self.layer(gpu, key, canvas);
+            views.push(self.layers[i].target.clone());
         }
+        let view_refs: Vec<&wgpu::TextureView> = views.iter().collect();
         let master = if scene.master.is_nan() {
             1.0
         } else {
             scene.master.clamp(0.0, 1.0)
         };
-        if master < 1.0 {
-            draws.push((Source::White, Quad::full([0.0, 0.0, 0.0, 1.0 - master])));
-        }
-        let bind_groups: Vec<&wgpu::BindGroup> = draws
-            .iter()
-            .map(|(source, _)| match source {
-                Source::Layer(i) => &self.layers[*i].bind_group,
-                Source::Pattern => &self.pattern.as_ref().expect("made above").1,
-                Source::White => self.quads.white(),
-            })
-            .collect();
-        let quads: Vec<Quad> = draws.iter().map(|(_, q)| *q).collect();
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = begin_pass(&mut encoder, target, wgpu::Color::BLACK);
-            self.quads.draw(gpu, &mut pass, &quads, &bind_groups);
+        for (output, target) in outputs {
+            let frame = FrameParams {
+                opacities: wanted.iter().map(|(_, o)| *o).collect(),
+                master,
+                marker: scene
+                    .alignment
+                    .as_ref()
+                    .filter(|a| a.output == output.name)
+                    .map(|a| a.at),
+            };
+            let mut pass = begin_pass(&mut encoder, target.view, wgpu::Color::BLACK);
+            self.outputs.draw(
+                gpu,
+                &mut pass,
+                target.output,
+                output,
+                masks,
+                canvas,
+                target.size,
+                &view_refs,
+                &frame,
+            );
         }
         gpu.queue.submit([encoder.finish()]);
         self.text.atlas.trim();
@@ -171,13 +255,13 @@ impl Renderer {
         }
     }
 
-    /// The index of `view`'s layer texture, drawing it if it is not cached.
-    fn layer(&mut self, gpu: &Gpu, view: &SlideView, size: (u32, u32)) -> usize {
+    /// The index of `key`'s layer texture, drawing it if it is not cached.
+    fn layer(&mut self, gpu: &Gpu, key: &LayerKey, size: (u32, u32)) -> usize {
         let frame = self.frame;
         if let Some(i) = self
             .layers
             .iter()
-            .position(|l| l.size == size && l.view == *view)
+            .position(|l| l.size == size && l.key == *key)
         {
             self.layers[i].last_used = frame;
             return i;
@@ -195,39 +279,23 @@ impl Renderer {
         let i = match spare {
             Some(i) if self.layers[i].size == size => i,
             Some(i) => {
-                self.layers[i] = self.new_layer(gpu, view, size);
+                self.layers[i] = new_layer(gpu, key, size);
                 i
             }
             None => {
-                let layer = self.new_layer(gpu, view, size);
-                self.layers.push(layer);
+                self.layers.push(new_layer(gpu, key, size));
                 self.layers.len() - 1
             }
         };
         let target = self.layers[i].target.clone();
-        self.draw_slide(gpu, view, &target, size);
+        match key {
+            LayerKey::Slide(view) => self.draw_slide(gpu, view, &target, size),
+            LayerKey::Pattern(p, outputs) => self.draw_pattern(gpu, *p, outputs, &target, size),
+        }
         let layer = &mut self.layers[i];
-        layer.view = view.clone();
+        layer.key = key.clone();
         layer.last_used = frame;
         i
-    }
-
-    fn new_layer(&self, gpu: &Gpu, view: &SlideView, size: (u32, u32)) -> CachedLayer {
-        let texture = render_target(
-            gpu,
-            &format!("layer {}", view.id),
-            size,
-            self.format,
-            wgpu::TextureUsages::TEXTURE_BINDING,
-        );
-        let target = texture.create_view(&Default::default());
-        CachedLayer {
-            view: view.clone(),
-            size,
-            bind_group: self.quads.bind(gpu, &target),
-            target,
-            last_used: 0,
-        }
     }
 
     /// Loads every slide's photo ahead of time, at the size it will be shown, so the first
@@ -270,60 +338,64 @@ impl Renderer {
     ) {
         let (layout, photo_key) = self.lay_out(gpu, view, size);
         let photo = photo_key.and_then(|key| self.photos.get(&key));
+        let images: Vec<(Quad, &wgpu::BindGroup)> = photo
+            .map(|p| (Quad::pixels(p.rect, size, [1.0; 4]), &p.bind_group))
+            .into_iter()
+            .collect();
+        let layer = LayerDraw {
+            target,
+            size,
+            clear: view.background,
+            images: &images,
+            texts: &layout.texts,
+            what: &format!("slide {:?}", view.id),
+        };
+        layer.draw(gpu, &self.quads, &mut self.text, &mut self.fonts);
+    }
 
-        self.text.viewport.update(
-            &gpu.queue,
-            Resolution {
-                width: size.0,
-                height: size.1,
-            },
-        );
-        let areas = layout.texts.iter().map(|t| TextArea {
-            buffer: &t.buffer,
-            left: t.left,
-            top: t.top,
-            scale: 1.0,
-            bounds: TextBounds {
-                left: 0,
-                top: 0,
-                right: size.0 as i32,
-                bottom: size.1 as i32,
-            },
-            default_color: Color::rgb(t.color.0[0], t.color.0[1], t.color.0[2]),
-            custom_glyphs: &[],
-        });
-        let prepared = self.text.renderer.prepare(
-            &gpu.device,
-            &gpu.queue,
-            &mut self.fonts.system,
-            &mut self.text.atlas,
-            &self.text.viewport,
-            areas,
-            &mut self.text.swash,
-        );
-        if let Err(e) = &prepared {
-            tracing::error!("slide {:?}: text not drawn: {e}", view.id);
-        }
-
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        {
-            let clear = clear_colour(view.background, self.format);
-            let mut pass = begin_pass(&mut encoder, target, clear);
-            if let Some(p) = photo {
-                let quad = Quad::pixels(p.rect, size, [1.0; 4]);
-                self.quads.draw(gpu, &mut pass, &[quad], &[&p.bind_group]);
-            }
-            if prepared.is_ok()
-                && let Err(e) =
-                    self.text
-                        .renderer
-                        .render(&self.text.atlas, &self.text.viewport, &mut pass)
-            {
-                tracing::error!("slide {:?}: text not drawn: {e}", view.id);
-            }
-        }
-        // Submitted now: the next layer's text preparation reuses the same buffers.
-        gpu.queue.submit([encoder.finish()]);
+    /// Draws an alignment pattern, its picture and its labels, into `target`.
+    fn draw_pattern(
+        &mut self,
+        gpu: &Gpu,
+        pattern: Pattern,
+        outputs: &[OutputLabel],
+        target: &wgpu::TextureView,
+        size: (u32, u32),
+    ) {
+        let picture = self
+            .quads
+            .upload(gpu, &pattern::image(pattern, size.0, size.1, outputs));
+        let texts: Vec<TextBlock> = pattern::labels(pattern, size.0, size.1, outputs)
+            .into_iter()
+            .map(|label| {
+                let style = TextStyle {
+                    size: label.size,
+                    bold: true,
+                    italic: false,
+                    align: glyphon::cosmic_text::Align::Center,
+                };
+                let width = size.0 as f32;
+                let buffer = self.fonts.shape(&label.text, &style, width);
+                let height = crate::text::height(&buffer);
+                TextBlock {
+                    buffer,
+                    left: label.x - width / 2.0,
+                    top: label.y - height / 2.0,
+                    width,
+                    height,
+                    color: label.color,
+                }
+            })
+            .collect();
+        let layer = LayerDraw {
+            target,
+            size,
+            clear: Rgb([0, 0, 0]),
+            images: &[(Quad::full([1.0; 4]), &picture)],
+            texts: &texts,
+            what: &format!("test pattern {}", pattern.name()),
+        };
+        layer.draw(gpu, &self.quads, &mut self.text, &mut self.fonts);
     }
 
     /// Loads, sizes and uploads a photo for its box. False when it cannot be shown.
@@ -357,6 +429,91 @@ impl Renderer {
         }
         self.photos.insert(key.clone(), Photo { bind_group, rect });
         true
+    }
+}
+
+fn new_layer(gpu: &Gpu, key: &LayerKey, size: (u32, u32)) -> CachedLayer {
+    let label = match key {
+        LayerKey::Slide(view) => format!("layer {}", view.id),
+        LayerKey::Pattern(p, _) => format!("pattern {}", p.name()),
+    };
+    let texture = render_target(
+        gpu,
+        &label,
+        size,
+        LAYER_FORMAT,
+        wgpu::TextureUsages::TEXTURE_BINDING,
+    );
+    CachedLayer {
+        key: key.clone(),
+        size,
+        target: texture.create_view(&Default::default()),
+        last_used: 0,
+    }
+}
+
+/// One layer's contents: a background, images, and text over them.
+struct LayerDraw<'a> {
+    target: &'a wgpu::TextureView,
+    size: (u32, u32),
+    clear: Rgb,
+    images: &'a [(Quad, &'a wgpu::BindGroup)],
+    texts: &'a [TextBlock],
+    /// What is drawn, for the log.
+    what: &'a str,
+}
+
+impl LayerDraw<'_> {
+    fn draw(&self, gpu: &Gpu, quads: &QuadPipeline, text: &mut Text, fonts: &mut Fonts) {
+        let size = self.size;
+        text.viewport.update(
+            &gpu.queue,
+            Resolution {
+                width: size.0,
+                height: size.1,
+            },
+        );
+        let areas = self.texts.iter().map(|t| TextArea {
+            buffer: &t.buffer,
+            left: t.left,
+            top: t.top,
+            scale: 1.0,
+            bounds: TextBounds {
+                left: 0,
+                top: 0,
+                right: size.0 as i32,
+                bottom: size.1 as i32,
+            },
+            default_color: Color::rgb(t.color.0[0], t.color.0[1], t.color.0[2]),
+            custom_glyphs: &[],
+        });
+        let prepared = text.renderer.prepare(
+            &gpu.device,
+            &gpu.queue,
+            &mut fonts.system,
+            &mut text.atlas,
+            &text.viewport,
+            areas,
+            &mut text.swash,
+        );
+        if let Err(e) = &prepared {
+            tracing::error!("{}: text not drawn: {e}", self.what);
+        }
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        {
+            let clear = clear_colour(self.clear, LAYER_FORMAT);
+            let mut pass = begin_pass(&mut encoder, self.target, clear);
+            let (q, groups): (Vec<Quad>, Vec<&wgpu::BindGroup>) =
+                self.images.iter().copied().unzip();
+            quads.draw(gpu, &mut pass, &q, &groups);
+            if prepared.is_ok()
+                && let Err(e) = text.renderer.render(&text.atlas, &text.viewport, &mut pass)
+            {
+                tracing::error!("{}: text not drawn: {e}", self.what);
+            }
+        }
+        // Submitted now: the next layer's text preparation reuses the same buffers.
+        gpu.queue.submit([encoder.finish()]);
     }
 }
 

@@ -1,11 +1,11 @@
 //! Rendering without a window: into an offscreen texture, read back as an image.
 
-use super::{Gpu, Renderer, render_target};
-use crate::control::Scene;
+use super::{Gpu, OutputTarget, Renderer, render_target};
+use crate::control::{Scene, Stage};
 use image::RgbaImage;
 
-/// The format offscreen frames are drawn in; its bytes are PNG's RGBA as they are.
-pub const HEADLESS_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8UnormSrgb;
+/// The format offscreen frames are drawn in; its bytes are PNG's RGBA (sRGB) as they are.
+pub const HEADLESS_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadbackError {
@@ -19,22 +19,54 @@ pub enum ReadbackError {
     NoAnswer,
 }
 
-/// Renders `scene` at `size` and returns the frame's pixels.
+/// Renders the canvas of `scene` at `size` (no warp, masks or blends) and returns its pixels.
 pub fn render_image(
     gpu: &Gpu,
     renderer: &mut Renderer,
     scene: &Scene,
     size: (u32, u32),
 ) -> Result<RgbaImage, ReadbackError> {
-    let texture = render_target(
+    let texture = readable_target(gpu, renderer, size);
+    renderer.render_canvas(gpu, scene, &texture.create_view(&Default::default()), size);
+    read_back(gpu, &texture, size)
+}
+
+/// Renders what output `index` of `stage` shows, at `size`, and returns its pixels.
+pub fn render_output_image(
+    gpu: &Gpu,
+    renderer: &mut Renderer,
+    scene: &Scene,
+    stage: &Stage,
+    index: usize,
+    size: (u32, u32),
+) -> Result<RgbaImage, ReadbackError> {
+    let texture = readable_target(gpu, renderer, size);
+    let view = texture.create_view(&Default::default());
+    let targets = [OutputTarget {
+        output: index,
+        view: &view,
+        size,
+        monitor: "offscreen",
+    }];
+    renderer.render(gpu, scene, stage, &targets);
+    read_back(gpu, &texture, size)
+}
+
+fn readable_target(gpu: &Gpu, renderer: &Renderer, size: (u32, u32)) -> wgpu::Texture {
+    render_target(
         gpu,
         "offscreen frame",
         size,
         renderer.format(),
         wgpu::TextureUsages::COPY_SRC,
-    );
-    renderer.render(gpu, scene, &texture.create_view(&Default::default()), size);
+    )
+}
 
+fn read_back(
+    gpu: &Gpu,
+    texture: &wgpu::Texture,
+    size: (u32, u32),
+) -> Result<RgbaImage, ReadbackError> {
     // Rows in a buffer copy must start on 256-byte boundaries.
     let row = size.0 * 4;
     let padded_row =
@@ -73,5 +105,5 @@ pub fn render_image(
     }
     drop(data);
     buffer.unmap();
-    Ok(RgbaImage::from_raw(size.0, size.1, pixels).expect("buffer holds exactly one frame"))
+    RgbaImage::from_raw(size.0, size.1, pixels).ok_or(ReadbackError::NoAnswer)
 }

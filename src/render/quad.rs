@@ -1,4 +1,5 @@
-//! The one pipeline besides text: textured, tinted quads (`shaders/quad.wgsl`).
+//! Drawing into slide layers besides text: textured, tinted quads (`shaders/quad.wgsl`),
+//! for photos and pattern pictures.
 
 use super::Gpu;
 use super::layout::Rect;
@@ -42,8 +43,6 @@ pub struct QuadPipeline {
     pipeline: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
-    /// A 1x1 white texture: tinted, it draws solid colours.
-    white: wgpu::BindGroup,
 }
 
 impl QuadPipeline {
@@ -111,23 +110,11 @@ impl QuadPipeline {
             label: Some("quad"),
             ..Default::default()
         });
-        let white_pixel = image::RgbaImage::from_pixel(1, 1, image::Rgba([255; 4]));
-        let white = bind_view(
-            device,
-            &layout,
-            &sampler,
-            &upload_texture(gpu, &white_pixel),
-        );
         QuadPipeline {
             pipeline,
             layout,
             sampler,
-            white,
         }
-    }
-
-    pub fn white(&self) -> &wgpu::BindGroup {
-        &self.white
     }
 
     /// A bind group that samples `view`.

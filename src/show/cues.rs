@@ -3,7 +3,7 @@
 
 use super::model::{ActionFile, CueFile, CueNumber, MapFile, OscFile};
 use super::{Builder, Slide};
-use crate::control::{Command, SlideRef};
+use crate::control::{Command, Pattern, SlideRef};
 use std::time::Duration;
 use toml::Spanned;
 
@@ -147,7 +147,7 @@ impl Builder<'_> {
             }
         }
         if let Some(on) = f.test_pattern {
-            verbs.push(Command::TestPattern(on));
+            verbs.push(Command::TestPattern(on.then_some(Pattern::Grid)));
         }
         match verbs.len() {
             1 => verbs.pop(),

@@ -7,10 +7,12 @@
 
 mod cues;
 mod model;
+mod outputs;
 mod problem;
 
 pub use cues::{Cue, MapEntry, OscSettings};
 pub use model::{Fit, TransitionKind};
+pub use outputs::{Blend, DEFAULT_OUTPUT, IDENTITY_CORNERS, Output, Region};
 pub use problem::{Locator, Problem};
 
 use model::{ShowFile, SlideFile, SlideKind};
@@ -95,6 +97,10 @@ pub struct Show {
     pub slides: Vec<Slide>,
     pub cues: Vec<Cue>,
     pub osc: OscSettings,
+    /// The projectors; always at least one.
+    pub outputs: Vec<Output>,
+    /// Polygons kept black, in canvas pixels.
+    pub masks: Vec<crate::geometry::Mask>,
 }
 
 /// A value with the place in the show file it came from.
@@ -400,6 +406,8 @@ impl Builder<'_> {
         }
         let cues = self.cues(raw.cues, &slides);
         let osc = self.osc(raw.osc, &slides, &cues);
+        let outputs = self.outputs(raw.outputs, size);
+        let masks = self.masks(raw.masks);
         if slides.is_empty() {
             self.problems.push(
                 Problem::new(self.file, None, "the show has no slides")
@@ -423,6 +431,8 @@ impl Builder<'_> {
             slides,
             cues,
             osc,
+            outputs,
+            masks,
         }
     }
 

@@ -62,6 +62,88 @@ pub struct ShowFile {
     #[serde(default)]
     pub cues: Vec<CueFile>,
     pub osc: Option<OscFile>,
+    /// The projectors; none means one output, `main`, showing the whole canvas.
+    #[serde(default)]
+    pub outputs: Vec<OutputFile>,
+    /// Black polygons in canvas pixels: windows, doors, whatever must stay dark.
+    #[serde(default)]
+    pub masks: Vec<MaskFile>,
+}
+
+/// A monitor as written: its name (or part of it), or its number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum MonitorFile {
+    Name(String),
+    Number(i64),
+}
+
+/// One `[[outputs]]` table: a projector.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputFile {
+    pub name: Spanned<String>,
+    pub monitor: Option<Spanned<MonitorFile>>,
+    /// The part of the canvas it shows: x, y, width, height in canvas pixels.
+    pub region: Option<Spanned<[f64; 4]>>,
+    /// The projector's resolution, for rendering it offscreen (default: the region's size).
+    pub size: Option<Spanned<String>>,
+    /// Where the region's corners land, in normalized output coordinates, clockwise from
+    /// the top left.
+    pub corners: Option<Spanned<Vec<[f64; 2]>>>,
+    /// The part of the output image that may light up: left, top, right, bottom, normalized.
+    pub crop: Option<Spanned<[f64; 4]>>,
+    pub mesh: Option<Spanned<MeshFile>>,
+    pub blend: Option<Spanned<BlendFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshFile {
+    pub cols: usize,
+    pub rows: usize,
+    #[serde(default)]
+    pub linear: bool,
+    /// Row by row, in the corner pin's unit square; default: the regular grid.
+    pub points: Option<Vec<[f64; 2]>>,
+}
+
+/// A gamma for all three channels, or one each for red, green and blue.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+pub enum GammaFile {
+    All(f64),
+    Each([f64; 3]),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlendFile {
+    /// Overlap widths in canvas pixels, at each edge of the output's region.
+    pub left: Option<f64>,
+    pub top: Option<f64>,
+    pub right: Option<f64>,
+    pub bottom: Option<f64>,
+    /// The curve's exponent p (default 2).
+    pub exponent: Option<f64>,
+    /// The curve's level at the middle of the overlap (default 0.5).
+    pub centre: Option<f64>,
+    /// The projector's gamma (default 2.2).
+    pub gamma: Option<GammaFile>,
+    /// Code value added outside the overlap, so the overlap's doubled black does not show.
+    pub black_level: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskFile {
+    /// The polygon, in canvas pixels.
+    pub points: Spanned<Vec<[f64; 2]>>,
+    /// Pixels over which the mask's edge fades (default 0, a hard edge).
+    pub feather: Option<Spanned<f64>>,
+    /// Black outside the polygon instead of inside it.
+    #[serde(default)]
+    pub invert: bool,
 }
 
 /// A cue number as written: desks number cues "12.5" or "1.10", so they must stay text;
