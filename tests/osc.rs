@@ -37,19 +37,22 @@ fn start(show: &str) -> Candela {
 
 /// Starts a headless show keeping its counts in `state_dir`.
 fn start_keeping(show: &str, state_dir: &std::path::Path) -> Candela {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
-        .args([
-            "play",
-            "--headless",
+    launch(
+        show,
+        &[
             "--size",
             "320x180",
-            "--fps",
-            "60",
-            "--osc",
-            "127.0.0.1:0",
             "--state-dir",
             state_dir.to_str().unwrap(),
-        ])
+        ],
+    )
+}
+
+/// Starts a headless show with `args` besides the OSC port, and waits until it listens.
+fn launch(show: &str, args: &[&str]) -> Candela {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args(["play", "--headless", "--fps", "60", "--osc", "127.0.0.1:0"])
+        .args(args)
         .arg(show)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
@@ -757,4 +760,124 @@ counter = "letters"
     assert_eq!(s["stale"], serde_json::json!([]));
     drop(c);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A two-projector show in a fresh folder, where its calibration file will be written.
+fn warp_show() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.toml");
+    std::fs::write(
+        &show,
+        "size = \"320x180\"\n[[slides]]\nid = \"t\"\nkind = \"title\"\ntitle = \"t\"\n\
+         [[outputs]]\nname = \"left\"\nregion = [0, 0, 176, 180]\n\
+         [[outputs]]\nname = \"right\"\nregion = [144, 0, 176, 180]\n",
+    )
+    .unwrap();
+    (dir, show.to_str().unwrap().to_string())
+}
+
+fn corner(x: f32, y: f32) -> Vec<OscType> {
+    vec![OscType::Float(x), OscType::Float(y)]
+}
+
+#[test]
+fn warp_addresses_pin_undo_reset_and_refuse_bad_corners() {
+    let (dir, show) = warp_show();
+    let state_dir = dir.path().join("state");
+    let c = launch(&show, &["--state-dir", state_dir.to_str().unwrap()]);
+    let to = c.addr;
+    assert_eq!(state(to)["outputs"], serde_json::json!(["left", "right"]));
+    let st = ok(to, "/candela/warp/left/corner/1", corner(0.1, 0.05));
+    assert_eq!(
+        st["corners"]["left"][0],
+        serde_json::json!([0.1f32 as f64, 0.05f32 as f64])
+    );
+    assert_eq!(st["corners"]["right"][0], serde_json::json!([0.0, 0.0]));
+    // Corner 2 dragged across to the bottom left: a bow-tie, refused, the pin kept.
+    let refused = error(to, "/candela/warp/left/corner/2", corner(0.0, 0.9));
+    assert!(refused.contains("kept"), "{refused}");
+    assert_eq!(
+        state(to)["corners"]["left"][1],
+        serde_json::json!([1.0, 0.0])
+    );
+    assert!(error(to, "/candela/warp/left/corner/5", corner(0.5, 0.5)).contains("1 to 4"));
+    assert!(error(to, "/candela/warp/middle/reset", vec![]).contains("left, right"));
+    assert!(error(to, "/candela/warp/left/corner/3", vec![]).contains("x and y"));
+    // Mesh point 2,2 of the 2x2 mesh: the bottom-right of the picture, pulled in.
+    ok(to, "/candela/warp/left/point/2/2", corner(0.9, 0.9));
+    assert!(error(to, "/candela/warp/left/point/3/1", corner(0.9, 0.9)).contains("2x2"));
+    // The same message twice within the debounce window fires once: pause between them.
+    ok(to, "/candela/warp/left/undo", vec![]);
+    pause();
+    let st = ok(to, "/candela/warp/left/undo", vec![]);
+    assert_eq!(st["corners"]["left"][0], serde_json::json!([0.0, 0.0]));
+    pause();
+    assert!(error(to, "/candela/warp/left/undo", vec![]).contains("nothing to undo"));
+    ok(to, "/candela/warp/right/corner/4", corner(0.02, 0.97));
+    let st = ok(to, "/candela/warp/right/reset", vec![]);
+    assert_eq!(st["corners"]["right"][3], serde_json::json!([0.0, 1.0]));
+    // Test patterns by name.
+    assert_eq!(
+        ok(to, "/candela/test", vec![s("outputs")])["test_pattern"],
+        "outputs"
+    );
+    assert!(error(to, "/candela/test", vec![s("zebra")]).contains("grid"));
+}
+
+#[test]
+fn calibration_survives_kill_9_at_any_moment() {
+    let (dir, show) = warp_show();
+    let state_dir = dir.path().join("state");
+    let file = candela::calibration::path_for(std::path::Path::new(&show));
+    let args = ["--state-dir", state_dir.to_str().unwrap()];
+    let mut sent = vec![0.0f64];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for round in 0..10 {
+        let mut c = launch(&show, &args);
+        // What it restored is what the file held when the last one died.
+        let kept = candela::calibration::load(&file).0;
+        let restored = state(c.addr)["corners"]["left"][0][0].as_f64().unwrap();
+        let on_disk = kept
+            .as_ref()
+            .map_or(0.0, |k| k.calibration.outputs[0].corners[0][0]);
+        assert_eq!(restored, on_disk, "round {round}: restored vs kept");
+        assert!(
+            sent.contains(&restored),
+            "round {round}: {restored} was never sent"
+        );
+        for i in 0..(1 + random(4)) {
+            let x = 0.01 * (round * 4 + i + 1) as f32;
+            ok(c.addr, "/candela/warp/left/corner/1", corner(x, 0.0));
+            sent.push(x as f64);
+            std::thread::sleep(Duration::from_millis(random(300)));
+        }
+        // The first round waits for its save; later ones die at any moment, mid-save included.
+        let wait = if round == 0 { 2600 } else { random(1500) };
+        std::thread::sleep(Duration::from_millis(wait));
+        c.child.kill().unwrap(); // SIGKILL
+        c.child.wait().unwrap();
+        let (loaded, skipped) = candela::calibration::load(&file);
+        let loaded =
+            loaded.unwrap_or_else(|| panic!("round {round}: no calibration ({skipped:?})"));
+        assert!(
+            skipped.iter().all(|s| !s.contains("line")),
+            "round {round}: a damaged file: {skipped:?}"
+        );
+        if round == 0 {
+            assert_eq!(
+                loaded.calibration.outputs[0].corners[0][0],
+                *sent.last().unwrap()
+            );
+        }
+    }
+    let backups = (1..=10)
+        .filter(|n| candela::calibration::backup_path(&file, *n).exists())
+        .count();
+    assert!(backups >= 1, "earlier versions are kept");
 }

@@ -1,6 +1,7 @@
 //! The real output window under Xvfb, with the openbox window manager and with none (kiosk
 //! set-ups run bare X): the window covers the screen, shows the first slide, obeys a key, is
-//! idle when nothing moves, and quits on Ctrl+Q.
+//! idle when nothing moves, and quits on Ctrl+Q; a corner-pinned output is warped with pure
+//! black around it, and the alignment keys move a corner and keep it.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -206,6 +207,10 @@ fn is_background(p: [u8; 3]) -> bool {
 /// `candela play` on `display` with the window test's show; `osc` is how it listens.
 fn play_on(display: &Display, osc: &[&str]) -> Proc {
     let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/window/show.toml");
+    play_show(display, &show, osc)
+}
+
+fn play_show(display: &Display, show: &Path, osc: &[&str]) -> Proc {
     Proc(
         Command::new(env!("CARGO_BIN_EXE_candela"))
             .arg("play")
@@ -366,4 +371,66 @@ fn the_window_obeys_osc() {
     display.wait_for_black();
     send("/candela/restore");
     display.wait_for_background();
+}
+
+#[test]
+fn a_pinned_output_is_warped_with_black_around_it_and_aligned_by_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.toml");
+    std::fs::write(
+        &show,
+        "background = \"#204060\"\nhold = 600\n[[slides]]\nid = \"t\"\nkind = \"title\"\ntitle = \"Pinned\"\n\
+         [[outputs]]\nname = \"wall\"\ncorners = [[0.1, 0.1], [0.9, 0.05], [0.95, 0.9], [0.05, 0.95]]\n",
+    )
+    .unwrap();
+    let display = start_display(false);
+    let mut candela = play_show(&display, &show, &["--no-osc"]);
+    let at = |x: f64, y: f64| ((x * W as f64) as u16, (y * H as f64) as u16);
+    wait_for("the pinned slide", Duration::from_secs(60), || {
+        let (x, y) = at(0.5, 0.15);
+        is_background(pixel(&display.screenshot(), x, y)).then_some(())
+    });
+    let shot = display.screenshot();
+    // Outside the pinned picture: exactly black, not the slide's background, not grey.
+    for (x, y) in [
+        (0.0, 0.0),
+        (0.5, 0.03),
+        (0.99, 0.99),
+        (0.02, 0.5),
+        (0.98, 0.4),
+    ] {
+        let (px, py) = at(x, y);
+        assert_eq!(pixel(&shot, px, py), [0, 0, 0], "outside at {x},{y}");
+    }
+    for (x, y) in [(0.2, 0.2), (0.8, 0.8), (0.12, 0.85)] {
+        let (px, py) = at(x, y);
+        assert!(is_background(pixel(&shot, px, py)), "inside at {x},{y}");
+    }
+    // Alignment: A, then three steps right move corner 1; Ctrl+Q quits and keeps it.
+    display.point_at_centre();
+    display.tap(0x61); // XK_a
+    for _ in 0..3 {
+        display.tap(0xff53); // XK_Right
+    }
+    wait_for("corner 1 moved", Duration::from_secs(20), || {
+        // Where the top-left corner was is now outside the picture: black.
+        let (x, y) = at(0.11, 0.16);
+        (pixel(&display.screenshot(), x, y) == [0, 0, 0]).then_some(())
+    });
+    let ctrl = display.keycode(0xffe3); // XK_Control_L
+    display.key(ctrl, true);
+    display.tap(0x71); // XK_q
+    display.key(ctrl, false);
+    let status = wait_for("candela to quit", Duration::from_secs(20), || {
+        candela.0.try_wait().unwrap()
+    });
+    assert!(status.success());
+    let file = candela::calibration::path_for(&show);
+    let (kept, skipped) = candela::calibration::load(&file);
+    let kept = kept.unwrap_or_else(|| panic!("no calibration kept: {skipped:?}"));
+    let corner = kept.calibration.outputs[0].corners[0];
+    assert!(
+        (corner[0] - 0.115).abs() < 1e-9 && corner[1] == 0.1,
+        "{corner:?}"
+    );
 }

@@ -113,6 +113,8 @@ pub struct Status {
     pub aligning: bool,
     /// The projectors, by name.
     pub outputs: Vec<String>,
+    /// Each projector's corner pin now, in normalized output coordinates.
+    pub corners: BTreeMap<String, [crate::geometry::Point; 4]>,
     /// Counters whose feed has failed for longer than their `stale_after`.
     pub stale: Vec<String>,
 }
@@ -489,6 +491,11 @@ impl Engine {
             test_pattern: self.test_pattern,
             aligning: self.stage.aligning(),
             outputs: self.stage.outputs().map(|o| o.name.clone()).collect(),
+            corners: self
+                .stage
+                .outputs()
+                .map(|o| (o.name.clone(), o.corners))
+                .collect(),
             stale: self.stale(),
         }
     }
