@@ -9,31 +9,12 @@ mod common;
 use candela::control::{Command, Engine, Pattern, Scene, Stage, WarpEdit, slide_view};
 use candela::counts::{Counts, NumberFormat};
 use candela::geometry::{Homography, bourke};
-use candela::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image, render_output_image};
+use candela::render::{render_image, render_output_image};
 use candela::show::Show;
-use candela::text::Fonts;
+use common::{Harness, harness};
 use image::RgbaImage;
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
-
-struct Harness {
-    gpu: Gpu,
-    renderer: Renderer,
-}
-
-fn harness() -> std::sync::MutexGuard<'static, Harness> {
-    static HARNESS: OnceLock<Mutex<Harness>> = OnceLock::new();
-    HARNESS
-        .get_or_init(|| {
-            let gpu = Gpu::headless().expect("a GPU adapter (scripts/deps installs lavapipe)");
-            let (fonts, _) = Fonts::new(&[], None);
-            let renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
-            Mutex::new(Harness { gpu, renderer })
-        })
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// A show with one title slide on a mid-grey background, and `extra` TOML (outputs, masks).
 fn show(size: &str, extra: &str) -> Show {

@@ -9,34 +9,13 @@ mod common;
 
 use candela::control::{Scene, slide_view};
 use candela::counts::{Counts, NumberFormat};
-use candela::render::{Gpu, HEADLESS_FORMAT, Renderer, render_image};
+use candela::render::render_image;
 use candela::show::{Rgb, Show, TransitionKind};
-use candela::text::Fonts;
+use common::{Harness, harness};
 use image::RgbaImage;
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
 
 const FULL_HD: (u32, u32) = (1920, 1080);
-
-struct Harness {
-    gpu: Gpu,
-    renderer: Renderer,
-}
-
-/// One GPU and renderer for all tests in this file: lavapipe start-up and font loading are
-/// the slow parts, and sharing them also exercises the renderer's layer cache.
-fn harness() -> std::sync::MutexGuard<'static, Harness> {
-    static HARNESS: OnceLock<Mutex<Harness>> = OnceLock::new();
-    HARNESS
-        .get_or_init(|| {
-            let gpu = Gpu::headless().expect("a GPU adapter (scripts/deps installs lavapipe)");
-            let (fonts, _) = Fonts::new(&[], None);
-            let renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
-            Mutex::new(Harness { gpu, renderer })
-        })
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -186,6 +186,17 @@ impl Display {
         self.key(code, false);
     }
 
+    /// Ctrl+Q, and the exit status once candela has quit.
+    fn quit(&self, candela: &mut Proc) -> std::process::ExitStatus {
+        let ctrl = self.keycode(0xffe3); // XK_Control_L
+        self.key(ctrl, true);
+        self.tap(0x71); // XK_q
+        self.key(ctrl, false);
+        wait_for("candela to quit", Duration::from_secs(20), || {
+            candela.0.try_wait().unwrap()
+        })
+    }
+
     /// Puts the pointer mid-screen: with no window manager, keys go to the window under it.
     fn point_at_centre(&self) {
         let motion = 6;
@@ -269,13 +280,7 @@ fn covers_screen_and_obeys_keys(window_manager: bool) {
     std::thread::sleep(Duration::from_secs(5));
 
     // Ctrl+Q quits cleanly.
-    let ctrl = display.keycode(0xffe3); // XK_Control_L
-    display.key(ctrl, true);
-    display.tap(0x71); // XK_q
-    display.key(ctrl, false);
-    let status = wait_for("candela to quit", Duration::from_secs(20), || {
-        candela.0.try_wait().unwrap()
-    });
+    let status = display.quit(&mut candela);
     let mut stderr = String::new();
     std::io::Read::read_to_string(candela.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(status.success(), "{stderr}");
@@ -417,13 +422,7 @@ fn a_pinned_output_is_warped_with_black_around_it_and_aligned_by_keys() {
         let (x, y) = at(0.11, 0.16);
         (pixel(&display.screenshot(), x, y) == [0, 0, 0]).then_some(())
     });
-    let ctrl = display.keycode(0xffe3); // XK_Control_L
-    display.key(ctrl, true);
-    display.tap(0x71); // XK_q
-    display.key(ctrl, false);
-    let status = wait_for("candela to quit", Duration::from_secs(20), || {
-        candela.0.try_wait().unwrap()
-    });
+    let status = display.quit(&mut candela);
     assert!(status.success());
     let file = candela::calibration::path_for(&show);
     let (kept, skipped) = candela::calibration::load(&file);

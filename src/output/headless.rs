@@ -54,13 +54,7 @@ impl Headless {
         });
         let links = Links::start(links, &engine, deliver)?;
         let gpu = Gpu::headless()?;
-        let (fonts, problems) = crate::check::load_fonts(engine.show());
-        for p in problems {
-            tracing::warn!("{p}");
-        }
-        let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
-        let canvas = engine.stage().canvas();
-        renderer.preload(&gpu, &engine.slide_views(), (canvas.width, canvas.height));
+        let renderer = super::renderer_for(&gpu, HEADLESS_FORMAT, &engine);
         let targets = engine
             .stage()
             .outputs()

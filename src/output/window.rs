@@ -144,13 +144,7 @@ fn connect(
         .find(|f| !f.is_srgb())
         .or(caps.formats.first().copied())
         .ok_or_else(|| anyhow::anyhow!("the GPU cannot present to this window"))?;
-    let (fonts, problems) = crate::check::load_fonts(engine.show());
-    for p in problems {
-        tracing::warn!("{p}");
-    }
-    let mut renderer = Renderer::new(&gpu, format, fonts);
-    let canvas = engine.stage().canvas();
-    renderer.preload(&gpu, &engine.slide_views(), (canvas.width, canvas.height));
+    let renderer = super::renderer_for(&gpu, format, engine);
     for (screen, surface) in screens.iter_mut().zip(surfaces) {
         let size = screen.window.inner_size();
         let config = wgpu::SurfaceConfiguration {

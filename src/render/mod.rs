@@ -31,6 +31,7 @@ use pattern::OutputLabel;
 use quad::{Quad, QuadPipeline};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use wgpu::util::DeviceExt;
 
 /// Slide layers kept on the GPU: as many as a frame can show, and one spare.
 const CACHED_LAYERS: usize = crate::control::MAX_LAYERS + 1;
@@ -517,15 +518,76 @@ impl LayerDraw<'_> {
     }
 }
 
-/// A texture of `size` to draw into, in `format`, also usable as `usage`.
-pub fn render_target(
+/// A pipeline drawing `shader`'s `vs_main` and `fs_main`, with one vertex buffer and one bind
+/// group, into targets of `format`.
+#[allow(clippy::too_many_arguments)]
+fn pipeline(
     gpu: &Gpu,
+    label: &str,
+    shader: &wgpu::ShaderModule,
+    layout: &wgpu::BindGroupLayout,
+    buffer: wgpu::VertexBufferLayout<'_>,
+    format: wgpu::TextureFormat,
+    blend: Option<wgpu::BlendState>,
+) -> wgpu::RenderPipeline {
+    let device = &gpu.device;
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(label),
+        bind_group_layouts: &[Some(layout)],
+        immediate_size: 0,
+    });
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(label),
+        layout: Some(&pipeline_layout),
+        vertex: wgpu::VertexState {
+            module: shader,
+            entry_point: Some("vs_main"),
+            compilation_options: Default::default(),
+            buffers: &[Some(buffer)],
+        },
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: None,
+        multisample: wgpu::MultisampleState::default(),
+        fragment: Some(wgpu::FragmentState {
+            module: shader,
+            entry_point: Some("fs_main"),
+            compilation_options: Default::default(),
+            targets: &[Some(wgpu::ColorTargetState {
+                format,
+                blend,
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
+}
+
+/// Uploads `data`, rows of `size` pixels in `format`, as a texture to sample.
+fn upload_texture(
+    gpu: &Gpu,
+    format: wgpu::TextureFormat,
+    size: (u32, u32),
+    data: &[u8],
+) -> wgpu::TextureView {
+    let usage = wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST;
+    gpu.device
+        .create_texture_with_data(
+            &gpu.queue,
+            &texture_descriptor("uploaded", size, format, usage),
+            wgpu::util::TextureDataOrder::LayerMajor,
+            data,
+        )
+        .create_view(&Default::default())
+}
+
+fn texture_descriptor(
     label: &str,
     size: (u32, u32),
     format: wgpu::TextureFormat,
     usage: wgpu::TextureUsages,
-) -> wgpu::Texture {
-    gpu.device.create_texture(&wgpu::TextureDescriptor {
+) -> wgpu::TextureDescriptor<'_> {
+    wgpu::TextureDescriptor {
         label: Some(label),
         size: wgpu::Extent3d {
             width: size.0,
@@ -536,9 +598,46 @@ pub fn render_target(
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
         format,
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | usage,
+        usage,
         view_formats: &[],
-    })
+    }
+}
+
+/// A 2D float texture the fragment shader samples, at `binding`.
+fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: true },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+/// A filtering sampler for the fragment shader, at `binding`.
+fn sampler_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+        count: None,
+    }
+}
+
+/// A texture of `size` to draw into, in `format`, also usable as `usage`.
+pub fn render_target(
+    gpu: &Gpu,
+    label: &str,
+    size: (u32, u32),
+    format: wgpu::TextureFormat,
+    usage: wgpu::TextureUsages,
+) -> wgpu::Texture {
+    let usage = wgpu::TextureUsages::RENDER_ATTACHMENT | usage;
+    gpu.device
+        .create_texture(&texture_descriptor(label, size, format, usage))
 }
 
 fn begin_pass<'e>(

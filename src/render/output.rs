@@ -7,7 +7,7 @@
 //! perspective-correct interpolation reproduces the projective map exactly between vertices.
 //! An unbent mesh is one quad; a bent one is tessellated finely enough to look smooth.
 
-use super::Gpu;
+use super::{Gpu, pipeline, sampler_entry, texture_entry, upload_texture};
 use crate::geometry::{Homography, Mask, Mesh, Point, rasterize};
 use crate::show::Output;
 use wgpu::util::DeviceExt;
@@ -176,50 +176,8 @@ pub struct OutputPipeline {
     meshes: Vec<OutputMesh>,
 }
 
-fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::FRAGMENT,
-        ty: wgpu::BindingType::Texture {
-            sample_type: wgpu::TextureSampleType::Float { filterable: true },
-            view_dimension: wgpu::TextureViewDimension::D2,
-            multisampled: false,
-        },
-        count: None,
-    }
-}
-
 fn single_pixel(gpu: &Gpu, format: wgpu::TextureFormat, data: &[u8]) -> wgpu::TextureView {
-    upload(gpu, format, (1, 1), data)
-}
-
-fn upload(
-    gpu: &Gpu,
-    format: wgpu::TextureFormat,
-    size: (u32, u32),
-    data: &[u8],
-) -> wgpu::TextureView {
-    gpu.device
-        .create_texture_with_data(
-            &gpu.queue,
-            &wgpu::TextureDescriptor {
-                label: Some("output pass input"),
-                size: wgpu::Extent3d {
-                    width: size.0,
-                    height: size.1,
-                    depth_or_array_layers: 1,
-                },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            },
-            wgpu::util::TextureDataOrder::LayerMajor,
-            data,
-        )
-        .create_view(&Default::default())
+    upload_texture(gpu, format, (1, 1), data)
 }
 
 impl OutputPipeline {
@@ -244,48 +202,22 @@ impl OutputPipeline {
                 texture_entry(2),
                 texture_entry(3),
                 texture_entry(4),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 5,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
+                sampler_entry(5),
             ],
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("output"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("output"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[Some(wgpu::VertexBufferLayout {
-                    array_stride: std::mem::size_of::<Vertex>() as u64,
-                    step_mode: wgpu::VertexStepMode::Vertex,
-                    attributes: &wgpu::vertex_attr_array![0 => Float32x4, 1 => Float32x2],
-                })],
+        let pipeline = pipeline(
+            gpu,
+            "output",
+            &shader,
+            &layout,
+            wgpu::VertexBufferLayout {
+                array_stride: std::mem::size_of::<Vertex>() as u64,
+                step_mode: wgpu::VertexStepMode::Vertex,
+                attributes: &wgpu::vertex_attr_array![0 => Float32x4, 1 => Float32x2],
             },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+            format,
+            None,
+        );
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("output"),
             mag_filter: wgpu::FilterMode::Linear,
@@ -315,7 +247,7 @@ impl OutputPipeline {
             return view.clone();
         }
         let pixels = rasterize(masks, canvas.0, canvas.1);
-        let view = upload(gpu, wgpu::TextureFormat::R8Unorm, canvas, &pixels);
+        let view = upload_texture(gpu, wgpu::TextureFormat::R8Unorm, canvas, &pixels);
         self.mask = Some((masks.to_vec(), canvas, view.clone()));
         view
     }

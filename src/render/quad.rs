@@ -1,8 +1,8 @@
 //! Drawing into slide layers besides text: textured, tinted quads (`shaders/quad.wgsl`),
 //! for photos and pattern pictures.
 
-use super::Gpu;
 use super::layout::Rect;
+use super::{Gpu, pipeline, sampler_entry, texture_entry, upload_texture};
 use wgpu::util::DeviceExt;
 
 #[repr(C)]
@@ -51,59 +51,21 @@ impl QuadPipeline {
         let shader = device.create_shader_module(wgpu::include_wgsl!("../../shaders/quad.wgsl"));
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("quad"),
-            entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
-            ],
+            entries: &[texture_entry(0), sampler_entry(1)],
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("quad"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("quad"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[Some(wgpu::VertexBufferLayout {
-                    array_stride: std::mem::size_of::<Quad>() as u64,
-                    step_mode: wgpu::VertexStepMode::Instance,
-                    attributes: &wgpu::vertex_attr_array![0 => Float32x4, 1 => Float32x4, 2 => Float32x4],
-                })],
+        let pipeline = pipeline(
+            gpu,
+            "quad",
+            &shader,
+            &layout,
+            wgpu::VertexBufferLayout {
+                array_stride: std::mem::size_of::<Quad>() as u64,
+                step_mode: wgpu::VertexStepMode::Instance,
+                attributes: &wgpu::vertex_attr_array![0 => Float32x4, 1 => Float32x4, 2 => Float32x4],
             },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format,
-                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+            format,
+            Some(wgpu::BlendState::ALPHA_BLENDING),
+        );
         // Layers and photos are drawn 1:1 on whole pixels (photos are resized on the CPU), so
         // nearest sampling is exact, and a software GPU composites with it much faster.
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
@@ -124,7 +86,9 @@ impl QuadPipeline {
 
     /// Uploads an sRGB image as a texture and binds it.
     pub fn upload(&self, gpu: &Gpu, image: &image::RgbaImage) -> wgpu::BindGroup {
-        self.bind(gpu, &upload_texture(gpu, image))
+        let size = (image.width(), image.height());
+        let view = upload_texture(gpu, super::LAYER_FORMAT, size, image.as_raw());
+        self.bind(gpu, &view)
     }
 
     /// Draws `quads[i]` sampling `bind_groups[i]`, in order.
@@ -174,27 +138,4 @@ fn bind_view(
             },
         ],
     })
-}
-
-fn upload_texture(gpu: &Gpu, image: &image::RgbaImage) -> wgpu::TextureView {
-    let texture = gpu.device.create_texture_with_data(
-        &gpu.queue,
-        &wgpu::TextureDescriptor {
-            label: Some("image"),
-            size: wgpu::Extent3d {
-                width: image.width(),
-                height: image.height(),
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba8UnormSrgb,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        },
-        wgpu::util::TextureDataOrder::LayerMajor,
-        image.as_raw(),
-    );
-    texture.create_view(&Default::default())
 }

@@ -1,8 +1,31 @@
 //! What the rendering test files share: golden images made on lavapipe, compared with a
 //! tolerance, with the actual and difference images kept where a person can look at them.
 
+use candela::render::{Gpu, HEADLESS_FORMAT, Renderer};
+use candela::text::Fonts;
 use image::RgbaImage;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+pub struct Harness {
+    pub gpu: Gpu,
+    pub renderer: Renderer,
+}
+
+/// One GPU and renderer for all tests in a file: lavapipe start-up and font loading are the
+/// slow parts, and sharing them also exercises the renderer's caches.
+pub fn harness() -> MutexGuard<'static, Harness> {
+    static HARNESS: OnceLock<Mutex<Harness>> = OnceLock::new();
+    HARNESS
+        .get_or_init(|| {
+            let gpu = Gpu::headless().expect("a GPU adapter (scripts/deps installs lavapipe)");
+            let (fonts, _) = Fonts::new(&[], None);
+            let renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
+            Mutex::new(Harness { gpu, renderer })
+        })
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
