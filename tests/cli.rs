@@ -299,3 +299,67 @@ fn headless_play_shows_the_expected_slide_after_simulated_seconds() {
         .count();
     assert!(photo > 1000, "only {photo} photo pixels");
 }
+
+#[test]
+fn render_output_warps_and_a_damaged_calibration_falls_back_to_its_backup() {
+    use candela::calibration::{self, Calibration, OutputCalibration};
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.toml");
+    std::fs::write(
+        &show,
+        "size = \"320x180\"\n[[slides]]\nid = \"t\"\nkind = \"title\"\ntitle = \"t\"\n\
+         [[outputs]]\nname = \"wall\"\n",
+    )
+    .unwrap();
+    let pinned = |x: f64| Calibration {
+        outputs: vec![OutputCalibration {
+            name: "wall".into(),
+            corners: [[x, 0.0], [1.0, 0.0], [1.0, 1.0], [x, 1.0]],
+            mesh: None,
+        }],
+    };
+    let file = calibration::path_for(&show);
+    calibration::save(&file, &pinned(0.25)).unwrap();
+    calibration::save(&file, &pinned(0.5)).unwrap();
+    std::fs::write(&file, "outputs = [[[").unwrap();
+    let png = dir.path().join("wall.png");
+    let out = candela(&[
+        "render",
+        show.to_str().unwrap(),
+        "--slide",
+        "t",
+        "--output",
+        "wall",
+        "--pattern",
+        "white",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("show.calibration.toml") && text(&out).contains("skipped"),
+        "the damaged file is reported: {}",
+        text(&out)
+    );
+    // The backup's pin: the left quarter is black, the rest lit.
+    let img = image::open(&png).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (320, 180));
+    assert_eq!(img.get_pixel(40, 90).0, [0, 0, 0, 255]);
+    assert_eq!(img.get_pixel(200, 90).0, [255, 255, 255, 255]);
+    let wrong = candela(&[
+        "render",
+        show.to_str().unwrap(),
+        "--slide",
+        "t",
+        "--output",
+        "nope",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong).contains("its outputs are wall"),
+        "{}",
+        text(&wrong)
+    );
+}

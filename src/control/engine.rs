@@ -108,7 +108,8 @@ pub struct Status {
     pub blackout: bool,
     pub master: f32,
     pub paused: bool,
-    pub test_pattern: Option<Pattern>,
+    /// The test pattern's name, or "off".
+    pub test_pattern: &'static str,
     /// Alignment mode is on at the laptop.
     pub aligning: bool,
     /// The projectors, by name.
@@ -488,7 +489,7 @@ impl Engine {
             blackout: self.blacked_out(),
             master: self.master.to,
             paused: self.paused,
-            test_pattern: self.test_pattern,
+            test_pattern: self.test_pattern.map_or("off", Pattern::name),
             aligning: self.stage.aligning(),
             outputs: self.stage.outputs().map(|o| o.name.clone()).collect(),
             corners: self

@@ -444,3 +444,197 @@ impl Stage {
         skipped
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn stage(extra: &str) -> Stage {
+        let src = format!(
+            "size = \"640x360\"\n[[slides]]\nid = \"t\"\nkind = \"title\"\ntitle = \"t\"\n{extra}"
+        );
+        let (show, problems) = Show::parse(Path::new("stage.toml"), &src).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        Stage::new(&show)
+    }
+
+    fn corners(s: &Stage, i: usize) -> [Point; 4] {
+        s.outputs().nth(i).unwrap().corners
+    }
+
+    #[test]
+    fn a_crossed_pin_is_refused_and_the_last_good_one_kept() {
+        let mut s = stage("");
+        let good = WarpEdit::Corner {
+            corner: 0,
+            to: [0.1, 0.1],
+        };
+        s.edit("main", good).unwrap();
+        let revision = s.revision();
+        // Corner 2 dragged below corner 3: the outline crosses itself.
+        let crossed = WarpEdit::Corner {
+            corner: 1,
+            to: [1.0, 1.2],
+        };
+        let e = s.edit("main", crossed).unwrap_err().to_string();
+        assert!(e.contains("last good warp is kept"), "{e}");
+        assert_eq!(corners(&s, 0)[1], [1.0, 0.0]);
+        assert_eq!(s.revision(), revision, "a refused edit changes nothing");
+        let collinear = WarpEdit::Corner {
+            corner: 1,
+            to: [0.55, 0.55],
+        };
+        assert!(s.edit("main", collinear).is_err());
+        assert!(matches!(
+            s.edit("nowhere", WarpEdit::Reset),
+            Err(StageError::UnknownOutput(..))
+        ));
+    }
+
+    #[test]
+    fn undo_and_reset_walk_back() {
+        let mut s =
+            stage("[[outputs]]\nname = \"a\"\ncorners = [[0.1, 0], [1, 0], [1, 1], [0, 1]]\n");
+        let from_file = corners(&s, 0);
+        for x in [0.2, 0.3] {
+            s.edit(
+                "a",
+                WarpEdit::Corner {
+                    corner: 0,
+                    to: [x, 0.0],
+                },
+            )
+            .unwrap();
+        }
+        s.edit("a", WarpEdit::Reset).unwrap();
+        assert_eq!(corners(&s, 0), from_file, "reset is the show file's pin");
+        s.edit("a", WarpEdit::Undo).unwrap();
+        assert_eq!(corners(&s, 0)[0], [0.3, 0.0]);
+        s.edit("a", WarpEdit::Undo).unwrap();
+        s.edit("a", WarpEdit::Undo).unwrap();
+        assert_eq!(corners(&s, 0), from_file);
+        assert!(matches!(
+            s.edit("a", WarpEdit::Undo),
+            Err(StageError::NothingToUndo(_))
+        ));
+    }
+
+    #[test]
+    fn mesh_points_ride_along_when_the_corners_move() {
+        let mut s = stage("[[outputs]]\nname = \"a\"\n[outputs.mesh]\ncols = 3\nrows = 3\n");
+        // The middle point pulled to (0.6, 0.5) of the output.
+        s.edit(
+            "a",
+            WarpEdit::Point {
+                col: 1,
+                row: 1,
+                to: [0.6, 0.5],
+            },
+        )
+        .unwrap();
+        let p = s.outputs().next().unwrap().mesh.point(1, 1).unwrap();
+        assert!((p[0] - 0.6).abs() < 1e-12 && (p[1] - 0.5).abs() < 1e-12);
+        // Now the whole picture is pinned into the left half: the point follows.
+        s.edit(
+            "a",
+            WarpEdit::Corner {
+                corner: 1,
+                to: [0.5, 0.0],
+            },
+        )
+        .unwrap();
+        s.edit(
+            "a",
+            WarpEdit::Corner {
+                corner: 2,
+                to: [0.5, 1.0],
+            },
+        )
+        .unwrap();
+        s.align(AlignStep::Toggle).unwrap();
+        for _ in 0..8 {
+            s.align(AlignStep::NextHandle).unwrap();
+        }
+        let view = s.alignment_view().unwrap();
+        assert_eq!(view.handle, Handle::Point { col: 1, row: 1 });
+        assert!(
+            (view.at[0] - 0.3).abs() < 1e-9 && (view.at[1] - 0.5).abs() < 1e-9,
+            "{view:?}"
+        );
+    }
+
+    #[test]
+    fn alignment_nudges_the_selected_handle_and_needs_the_mode() {
+        let mut s = stage("[[outputs]]\nname = \"a\"\n[[outputs]]\nname = \"b\"\n");
+        assert_eq!(
+            s.align(AlignStep::Nudge([0.01, 0.0])),
+            Err(StageError::NotAligning)
+        );
+        s.align(AlignStep::Toggle).unwrap();
+        s.align(AlignStep::NextOutput).unwrap();
+        s.align(AlignStep::PreviousHandle).unwrap();
+        assert_eq!(s.alignment_view().unwrap().handle, Handle::Corner(3));
+        s.align(AlignStep::Nudge([0.01, -0.02])).unwrap();
+        assert_eq!(corners(&s, 1)[3], [0.01, 0.98]);
+        assert_eq!(corners(&s, 0), crate::show::IDENTITY_CORNERS);
+        s.align(AlignStep::Undo).unwrap();
+        assert_eq!(corners(&s, 1), crate::show::IDENTITY_CORNERS);
+        s.align(AlignStep::Toggle).unwrap();
+        assert!(s.alignment_view().is_none());
+    }
+
+    #[test]
+    fn a_kept_calibration_is_taken_for_the_outputs_it_names() {
+        let mut s = stage("[[outputs]]\nname = \"a\"\n[outputs.mesh]\ncols = 3\nrows = 3\n");
+        s.edit(
+            "a",
+            WarpEdit::Corner {
+                corner: 2,
+                to: [0.9, 0.95],
+            },
+        )
+        .unwrap();
+        s.edit(
+            "a",
+            WarpEdit::Point {
+                col: 0,
+                row: 1,
+                to: [0.02, 0.5],
+            },
+        )
+        .unwrap();
+        let kept = s.calibration();
+        let mut fresh = stage("[[outputs]]\nname = \"a\"\n[outputs.mesh]\ncols = 3\nrows = 3\n");
+        assert!(fresh.restore(&kept).is_empty());
+        assert_eq!(fresh.calibration(), kept);
+        // A mesh of another size, and an output the show no longer has, are reported.
+        let mut other = stage("[[outputs]]\nname = \"a\"\n[outputs.mesh]\ncols = 4\nrows = 3\n");
+        let mut extra = kept.clone();
+        extra.outputs.push(OutputCalibration {
+            name: "gone".into(),
+            corners: crate::show::IDENTITY_CORNERS,
+            mesh: None,
+        });
+        let skipped = other.restore(&extra);
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert_eq!(
+            corners(&other, 0),
+            kept.outputs[0].corners,
+            "the corners still apply"
+        );
+    }
+
+    #[test]
+    fn t_cycles_through_every_pattern_then_off() {
+        let mut p = None;
+        let mut seen = Vec::new();
+        for _ in 0..7 {
+            p = Pattern::after(p);
+            seen.push(p);
+        }
+        assert_eq!(seen.last(), Some(&None));
+        assert_eq!(seen.iter().flatten().count(), Pattern::ALL.len());
+        assert_eq!(Pattern::parse("WHITE"), Some(Pattern::White));
+    }
+}

@@ -224,14 +224,13 @@ fn state_messages(
             Some(i) => Some(OscType::Int(i)),
             None => n.as_f64().map(|f| OscType::Float(f as f32)),
         },
-        // A list (the stale counters) as one comma-separated string: desks handle strings.
-        serde_json::Value::Array(items) => Some(OscType::String(
-            items
-                .iter()
-                .filter_map(|i| i.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-        )),
+        // A list of names (stale counters, outputs) as one comma-separated string: desks
+        // handle strings. Lists of numbers (corner pins) are for /candela/state only.
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str())
+            .collect::<Option<Vec<_>>>()
+            .map(|names| OscType::String(names.join(","))),
         _ => None,
     };
     let mut out = Vec::new();
