@@ -14,7 +14,7 @@
 use candela::control::{Scene, Stage, ViewContent, slide_view};
 use candela::counts::{Counts, NumberFormat};
 use candela::geometry::{Mask, Mesh};
-use candela::render::{Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, render_target};
+use candela::render::{Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, output_texture};
 use candela::show::{Show, TransitionKind};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -30,14 +30,13 @@ fn main() {
     let gpu = Gpu::headless().unwrap();
     let (fonts, _) = candela::check::load_fonts(&show);
     let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
-    let target = render_target(
+    let target = output_texture(
         &gpu,
         "bench",
         SIZE,
         HEADLESS_FORMAT,
         wgpu::TextureUsages::empty(),
     );
-    let target = target.create_view(&Default::default());
     println!("adapter: {}", gpu.adapter.get_info().name);
 
     let plain = Stage::new(&show);
@@ -91,11 +90,10 @@ fn main() {
     geometry(&gpu, &target, &show, &mut renderer, &a, &b);
 }
 
-fn output(view: &wgpu::TextureView) -> OutputTarget<'_> {
+fn output(texture: &wgpu::Texture) -> OutputTarget<'_> {
     OutputTarget {
         output: 0,
-        view,
-        size: SIZE,
+        texture,
         monitor: "bench",
     }
 }
@@ -104,21 +102,19 @@ fn output(view: &wgpu::TextureView) -> OutputTarget<'_> {
 /// masks and a blend edge, frame for frame the same.
 fn geometry(
     gpu: &Gpu,
-    target: &wgpu::TextureView,
+    target: &wgpu::Texture,
     show: &Show,
     renderer: &mut Renderer,
     a: &candela::control::SlideView,
     b: &candela::control::SlideView,
 ) {
-    let mut warped = show.clone();
-    let o = &mut warped.outputs[0];
-    o.corners = [[0.03, 0.05], [0.98, 0.0], [0.95, 0.97], [0.0, 1.0]];
+    let mut pinned = show.clone();
+    pinned.outputs[0].corners = [[0.03, 0.05], [0.98, 0.0], [0.95, 0.97], [0.0, 1.0]];
+    let mut meshed = pinned.clone();
     let mut mesh = Mesh::identity(5, 5, false).unwrap();
     mesh.set_point(2, 2, [0.52, 0.49]).unwrap();
     mesh.set_point(1, 3, [0.24, 0.77]).unwrap();
-    o.mesh = mesh;
-    o.blend.widths[2] = 192.0;
-    o.blend.black_level = 0.02;
+    meshed.outputs[0].mesh = mesh;
     let window = |x: f64, y: f64| Mask {
         points: vec![
             [x, y],
@@ -129,15 +125,26 @@ fn geometry(
         feather: 12.0,
         invert: false,
     };
-    warped.masks = vec![
+    let mut masked = meshed.clone();
+    masked.masks = vec![
         window(300.0, 200.0),
         window(900.0, 200.0),
         window(1500.0, 600.0),
     ];
-    for (name, stage) in [
+    let mut warped = masked.clone();
+    warped.outputs[0].blend.widths[2] = 192.0;
+    warped.outputs[0].blend.black_level = 0.02;
+    let stages = [
         ("no geometry", Stage::new(show)),
-        ("geometry", Stage::new(&warped)),
-    ] {
+        ("corner pin", Stage::new(&pinned)),
+        ("corner pin + 5x5 mesh", Stage::new(&meshed)),
+        ("pin + mesh + 3 feathered masks", Stage::new(&masked)),
+        (
+            "geometry (pin + mesh + masks + blend edge)",
+            Stage::new(&warped),
+        ),
+    ];
+    for (name, stage) in stages {
         let mut run = |p: f32| {
             let scene = Scene::transition(a.clone(), b.clone(), TransitionKind::Crossfade, p);
             let start = Instant::now();
@@ -174,7 +181,7 @@ fn report(name: &str, mut times: Vec<Duration>) {
 /// Four counters rising at once, one of them on the wall, played at 60 frames a second over
 /// the 2 s count-up: the frame times, and how many frames had to lay out and draw the slide
 /// again (only those where a shown digit changed; the others reuse the cached slide).
-fn four_counters(gpu: &Gpu, target: &wgpu::TextureView) {
+fn four_counters(gpu: &Gpu, target: &wgpu::Texture) {
     use candela::control::{Command, Engine};
     let src = r#"
 locale = "fr-FR"

@@ -3,28 +3,42 @@
 // level lift and the masks, all in this fragment shader. Nothing is drawn outside the warped
 // picture, so the target's clear colour (0, 0, 0) is what the facade gets there.
 //
-// Layers are sRGB textures sampled as linear light, composited and dimmed in linear light;
-// the result is encoded to sRGB code values here, because the blend curve is defined on what
-// the projector receives (Bourke: pixel · f(x)^(1/γ)). The target is a non-sRGB format.
+// Layers are sRGB textures sampled as linear light, composited and dimmed in linear light.
+// An output with a blend encodes to sRGB code values here, because the blend curve is defined
+// on what the projector receives (Bourke: pixel · f(x)^(1/γ)), and writes a plain target;
+// any other output writes linear light to an sRGB target, which encodes it for free.
+//
+// The pipeline is built for each combination of the constants below, so a projector with no
+// warp, mask or blend pays for none of it (a software GPU runs every instruction per pixel).
+
+// Canvas pixels land 1:1 on output pixels: layers are fetched, not filtered.
+override EXACT: bool = false;
+// The show has masks.
+override MASKED: bool = true;
+// The output has a soft edge or a black level lift.
+override BLENDED: bool = true;
+// How many layers are composited (0 to 3).
+override LAYERS: u32 = 2u;
+// The alignment marker is drawn.
+override MARKED: bool = false;
+// (A software GPU runs both sides of a branch on a uniform value; these constants are what
+// lets it skip work.)
 
 struct Params {
     // The output's region of the canvas, in normalized canvas coordinates: x, y, w, h.
     region: vec4<f32>,
     // The lit part of the output: left, top, right, bottom, normalized output coordinates.
     crop: vec4<f32>,
-    // Opacity of layers 0, 1, 2; w: how many layers there are.
+    // Opacity of layers 0, 1, 2.
     opacity: vec4<f32>,
-    // Overlap widths as fractions of the region: left, top, right, bottom.
-    blend_width: vec4<f32>,
-    // 1/γ for red, green, blue; w: black level lift outside the overlaps.
-    inv_gamma: vec4<f32>,
-    // x: curve exponent, y: centre level, z: master, w: 1 when canvas pixels land 1:1 on
-    // output pixels (no warp), so layers are fetched exactly instead of filtered.
-    curve: vec4<f32>,
-    // Alignment marker in output pixels: x, y, radius, and w > 0 when shown.
+    // x: black level lift outside the overlaps, y: master level.
+    levels: vec4<f32>,
+    // Alignment marker in output pixels: x, y, radius.
     marker: vec4<f32>,
     // xy: the region's top left in canvas pixels; zw: the target's size in pixels.
     origin_target: vec4<f32>,
+    // xy: the canvas's size in pixels.
+    canvas: vec4<f32>,
 };
 
 struct VertexIn {
@@ -46,6 +60,9 @@ struct VertexOut {
 @group(0) @binding(3) var layer2: texture_2d<f32>;
 @group(0) @binding(4) var mask: texture_2d<f32>;
 @group(0) @binding(5) var linear_sampler: sampler;
+// The soft edges, f^(1/γ) per channel: row 0 across the region, row 1 down it; alpha is 1
+// where there is no overlap. Made on the CPU from Bourke's curve (geometry::bourke).
+@group(0) @binding(6) var blend_table: texture_2d<f32>;
 
 @vertex
 fn vs_main(v: VertexIn) -> VertexOut {
@@ -56,40 +73,21 @@ fn vs_main(v: VertexIn) -> VertexOut {
 }
 
 fn fetch(t: texture_2d<f32>, canvas_uv: vec2<f32>, pixel: vec2<i32>) -> vec3<f32> {
-    if params.curve.w > 0.5 {
+    if EXACT {
         return textureLoad(t, pixel, 0).rgb;
     }
     return textureSampleLevel(t, linear_sampler, canvas_uv, 0.0).rgb;
 }
 
+// Linear light to sRGB code values, within 0.4 of a code value of the exact curve. Square
+// roots instead of pow: a software GPU evaluates pow slowly, for every pixel of the frame.
 fn encode_srgb(c: vec3<f32>) -> vec3<f32> {
     let v = clamp(c, vec3<f32>(0.0), vec3<f32>(1.0));
-    let low = v * 12.92;
-    let high = 1.055 * pow(v, vec3<f32>(1.0 / 2.4)) - 0.055;
-    return select(high, low, v <= vec3<f32>(0.0031308));
-}
-
-// Paul Bourke's blend curve; x runs 0..1 across the overlap from the outer edge inward.
-fn bourke(x: f32) -> f32 {
-    let p = params.curve.x;
-    let a = params.curve.y;
-    if x < 0.5 {
-        return a * pow(2.0 * x, p);
-    }
-    return 1.0 - (1.0 - a) * pow(2.0 * (1.0 - x), p);
-}
-
-// The blend level at uv within the region: 1 outside every overlap.
-fn blend_level(uv: vec2<f32>) -> f32 {
-    var f = 1.0;
-    let w = params.blend_width;
-    let from_edge = vec4<f32>(uv.x, uv.y, 1.0 - uv.x, 1.0 - uv.y);
-    for (var i = 0; i < 4; i++) {
-        if w[i] > 0.0 && from_edge[i] < w[i] {
-            f *= bourke(clamp(from_edge[i] / w[i], 0.0, 1.0));
-        }
-    }
-    return f;
+    let s1 = sqrt(v);
+    let s2 = sqrt(s1);
+    let s3 = sqrt(s2);
+    let high = 0.585122381 * s1 + 0.783140355 * s2 - 0.368262736 * s3;
+    return select(high, v * 12.92, v <= vec3<f32>(0.0031308));
 }
 
 @fragment
@@ -105,38 +103,49 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     let pixel = vec2<i32>(floor(params.origin_target.xy + in.position.xy));
 
     var light = vec3<f32>(0.0);
-    let count = params.opacity.w;
-    if count > 0.5 {
+    if LAYERS > 0u {
         light = mix(light, fetch(layer0, canvas_uv, pixel), params.opacity.x);
     }
-    if count > 1.5 {
+    if LAYERS > 1u {
         light = mix(light, fetch(layer1, canvas_uv, pixel), params.opacity.y);
     }
-    if count > 2.5 {
+    if LAYERS > 2u {
         light = mix(light, fetch(layer2, canvas_uv, pixel), params.opacity.z);
     }
-    light *= params.curve.z;
-    var code = encode_srgb(light);
-
-    let f = blend_level(uv);
-    if f < 1.0 {
-        code *= pow(vec3<f32>(f), params.inv_gamma.rgb);
-    } else {
-        let lift = params.inv_gamma.w;
-        code = lift + (1.0 - lift) * code;
+    light *= params.levels.y;
+    var out = light;
+    if BLENDED {
+        out = encode_srgb(light);
+        // Nearest entries: the table is finer than the output, and a fetch is a quarter of
+        // a filtered sample's work.
+        let last = vec2<f32>(textureDimensions(blend_table)) - 1.0;
+        let at = vec2<i32>(round(uv * last.x));
+        let across = textureLoad(blend_table, vec2<i32>(at.x, 0), 0);
+        let down = textureLoad(blend_table, vec2<i32>(at.y, i32(last.y)), 0);
+        out *= across.rgb * down.rgb;
+        // The lift raises black outside the overlaps to the overlap's doubled black.
+        let lift = params.levels.x * across.a * down.a;
+        out = lift + (1.0 - lift) * out;
     }
-    code *= textureSampleLevel(mask, linear_sampler, canvas_uv, 0.0).r;
+    if MASKED {
+        // The nearest canvas pixel: masks are black a pixel beyond their outline, so no
+        // filtering is needed to keep them black.
+        let texel = clamp(floor(canvas_uv * params.canvas.xy), vec2<f32>(0.0), params.canvas.xy - 1.0);
+        out *= textureLoad(mask, vec2<i32>(texel), 0).r;
+    }
 
-    if params.marker.w > 0.0 {
+    if MARKED {
         let d = distance(in.position.xy, params.marker.xy);
         let r = params.marker.z;
         let ring = abs(d - r) < 2.0;
         let cross = d < r * 0.6 && min(abs(in.position.x - params.marker.x), abs(in.position.y - params.marker.y)) < 1.0;
+        // A magenta ring and cross with a black edge, seen on any pattern; the same in
+        // linear light and in code values.
         if ring || cross {
-            code = vec3<f32>(1.0, 0.15, 0.6);
+            out = vec3<f32>(1.0, 0.0, 1.0);
         } else if abs(d - r) < 4.0 {
-            code = vec3<f32>(0.0);
+            out = vec3<f32>(0.0);
         }
     }
-    return vec4<f32>(code, 1.0);
+    return vec4<f32>(out, 1.0);
 }

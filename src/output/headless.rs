@@ -8,7 +8,7 @@ use super::links::{LinkOptions, Links};
 use crate::control::{Engine, Status};
 use crate::osc::answer;
 use crate::osc::server::Incoming;
-use crate::render::{Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, render_image, render_target};
+use crate::render::{Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, output_texture, render_image};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -30,7 +30,7 @@ pub struct Headless {
     gpu: Gpu,
     renderer: Renderer,
     /// One offscreen image per output, at the output's size.
-    targets: Vec<(wgpu::TextureView, (u32, u32))>,
+    targets: Vec<wgpu::Texture>,
     inbox: Receiver<Incoming>,
     /// A request taken off the inbox while waiting, not yet applied.
     waiting: Option<Incoming>,
@@ -61,14 +61,13 @@ impl Headless {
             .map(|o| {
                 let size = (o.size.width, o.size.height);
                 let label = format!("headless output {}", o.name);
-                let texture = render_target(
+                output_texture(
                     &gpu,
                     &label,
                     size,
                     HEADLESS_FORMAT,
                     wgpu::TextureUsages::empty(),
-                );
-                (texture.create_view(&Default::default()), size)
+                )
             })
             .collect();
         Ok(Headless {
@@ -125,10 +124,9 @@ impl Headless {
                 .targets
                 .iter()
                 .enumerate()
-                .map(|(i, (view, size))| OutputTarget {
+                .map(|(i, texture)| OutputTarget {
                     output: i,
-                    view,
-                    size: *size,
+                    texture,
                     monitor: "offscreen",
                 })
                 .collect();

@@ -131,22 +131,29 @@ fn connect(
         surfaces.push(instance.create_surface(screen.window.clone())?);
     }
     let gpu = pollster::block_on(Gpu::new(instance, surfaces.first()))?;
-    // The output pass writes sRGB code values itself, so a plain (non-sRGB) format is wanted;
-    // an sRGB-only surface is drawn through its plain twin as a view format.
+    // A blended output's pass writes sRGB code values itself, into a plain format; the others
+    // write linear light into the sRGB twin. A surface without the wanted one is drawn
+    // through a view of it.
     let caps = surfaces
         .first()
         .map(|s| s.get_capabilities(&gpu.adapter))
         .ok_or_else(|| anyhow::anyhow!("the show has no outputs"))?;
-    let format = caps
+    let plain = caps
         .formats
-        .iter()
-        .copied()
-        .find(|f| !f.is_srgb())
-        .or(caps.formats.first().copied())
+        .first()
+        .map(|f| f.remove_srgb_suffix())
         .ok_or_else(|| anyhow::anyhow!("the GPU cannot present to this window"))?;
-    let renderer = super::renderer_for(&gpu, format, engine);
-    for (screen, surface) in screens.iter_mut().zip(surfaces) {
+    let renderer = super::renderer_for(&gpu, plain, engine);
+    let masked = !engine.stage().masks().is_empty();
+    let outputs: Vec<&crate::show::Output> = engine.stage().outputs().collect();
+    for ((screen, surface), output) in screens.iter_mut().zip(surfaces).zip(outputs) {
         let size = screen.window.inner_size();
+        let wanted = renderer.target_format(output, (size.width, size.height), masked);
+        let format = if caps.formats.contains(&wanted) {
+            wanted
+        } else {
+            plain
+        };
         let config = wgpu::SurfaceConfiguration {
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
             format,
@@ -161,10 +168,10 @@ fn connect(
                 .first()
                 .copied()
                 .unwrap_or(wgpu::CompositeAlphaMode::Auto),
-            view_formats: if format.is_srgb() {
-                vec![renderer.format()]
-            } else {
+            view_formats: if format == wanted {
                 vec![]
+            } else {
+                vec![wanted]
             },
             color_space: wgpu::SurfaceColorSpace::Auto,
         };
@@ -175,7 +182,7 @@ fn connect(
     tracing::info!(
         "{} output(s), {:?} on {} ({:?})",
         screens.len(),
-        format,
+        plain,
         gpu.adapter.get_info().name,
         gpu.adapter.get_info().backend
     );
@@ -237,12 +244,7 @@ impl Drawing {
         let mut frames = Vec::with_capacity(screens.len());
         for (i, screen) in screens.iter_mut().enumerate() {
             if let Some(frame) = screen.acquire(&self.gpu) {
-                let view = frame.texture.create_view(&wgpu::TextureViewDescriptor {
-                    format: Some(self.renderer.format()),
-                    ..Default::default()
-                });
-                let size = (frame.texture.width(), frame.texture.height());
-                frames.push((i, frame, view, size));
+                frames.push((i, frame));
             }
         }
         if frames.is_empty() {
@@ -260,15 +262,14 @@ impl Drawing {
         let targets: Vec<OutputTarget> = frames
             .iter()
             .zip(&labels)
-            .map(|((i, _, view, size), monitor)| OutputTarget {
+            .map(|((i, frame), monitor)| OutputTarget {
                 output: *i,
-                view,
-                size: *size,
+                texture: &frame.texture,
                 monitor,
             })
             .collect();
         self.renderer.render(&self.gpu, scene, stage, &targets);
-        for (i, frame, ..) in frames {
+        for (i, frame) in frames {
             screens[i].window.pre_present_notify();
             self.gpu.queue.present(frame);
         }
@@ -385,6 +386,17 @@ impl App {
                 None => {
                     let i = self.monitor_for(index, &infos)?;
                     let m = &infos[i];
+                    if let Some(other) = self
+                        .screens
+                        .iter()
+                        .find(|s| s.placed.as_ref().is_some_and(|p| p.name == m.name))
+                    {
+                        tracing::warn!(
+                            "output {name:?} goes on {} too, over {:?}: give each [[outputs]] its monitor",
+                            m.name,
+                            other.window.title()
+                        );
+                    }
                     attributes = attributes
                         .with_decorations(false)
                         .with_window_level(WindowLevel::AlwaysOnTop)

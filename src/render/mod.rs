@@ -26,7 +26,7 @@ use glyphon::{
     Cache, Color, Resolution, SwashCache, TextArea, TextAtlas, TextBounds, TextRenderer, Viewport,
 };
 use layout::{Rect, TextBlock};
-use output::{FrameParams, OutputPipeline};
+use output::{FrameParams, OutputPipeline, Variant};
 use pattern::OutputLabel;
 use quad::{Quad, QuadPipeline};
 use std::collections::HashMap;
@@ -74,8 +74,8 @@ struct Text {
 pub struct OutputTarget<'a> {
     /// Which of the stage's outputs.
     pub output: usize,
-    pub view: &'a wgpu::TextureView,
-    pub size: (u32, u32),
+    /// Of [`Renderer::target_format`] for this output, or made by [`output_texture`].
+    pub texture: &'a wgpu::Texture,
     /// The monitor it is on, as the technician knows it ("HDMI-1", "offscreen").
     pub monitor: &'a str,
 }
@@ -124,9 +124,20 @@ impl Renderer {
         }
     }
 
-    /// The format of the views this renderer draws into (never an sRGB one).
+    /// The plain (non-sRGB) format of this renderer's targets.
     pub fn format(&self) -> wgpu::TextureFormat {
         self.format
+    }
+
+    /// The format a window's surface for `output` should have, when it is `size` pixels
+    /// and the show has `masked` masks: plain for a blended output, sRGB otherwise.
+    pub fn target_format(
+        &self,
+        output: &Output,
+        size: (u32, u32),
+        masked: bool,
+    ) -> wgpu::TextureFormat {
+        Variant::of(output, size, masked).format(self.format)
     }
 
     /// Photos that could not be shown so far, with why.
@@ -149,7 +160,9 @@ impl Renderer {
                         || o.monitor.clone().unwrap_or_else(|| "not shown".into()),
                         |t| t.monitor.to_string(),
                     ),
-                    resolution: target.map_or((o.size.width, o.size.height), |t| t.size),
+                    resolution: target.map_or((o.size.width, o.size.height), |t| {
+                        (t.texture.width(), t.texture.height())
+                    }),
                     region: o.region,
                 }
             })
@@ -161,22 +174,17 @@ impl Renderer {
         self.frame_for(gpu, scene, canvas, stage.masks(), &outputs, labels);
     }
 
-    /// Draws the canvas itself, `size` pixels, into `target`: no warp, no mask, no blend.
-    pub fn render_canvas(
-        &mut self,
-        gpu: &Gpu,
-        scene: &Scene,
-        target: &wgpu::TextureView,
-        size: (u32, u32),
-    ) {
+    /// Draws the canvas itself into `target` (made by [`output_texture`]), at its size: no
+    /// warp, no mask, no blend.
+    pub fn render_canvas(&mut self, gpu: &Gpu, scene: &Scene, target: &wgpu::Texture) {
+        let size = (target.width(), target.height());
         let whole = Output::whole_canvas(crate::show::Size {
             width: size.0,
             height: size.1,
         });
         let target = OutputTarget {
             output: 0,
-            view: target,
-            size,
+            texture: target,
             monitor: "canvas",
         };
         let labels = vec![OutputLabel {
@@ -232,15 +240,24 @@ impl Renderer {
                     .filter(|a| a.output == output.name)
                     .map(|a| a.at),
             };
-            let mut pass = begin_pass(&mut encoder, target.view, wgpu::Color::BLACK);
+            let size = (target.texture.width(), target.texture.height());
+            let variant = Variant::of(output, size, !masks.is_empty());
+            self.outputs.prepare(gpu, variant);
+            let variant = variant.with(wanted.len(), frame.marker.is_some());
+            let view = target.texture.create_view(&wgpu::TextureViewDescriptor {
+                format: Some(variant.format(self.format)),
+                ..Default::default()
+            });
+            let mut pass = begin_pass(&mut encoder, &view, wgpu::Color::BLACK);
             self.outputs.draw(
                 gpu,
                 &mut pass,
+                variant,
                 target.output,
                 output,
                 masks,
                 canvas,
-                target.size,
+                size,
                 &view_refs,
                 &frame,
             );
@@ -518,6 +535,24 @@ impl LayerDraw<'_> {
     }
 }
 
+/// A texture an output can be drawn into whatever its variant: `format` (plain or sRGB)
+/// and its twin can both view it.
+pub fn output_texture(
+    gpu: &Gpu,
+    label: &str,
+    size: (u32, u32),
+    format: wgpu::TextureFormat,
+    usage: wgpu::TextureUsages,
+) -> wgpu::Texture {
+    let plain = format.remove_srgb_suffix();
+    let twins = [plain, plain.add_srgb_suffix()];
+    let usage = wgpu::TextureUsages::RENDER_ATTACHMENT | usage;
+    gpu.device.create_texture(&wgpu::TextureDescriptor {
+        view_formats: &twins,
+        ..texture_descriptor(label, size, plain, usage)
+    })
+}
+
 /// A pipeline drawing `shader`'s `vs_main` and `fs_main`, with one vertex buffer and one bind
 /// group, into targets of `format`.
 #[allow(clippy::too_many_arguments)]
@@ -529,6 +564,7 @@ fn pipeline(
     buffer: wgpu::VertexBufferLayout<'_>,
     format: wgpu::TextureFormat,
     blend: Option<wgpu::BlendState>,
+    constants: &[(&str, f64)],
 ) -> wgpu::RenderPipeline {
     let device = &gpu.device;
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -551,7 +587,10 @@ fn pipeline(
         fragment: Some(wgpu::FragmentState {
             module: shader,
             entry_point: Some("fs_main"),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..Default::default()
+            },
             targets: &[Some(wgpu::ColorTargetState {
                 format,
                 blend,
@@ -628,7 +667,7 @@ fn sampler_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
 }
 
 /// A texture of `size` to draw into, in `format`, also usable as `usage`.
-pub fn render_target(
+fn render_target(
     gpu: &Gpu,
     label: &str,
     size: (u32, u32),

@@ -1,6 +1,6 @@
 //! Rendering without a window: into an offscreen texture, read back as an image.
 
-use super::{Gpu, OutputTarget, Renderer, render_target};
+use super::{Gpu, OutputTarget, Renderer, output_texture};
 use crate::control::{Scene, Stage};
 use image::RgbaImage;
 
@@ -27,7 +27,7 @@ pub fn render_image(
     size: (u32, u32),
 ) -> Result<RgbaImage, ReadbackError> {
     let texture = readable_target(gpu, renderer, size);
-    renderer.render_canvas(gpu, scene, &texture.create_view(&Default::default()), size);
+    renderer.render_canvas(gpu, scene, &texture);
     read_back(gpu, &texture, size)
 }
 
@@ -41,11 +41,9 @@ pub fn render_output_image(
     size: (u32, u32),
 ) -> Result<RgbaImage, ReadbackError> {
     let texture = readable_target(gpu, renderer, size);
-    let view = texture.create_view(&Default::default());
     let targets = [OutputTarget {
         output: index,
-        view: &view,
-        size,
+        texture: &texture,
         monitor: "offscreen",
     }];
     renderer.render(gpu, scene, stage, &targets);
@@ -53,7 +51,7 @@ pub fn render_output_image(
 }
 
 fn readable_target(gpu: &Gpu, renderer: &Renderer, size: (u32, u32)) -> wgpu::Texture {
-    render_target(
+    output_texture(
         gpu,
         "offscreen frame",
         size,

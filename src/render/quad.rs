@@ -65,6 +65,7 @@ impl QuadPipeline {
             },
             format,
             Some(wgpu::BlendState::ALPHA_BLENDING),
+            &[],
         );
         // Layers and photos are drawn 1:1 on whole pixels (photos are resized on the CPU), so
         // nearest sampling is exact, and a software GPU composites with it much faster.
