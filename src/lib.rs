@@ -7,25 +7,27 @@
 //! show file ─► Show ─► Engine ◄─ Command ◄─ keys, OSC, count feeds
 //!                        │
 //!                        ▼
-//!                      Scene (plain data) ─► Renderer ─► texture view (window or PNG)
+//!                      Scene (plain data) ─► Renderer ─► one texture view per projector
+//!                      Stage (projectors' geometry) ─┘      (windows, or PNG)
 //! ```
 //!
 //! The modules, in that order:
 //! - [`geometry`]: pure projection geometry: corner-pin homographies, mesh warps, the
 //!   soft-edge blend curve, masks. No GPU, no files.
 //! - [`show`]: the show file (`show.toml`): model, loading, problems with file:line:col.
-//! - [`counts`]: counter values, locale-aware number formatting, feeds (HTTP, files) and
-//!   keeping counts on disk across restarts.
-//! - [`control`]: the pure core; [`control::Scene`] says what a frame shows, with no clock,
-//!   file or GPU involved.
-//! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
-//! - [`render`]: wgpu: draws a Scene into any `TextureView`; layout, photos, offscreen read-back.
-//! - [`osc`]: OSC from desks and tablets: framing, packets, desk dialects, the UDP/TCP
-//!   server on its own tokio thread, replies and feedback.
-//! - [`output`]: where frames go: a borderless window on the projector (winit), or offscreen;
-//!   the technician's keys.
 //! - [`calibration`]: the technician's corner pins and meshes, kept beside the show with
 //!   ten rolling backups.
+//! - [`counts`]: counter values, locale-aware number formatting, feeds (HTTP, files) and
+//!   keeping counts on disk across restarts.
+//! - [`control`]: the pure core; [`control::Scene`] says what a frame shows and
+//!   [`control::Stage`] where each projector puts it, with no clock, file or GPU involved.
+//! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
+//! - [`render`]: wgpu: slides into canvas-sized layers, then one output pass per projector
+//!   (warp, masks, blend); layout, photos, test patterns, offscreen read-back.
+//! - [`osc`]: OSC from desks and tablets: framing, packets, desk dialects, the UDP/TCP
+//!   server on its own tokio thread, replies and feedback.
+//! - [`output`]: where frames go: a borderless window per projector (winit), or offscreen;
+//!   the technician's keys, alignment included; saving the calibration as it changes.
 //! - [`check`]: `candela check`, every problem in a show found in one pass.
 //! - [`cli`]: the command line, a thin layer over the above.
 
