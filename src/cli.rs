@@ -41,6 +41,24 @@ enum Command {
     Render(RenderArgs),
     /// Send one OSC message (to a playing candela, by default) and print the reply.
     Send(SendArgs),
+    /// Play the show headless on this machine's GPU under cues, and measure it: frame times,
+    /// stalls, cue latency, memory, start-up.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct BenchArgs {
+    /// Show file, or a folder holding show.toml [default: slides/show.toml].
+    show: Option<PathBuf>,
+    /// Canvas size, for a show without [[outputs]] [default: the show's size].
+    #[arg(long, value_parser = parse_size)]
+    size: Option<Size>,
+    /// How long to play, in seconds.
+    #[arg(long, default_value_t = 10.0, value_parser = parse_seconds, allow_hyphen_values = true)]
+    seconds: f64,
+    /// Print the figures as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -168,6 +186,13 @@ fn parse_size(s: &str) -> Result<Size, String> {
     })
 }
 
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err("expected a number of seconds from more than 0 to 3600, such as 10".into()),
+    }
+}
+
 fn parse_pattern(s: &str) -> Result<Pattern, String> {
     Pattern::parse(s).ok_or_else(|| {
         let names: Vec<&str> = Pattern::ALL.iter().map(|p| p.name()).collect();
@@ -193,6 +218,7 @@ fn default_show() -> PathBuf {
 }
 
 pub fn main() -> ExitCode {
+    let launch = crate::bench::launched();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -215,6 +241,7 @@ pub fn main() -> ExitCode {
         Command::Check { show } => check(&show.unwrap_or_else(default_show)),
         Command::Render(args) => render(args),
         Command::Send(args) => send(args),
+        Command::Bench(args) => bench(args, launch),
     };
     match result {
         Ok(code) => code,
@@ -367,17 +394,7 @@ fn calibrated_stage(show: &Show) -> crate::control::Stage {
 
 fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
     let mut show = load_for_output(&args.show.unwrap_or_else(default_show))?;
-    if let Some(size) = args.size {
-        if show.outputs.len() != 1 || show.outputs[0].name != crate::show::DEFAULT_OUTPUT {
-            anyhow::bail!(
-                "--size sets the canvas of a show without [[outputs]]; {} has outputs, whose regions are in its own size {}",
-                show.path.display(),
-                show.size
-            );
-        }
-        show.size = size;
-        show.outputs = vec![Output::whole_canvas(size)];
-    }
+    resize_canvas(&mut show, args.size)?;
     let calibration_file = (!args.list_monitors).then(|| calibration::path_for(&show.path));
     let calibration = calibration_file
         .as_ref()
@@ -443,6 +460,51 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 calibration_file,
             },
         )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--size`: the canvas of a show without `[[outputs]]` (whose one output follows it).
+fn resize_canvas(show: &mut Show, size: Option<Size>) -> anyhow::Result<()> {
+    let Some(size) = size else {
+        return Ok(());
+    };
+    if show.outputs.len() != 1 || show.outputs[0].name != crate::show::DEFAULT_OUTPUT {
+        anyhow::bail!(
+            "--size sets the canvas of a show without [[outputs]]; {} has outputs, whose regions are in its own size {}",
+            show.path.display(),
+            show.size
+        );
+    }
+    show.size = size;
+    show.outputs = vec![Output::whole_canvas(size)];
+    Ok(())
+}
+
+fn bench(args: BenchArgs, launch: Instant) -> anyhow::Result<ExitCode> {
+    let mut show = load_for_output(&args.show.unwrap_or_else(default_show))?;
+    resize_canvas(&mut show, args.size)?;
+    let path = show.path.clone();
+    let calibration = kept_calibration(&show);
+    let counts = Counts::from_show(&show);
+    let mut engine = Engine::new(show, counts, Duration::ZERO)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some(loaded) = &calibration {
+        for s in engine.restore_calibration(&loaded.calibration) {
+            tracing::warn!("calibration {}: {s}", loaded.from.display());
+        }
+    }
+    tracing::info!(
+        "playing {} for {} s under cues...",
+        path.display(),
+        args.seconds
+    );
+    let report = crate::bench::run(engine, args.seconds, launch)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}: {} s", path.display(), args.seconds);
+        println!("{report}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -29,8 +29,10 @@
 //! - [`output`]: where frames go: a borderless window per projector (winit), or offscreen;
 //!   the technician's keys, alignment included; saving the calibration as it changes.
 //! - [`check`]: `candela check`, every problem in a show found in one pass.
+//! - [`bench`]: `candela bench`, the show played headless under cues, measured.
 //! - [`cli`]: the command line, a thin layer over the above.
 
+pub mod bench;
 pub mod calibration;
 pub mod check;
 pub mod cli;

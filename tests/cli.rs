@@ -363,3 +363,49 @@ fn render_output_warps_and_a_damaged_calibration_falls_back_to_its_backup() {
         text(&wrong)
     );
 }
+
+#[test]
+fn bench_prints_every_figure_as_json() {
+    let out = candela(&["bench", "--seconds", "1", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out)));
+    let number = |pointer: &str| {
+        report
+            .pointer(pointer)
+            .and_then(|v| v.as_f64())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .unwrap_or_else(|| panic!("{pointer} is not a number in {report}"))
+    };
+    for spread in ["/frame_ms", "/cue_latency_ms", "/cue_submitted_ms"] {
+        let [p50, p95, p99, max] =
+            ["p50", "p95", "p99", "max"].map(|q| number(&format!("{spread}/{q}")));
+        assert!(
+            p50 <= p95 && p95 <= p99 && p99 <= max,
+            "{spread} out of order in {report}"
+        );
+    }
+    assert!(number("/frames") >= 1.0);
+    assert!(
+        number("/cues") >= 1.0,
+        "at least one cue in a second: {report}"
+    );
+    assert!(number("/frames_over_budget") <= number("/frames"));
+    assert!(number("/stalls") <= number("/frames"));
+    assert!((number("/budget_ms") - 16.67).abs() < 0.01);
+    assert!(number("/peak_rss_mb") > 10.0);
+    assert!(number("/first_slide_ms") >= number("/first_black_ms"));
+    assert!(number("/first_black_ms") > 0.0);
+    assert_eq!(number("/seconds"), 1.0);
+    assert!(report["adapter"].as_str().is_some_and(|a| !a.is_empty()));
+    assert_eq!(report["outputs"], serde_json::json!(["main 1920x1080"]));
+}
+
+#[test]
+fn bench_refuses_a_bad_duration() {
+    for bad in ["-1", "nan", "inf", "0"] {
+        let out = candela(&["bench", "--seconds", bad]);
+        assert!(!out.status.success());
+        assert!(text(&out).contains("seconds"), "{}", text(&out));
+    }
+}

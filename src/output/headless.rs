@@ -24,6 +24,23 @@ pub struct HeadlessOptions {
     pub out: Option<PathBuf>,
 }
 
+/// What one [`Headless::frame`] did.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    /// Requests applied.
+    pub handled: usize,
+    /// The frame, when the picture changed and one was drawn.
+    pub drawn: Option<Drawn>,
+}
+
+/// When a frame was begun, handed to the GPU, and done there.
+#[derive(Debug, Clone, Copy)]
+pub struct Drawn {
+    pub started: Instant,
+    pub submitted: Instant,
+    pub done: Instant,
+}
+
 /// A show playing offscreen, one step at a time.
 pub struct Headless {
     pub engine: Engine,
@@ -83,6 +100,11 @@ impl Headless {
         })
     }
 
+    /// The GPU adapter's name, as the driver gives it.
+    pub fn adapter(&self) -> String {
+        self.gpu.adapter.get_info().name
+    }
+
     /// The OSC listeners' addresses (none when not listening).
     pub fn osc_addrs(&self) -> &[std::net::SocketAddr] {
         self.links.osc.as_ref().map_or(&[], |o| &o.local_addrs)
@@ -106,10 +128,36 @@ impl Headless {
         }
     }
 
+    /// Draws black on every output, as a projector's first frame is.
+    pub fn black(&mut self) {
+        self.draw(&crate::control::Scene::black());
+    }
+
+    /// Draws `scene` on every output and waits for the GPU; when that was submitted.
+    fn draw(&mut self, scene: &crate::control::Scene) -> Instant {
+        let targets: Vec<OutputTarget> = self
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, texture)| OutputTarget {
+                output: i,
+                texture,
+                monitor: "offscreen",
+            })
+            .collect();
+        self.renderer
+            .render(&self.gpu, scene, self.engine.stage(), &targets);
+        let submitted = Instant::now();
+        // Wait for the frame, so the pace is the GPU's real one, not a queue filling up.
+        if let Err(e) = self.gpu.device.poll(wgpu::PollType::wait_indefinitely()) {
+            tracing::error!("GPU: {e}");
+        }
+        submitted
+    }
+
     /// Applies every request that has arrived, moves the show on to `now`, and draws the
-    /// frame if the picture changed; returns how many requests it applied. When it returns,
-    /// the frame is done on the GPU.
-    pub fn frame(&mut self, now: Duration) -> usize {
+    /// frame if the picture changed. When it returns, the frame is done on the GPU.
+    pub fn frame(&mut self, now: Duration) -> Step {
         let mut handled = 0;
         while let Some(incoming) = self.waiting.take().or_else(|| self.inbox.try_recv().ok()) {
             answer::handle(&mut self.engine, incoming, now);
@@ -119,27 +167,19 @@ impl Headless {
         self.links.report(&self.engine);
         let scene = self.engine.scene(now);
         let geometry = self.engine.stage().revision();
+        let mut drawn = None;
         if self.last.as_ref() != Some(&(scene.clone(), geometry)) {
-            let targets: Vec<OutputTarget> = self
-                .targets
-                .iter()
-                .enumerate()
-                .map(|(i, texture)| OutputTarget {
-                    output: i,
-                    texture,
-                    monitor: "offscreen",
-                })
-                .collect();
-            self.renderer
-                .render(&self.gpu, &scene, self.engine.stage(), &targets);
-            // Wait for the frame, so the pace is the GPU's real one, not a queue filling up.
-            if let Err(e) = self.gpu.device.poll(wgpu::PollType::wait_indefinitely()) {
-                tracing::error!("GPU: {e}");
-            }
+            let started = Instant::now();
+            let submitted = self.draw(&scene);
+            drawn = Some(Drawn {
+                started,
+                submitted,
+                done: Instant::now(),
+            });
             self.drawn += 1;
             self.last = Some((scene, geometry));
         }
-        handled
+        Step { handled, drawn }
     }
 
     /// The canvas at `now`, read back.
@@ -166,6 +206,7 @@ pub fn run_headless(
     links: LinkOptions,
 ) -> anyhow::Result<Status> {
     let mut player = Headless::new(engine, links)?;
+    player.black();
     let frame = Duration::from_secs_f64(1.0 / options.fps.max(1) as f64);
     let limit = options.seconds.map(Duration::from_secs_f64);
     let start = Instant::now();
@@ -181,7 +222,7 @@ pub fn run_headless(
         {
             break limit;
         }
-        let handled = player.frame(now);
+        let handled = player.frame(now).handled;
         if options.virtual_time {
             ticks += 1;
         } else if handled == 0 {

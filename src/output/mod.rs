@@ -7,7 +7,7 @@ mod links;
 pub mod monitor;
 mod window;
 
-pub use headless::{Headless, HeadlessOptions, run_headless};
+pub use headless::{Drawn, Headless, HeadlessOptions, Step, run_headless};
 pub use links::LinkOptions;
 pub use window::{WindowOptions, run};
 
