@@ -128,9 +128,11 @@ impl Headless {
         }
     }
 
-    /// Draws black on every output, as a projector's first frame is.
+    /// Draws black on every output, as a projector's first frame is, then loads what the
+    /// slides need.
     pub fn black(&mut self) {
         self.draw(&crate::control::Scene::black());
+        super::preload(&mut self.renderer, &self.gpu, &self.engine);
     }
 
     /// Draws `scene` on every output and waits for the GPU; when that was submitted.

@@ -11,8 +11,8 @@ pub use headless::{Drawn, Headless, HeadlessOptions, Step, run_headless};
 pub use links::LinkOptions;
 pub use window::{WindowOptions, run};
 
-/// The renderer a playing show draws with: its fonts loaded (problems logged) and every
-/// slide's photo loaded at the canvas's size, so no first cue stalls on a decode.
+/// The renderer a playing show draws with, its fonts loaded (problems logged). Call
+/// [`preload`] once the first (black) frame is out.
 fn renderer_for(
     gpu: &crate::render::Gpu,
     format: wgpu::TextureFormat,
@@ -22,8 +22,16 @@ fn renderer_for(
     for p in problems {
         tracing::warn!("{p}");
     }
-    let mut renderer = crate::render::Renderer::new(gpu, format, fonts);
+    crate::render::Renderer::new(gpu, format, fonts)
+}
+
+/// Loads every slide's photo at the canvas's size, so no first cue stalls on a decode. Done
+/// after the first black frame, so the projector goes black as early as it can.
+fn preload(
+    renderer: &mut crate::render::Renderer,
+    gpu: &crate::render::Gpu,
+    engine: &crate::control::Engine,
+) {
     let canvas = engine.stage().canvas();
     renderer.preload(gpu, &engine.slide_views(), (canvas.width, canvas.height));
-    renderer
 }

@@ -421,6 +421,7 @@ impl App {
         let mut drawing = connect(&mut self.screens, event_loop, &self.engine)?;
         // The very first frame is black, whatever the show does next.
         drawing.draw(&mut self.screens, &Scene::black(), self.engine.stage());
+        super::preload(&mut drawing.renderer, &drawing.gpu, &self.engine);
         self.drawing = Some(drawing);
         self.request_redraw();
         Ok(())
@@ -437,7 +438,10 @@ impl App {
                 screen.surface = None;
             }
             match connect(&mut self.screens, event_loop, &self.engine) {
-                Ok(d) => self.drawing = Some(d),
+                Ok(mut d) => {
+                    super::preload(&mut d.renderer, &d.gpu, &self.engine);
+                    self.drawing = Some(d);
+                }
                 Err(e) => {
                     return self.fail(event_loop, e.context("the GPU could not be recreated"));
                 }
