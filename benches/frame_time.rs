@@ -1,113 +1,49 @@
-//! Frame times on the GPU at hand (lavapipe under `scripts/test`'s settings), printed as
-//! percentiles: `cargo bench --bench frame_time`.
+//! The renderer alone, one frame at a time, as criterion measures a function:
+//! `cargo bench --bench frame_time` (lavapipe under `scripts/test`'s settings). Each
+//! iteration draws one 1920x1080 frame and waits for the GPU, so the time is the GPU's, not a
+//! queue filling up. The whole show under cues, with percentiles, is `candela bench`.
 //!
-//! - crossfade: two portrait slides with text and a counter fading at 1920x1080, the frame the
-//!   wall sees most while the show moves (slides are cached layers, so this is compositing);
-//! - counter-tick: the same slide with its counter changing every frame, so the slide is laid
-//!   out, shaped and drawn again each time (what a live count costs when a digit changes);
-//! - four counters counting up at once through the engine, a total of three on the wall;
-//! - crossfade with geometry: the same crossfade through a corner pin, a 5x5 mesh, three
-//!   feathered masks and a blend edge, against the same output with no geometry.
-//!
-//! Each frame is submitted and waited for, so the time is the GPU's, not a queue filling up.
+//! - `render/crossfade`: two portrait slides fading (cached layers: this is the output pass);
+//! - `render/counter tick`: a slide whose counter changes every frame, so it is laid out,
+//!   shaped and drawn again each time;
+//! - `render/crossfade + ...`: the same crossfade through a corner pin, then a 5x5 mesh, then
+//!   three feathered masks, then a blend edge, one added at a time;
+//! - `engine/four counters counting up`: the pure engine's tick and scene for one frame.
 
-use candela::control::{Scene, Stage, ViewContent, slide_view};
+use candela::control::{Command, Engine, Scene, SlideView, Stage, ViewContent, slide_view};
 use candela::counts::{Counts, NumberFormat};
 use candela::geometry::{Mask, Mesh};
 use candela::render::{Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, output_texture};
 use candela::show::{Show, TransitionKind};
+use criterion::{Criterion, criterion_group, criterion_main};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SIZE: (u32, u32) = (1920, 1080);
-const FRAMES: usize = 300;
 
-fn main() {
-    let (show, _) = Show::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("slides")).unwrap();
-    let numbers = NumberFormat::new(&show.locale).unwrap();
-    let counts = Counts::from_show(&show);
-    let view = |id| slide_view(&show, &numbers, &counts, show.find_slide(id).unwrap());
-    let gpu = Gpu::headless().unwrap();
-    let (fonts, _) = candela::check::load_fonts(&show);
-    let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
-    let target = output_texture(
-        &gpu,
-        "bench",
-        SIZE,
-        HEADLESS_FORMAT,
-        wgpu::TextureUsages::empty(),
-    );
-    println!("adapter: {}", gpu.adapter.get_info().name);
-
-    let plain = Stage::new(&show);
-    let mut frame = |scene: &Scene| {
-        let start = Instant::now();
-        renderer.render(&gpu, scene, &plain, &[output(&target)]);
-        gpu.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .unwrap();
-        start.elapsed()
-    };
-
-    let (a, b) = (view("yorm-bopha"), view("mikhail-kosenko"));
-    let first = frame(&Scene::transition(
-        a.clone(),
-        b.clone(),
-        TransitionKind::Crossfade,
-        0.0,
-    ));
-    println!(
-        "first frame (shaders, fonts, photos, both layers): {}",
-        ms(first)
-    );
-    let times: Vec<Duration> = (0..FRAMES)
-        .map(|i| {
-            let p = i as f32 / FRAMES as f32;
-            frame(&Scene::transition(
-                a.clone(),
-                b.clone(),
-                TransitionKind::Crossfade,
-                p,
-            ))
-        })
-        .collect();
-    report("crossfade 1920x1080, 2 portrait layers", times);
-
-    let times: Vec<Duration> = (0..FRAMES)
-        .map(|i| {
-            let mut slide = a.clone();
-            if let ViewContent::Portrait {
-                counter: Some(c), ..
-            } = &mut slide.content
-            {
-                c.value = numbers.format(89_734 + i as u64);
-            }
-            frame(&Scene::still(slide))
-        })
-        .collect();
-    report("counter-tick 1920x1080, slide redrawn every frame", times);
-    four_counters(&gpu, &target);
-    geometry(&gpu, &target, &show, &mut renderer, &a, &b);
+struct Bench {
+    gpu: Gpu,
+    renderer: Renderer,
+    target: wgpu::Texture,
 }
 
-fn output(texture: &wgpu::Texture) -> OutputTarget<'_> {
-    OutputTarget {
-        output: 0,
-        texture,
-        monitor: "bench",
+impl Bench {
+    fn frame(&mut self, scene: &Scene, stage: &Stage) {
+        let target = OutputTarget {
+            output: 0,
+            texture: &self.target,
+            monitor: "bench",
+        };
+        self.renderer.render(&self.gpu, scene, stage, &[target]);
+        self.gpu
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .unwrap();
     }
 }
 
-/// The crossfade through no geometry, then through a corner pin, a 5x5 mesh, three feathered
-/// masks and a blend edge, frame for frame the same.
-fn geometry(
-    gpu: &Gpu,
-    target: &wgpu::Texture,
-    show: &Show,
-    renderer: &mut Renderer,
-    a: &candela::control::SlideView,
-    b: &candela::control::SlideView,
-) {
+/// The default show, with each geometry feature added on top of the previous one.
+fn stages(show: &Show) -> Vec<(&'static str, Stage)> {
     let mut pinned = show.clone();
     pinned.outputs[0].corners = [[0.03, 0.05], [0.98, 0.0], [0.95, 0.97], [0.0, 1.0]];
     let mut meshed = pinned.clone();
@@ -131,58 +67,72 @@ fn geometry(
         window(900.0, 200.0),
         window(1500.0, 600.0),
     ];
-    let mut warped = masked.clone();
-    warped.outputs[0].blend.widths[2] = 192.0;
-    warped.outputs[0].blend.black_level = 0.02;
-    let stages = [
-        ("no geometry", Stage::new(show)),
-        ("corner pin", Stage::new(&pinned)),
-        ("corner pin + 5x5 mesh", Stage::new(&meshed)),
-        ("pin + mesh + 3 feathered masks", Stage::new(&masked)),
+    let mut blended = masked.clone();
+    blended.outputs[0].blend.widths[2] = 192.0;
+    blended.outputs[0].blend.black_level = 0.02;
+    vec![
+        ("crossfade", Stage::new(show)),
+        ("crossfade + corner pin", Stage::new(&pinned)),
+        ("crossfade + pin + 5x5 mesh", Stage::new(&meshed)),
+        ("crossfade + pin + mesh + 3 masks", Stage::new(&masked)),
         (
-            "geometry (pin + mesh + masks + blend edge)",
-            Stage::new(&warped),
+            "crossfade + pin + mesh + masks + blend",
+            Stage::new(&blended),
         ),
-    ];
-    for (name, stage) in stages {
-        let mut run = |p: f32| {
-            let scene = Scene::transition(a.clone(), b.clone(), TransitionKind::Crossfade, p);
-            let start = Instant::now();
-            renderer.render(gpu, &scene, &stage, &[output(target)]);
-            gpu.device
-                .poll(wgpu::PollType::wait_indefinitely())
-                .unwrap();
-            start.elapsed()
-        };
-        // The first frame of a stage tessellates and rasterizes the masks: not a frame time.
-        let setup = run(0.0);
-        let times = (0..FRAMES).map(|i| run(i as f32 / FRAMES as f32)).collect();
-        println!("{name}: set-up frame {}", ms(setup));
-        report(&format!("crossfade 1920x1080, {name}"), times);
+    ]
+}
+
+fn render(c: &mut Criterion) {
+    let (show, _) = Show::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("slides")).unwrap();
+    let numbers = NumberFormat::new(&show.locale).unwrap();
+    let counts = Counts::from_show(&show);
+    let view = |id| slide_view(&show, &numbers, &counts, show.find_slide(id).unwrap());
+    let gpu = Gpu::headless().unwrap();
+    let (fonts, _) = candela::check::load_fonts(&show);
+    let renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
+    let usage = wgpu::TextureUsages::empty();
+    let target = output_texture(&gpu, "bench", SIZE, HEADLESS_FORMAT, usage);
+    println!("adapter: {}", gpu.adapter.get_info().name);
+    let mut bench = Bench {
+        gpu,
+        renderer,
+        target,
+    };
+    let (a, b): (SlideView, SlideView) = (view("yorm-bopha"), view("mikhail-kosenko"));
+    let mut group = c.benchmark_group("render");
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(4));
+    for (name, stage) in stages(&show) {
+        let mut p = 0.0f32;
+        group.bench_function(name, |bench_fn| {
+            bench_fn.iter(|| {
+                // A new opacity each frame, so no frame is skipped as unchanged.
+                p = (p + 0.013) % 1.0;
+                let scene = Scene::transition(a.clone(), b.clone(), TransitionKind::Crossfade, p);
+                bench.frame(&scene, &stage);
+            })
+        });
     }
+    let plain = Stage::new(&show);
+    let mut n = 0u64;
+    group.bench_function("counter tick", |bench_fn| {
+        bench_fn.iter(|| {
+            n += 1;
+            let mut slide = a.clone();
+            if let ViewContent::Portrait {
+                counter: Some(c), ..
+            } = &mut slide.content
+            {
+                c.value = numbers.format(89_734 + n);
+            }
+            bench.frame(&Scene::still(slide), &plain);
+        })
+    });
+    group.finish();
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn report(name: &str, mut times: Vec<Duration>) {
-    times.sort();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    println!(
-        "{name}: {} frames, p50 {}, p99 {}, max {}",
-        times.len(),
-        ms(at(0.5)),
-        ms(at(0.99)),
-        ms(at(1.0))
-    );
-}
-
-/// Four counters rising at once, one of them on the wall, played at 60 frames a second over
-/// the 2 s count-up: the frame times, and how many frames had to lay out and draw the slide
-/// again (only those where a shown digit changed; the others reuse the cached slide).
-fn four_counters(gpu: &Gpu, target: &wgpu::Texture) {
-    use candela::control::{Command, Engine};
+/// Four counters rising at once, a total of three on the wall: the engine's share of a frame.
+fn engine(c: &mut Criterion) {
     let src = r#"
 locale = "fr-FR"
 count_up_seconds = 2
@@ -208,8 +158,6 @@ kind = "counter"
 counter = "total"
 "#;
     let (show, _) = Show::parse(Path::new("four.toml"), src).unwrap();
-    let (fonts, _) = candela::check::load_fonts(&show);
-    let mut renderer = Renderer::new(gpu, HEADLESS_FORMAT, fonts);
     let counts = Counts::from_show(&show);
     let mut engine = Engine::new(show, counts, Duration::ZERO).unwrap();
     for (id, value) in [("a", 90_734), ("b", 1_500), ("c", 7_250)] {
@@ -219,33 +167,17 @@ counter = "total"
         };
         engine.apply(set, Duration::ZERO).unwrap();
     }
-    let stage = Stage::new(engine.show());
-    let mut times = Vec::new();
-    let mut redrawn = 0;
-    let mut last = None;
-    let cpu = Instant::now();
-    let mut engine_time = Duration::ZERO;
-    for i in 0..=120u32 {
-        let now = Duration::from_secs_f64(i as f64 / 60.0);
-        let t = Instant::now();
-        engine.tick(now);
-        let scene = engine.scene(now);
-        engine_time += t.elapsed();
-        if last.as_ref() != Some(&scene) {
-            redrawn += 1;
-        }
-        let start = Instant::now();
-        renderer.render(gpu, &scene, &stage, &[output(target)]);
-        gpu.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .unwrap();
-        times.push(start.elapsed());
-        last = Some(scene);
-    }
-    println!(
-        "four counters counting up: engine {:.3} ms a frame; {redrawn} of 121 frames changed the picture ({:.1} s in all)",
-        engine_time.as_secs_f64() * 1000.0 / 121.0,
-        cpu.elapsed().as_secs_f64()
-    );
-    report("four counters counting up 1920x1080, frame", times);
+    let mut i = 0u32;
+    c.bench_function("engine/four counters counting up", |b| {
+        b.iter(|| {
+            // Through the 2 s count-up and round again, a frame at a time.
+            i = (i + 1) % 120;
+            let now = Duration::from_secs_f64(i as f64 / 60.0);
+            engine.tick(now);
+            engine.scene(now)
+        })
+    });
 }
+
+criterion_group!(benches, render, engine);
+criterion_main!(benches);
