@@ -106,7 +106,7 @@ struct PlayArgs {
     #[arg(long, default_value_t = DEFAULT_FPS, requires = "headless")]
     fps: u32,
     /// Headless: stop after this many seconds of show.
-    #[arg(long, requires = "headless")]
+    #[arg(long, requires = "headless", value_parser = parse_show_seconds, allow_hyphen_values = true)]
     seconds: Option<f64>,
     /// Headless: advance the show's clock one frame per frame drawn, as fast as possible.
     #[arg(long, requires = "seconds")]
@@ -186,11 +186,23 @@ fn parse_size(s: &str) -> Result<Size, String> {
     })
 }
 
-fn parse_seconds(s: &str) -> Result<f64, String> {
+fn seconds_within(s: &str, max: f64) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 3600.0 => Ok(v),
-        _ => Err("expected a number of seconds from more than 0 to 3600, such as 10".into()),
+        Ok(v) if v.is_finite() && v > 0.0 && v <= max => Ok(v),
+        _ => Err(format!(
+            "expected a number of seconds from more than 0 to {max}, such as 10"
+        )),
     }
+}
+
+/// The bench's length: up to an hour.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    seconds_within(s, 3600.0)
+}
+
+/// How long headless play lasts: up to a year of show.
+fn parse_show_seconds(s: &str) -> Result<f64, String> {
+    seconds_within(s, 31_536_000.0)
 }
 
 fn parse_pattern(s: &str) -> Result<Pattern, String> {

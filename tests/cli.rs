@@ -409,3 +409,13 @@ fn bench_refuses_a_bad_duration() {
         assert!(text(&out).contains("seconds"), "{}", text(&out));
     }
 }
+
+#[test]
+fn play_refuses_a_bad_duration_without_panicking() {
+    for bad in ["-1", "nan", "inf", "1e300"] {
+        let out = candela(&["play", "--headless", "--no-osc", "--seconds", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out));
+        assert!(text(&out).contains("seconds"), "{}", text(&out));
+        assert!(!text(&out).contains("panicked"), "{}", text(&out));
+    }
+}

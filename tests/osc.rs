@@ -881,3 +881,86 @@ fn calibration_survives_kill_9_at_any_moment() {
         .count();
     assert!(backups >= 1, "earlier versions are kept");
 }
+
+/// Replies to `bytes` sent from `socket`, gathered until `quiet` passes with none.
+fn replies_to(socket: &UdpSocket, to: SocketAddr, bytes: &[u8], quiet: Duration) -> Vec<Value> {
+    socket.set_read_timeout(Some(quiet)).unwrap();
+    socket.send_to(bytes, to).unwrap();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    // Bounded: a flood of replies is exactly what some of these tests look for.
+    for _ in 0..1000 {
+        let Ok((n, _)) = socket.recv_from(&mut buf) else {
+            break;
+        };
+        let message = packet::decode(&buf[..n]).unwrap().remove(0).message;
+        out.push(json_reply(message).unwrap().1);
+    }
+    out
+}
+
+#[test]
+fn time_tags_from_before_1970_mean_now_and_are_answered() {
+    let c = start("tests/fixtures/osc/show.toml");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for seconds in [0, 1, 2_208_988_700] {
+        let at = OscTime {
+            seconds,
+            fractional: 0,
+        };
+        let replies = replies_to(
+            &socket,
+            c.addr,
+            &bundle(at, vec![("/candela/ping", vec![])]),
+            Duration::from_secs(5),
+        );
+        assert_eq!(replies.len(), 1, "time tag {seconds}: {replies:?}");
+        assert_eq!(replies[0]["data"], "pong");
+    }
+}
+
+#[test]
+fn addresses_whose_lower_case_changes_length_keep_the_tcp_link() {
+    let c = start("tests/fixtures/osc/show.toml");
+    let mut stream = TcpStream::connect(c.addr).unwrap();
+    for hostile in ["/\u{212A}andela/next", "/candela/\u{212A}x", "/\u{0130}/x"] {
+        stream
+            .write_all(&framing::encode(
+                Framing::Slip,
+                &packet::encode_message(hostile, vec![]),
+            ))
+            .unwrap();
+    }
+    stream
+        .write_all(&framing::encode(
+            Framing::Slip,
+            &packet::encode_message("/candela/ping", vec![]),
+        ))
+        .unwrap();
+    let (replies, _) = read_replies(&mut stream, 2);
+    // The one under candela's prefix is an unknown address; the link is still up for ping.
+    assert_eq!(replies[0].1["status"], "error", "{replies:?}");
+    assert_eq!(replies[1].1["data"], "pong", "{replies:?}");
+}
+
+#[test]
+fn a_refused_senders_flood_draws_one_reply_per_packet_at_most() {
+    let c = start("tests/fixtures/osc/guarded.toml");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let now = OscTime {
+        seconds: 0,
+        fractional: 1,
+    };
+    let flood = bundle(now, vec![("/candela/next", vec![]); 500]);
+    let replies = replies_to(&socket, c.addr, &flood, Duration::from_secs(2));
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0]["status"], "denied");
+    // And a source that keeps trying is answered a few times, then not at all for a while.
+    let answered: usize = (0..20)
+        .map(|_| replies_to(&socket, c.addr, &flood, Duration::from_millis(200)).len())
+        .sum();
+    assert!(
+        answered <= 5,
+        "{answered} replies to 20 more refused floods"
+    );
+}

@@ -117,7 +117,10 @@ pub fn interpret(message: &Message, settings: &OscSettings) -> Meaning {
             };
         }
     }
-    let lower = address.to_lowercase();
+    // ASCII only: OSC addresses are ASCII, and a lower-case copy of the same byte length is
+    // what lets the original be sliced at the offsets found in it (U+212A KELVIN SIGN lowers
+    // to a shorter "k").
+    let lower = address.to_ascii_lowercase();
     if let Some(rest) = strip(&lower, &settings.prefix) {
         // Keep the original case of what follows the verbs (slide and counter ids).
         let original = &address[address.len() - rest.len()..];
@@ -125,7 +128,7 @@ pub fn interpret(message: &Message, settings: &OscSettings) -> Meaning {
     }
     if settings.gma3 {
         let rest = match &settings.gma3_prefix {
-            Some(p) => strip(&lower, &format!("/{}", p.to_lowercase())),
+            Some(p) => strip(&lower, &format!("/{}", p.to_ascii_lowercase())),
             None => None,
         };
         if let Some(rest) = rest

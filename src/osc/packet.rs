@@ -52,6 +52,19 @@ const IMMEDIATELY: OscTime = OscTime {
     fractional: 1,
 };
 
+/// Seconds from the OSC epoch (1900) to the Unix epoch (1970).
+const UNIX_EPOCH_IN_OSC: u64 = 2_208_988_800;
+
+/// How long from `now` until `time`, or None when it is due: in the past, the "immediately"
+/// tag, or before 1970 (time tag 0 is sent by senders that mean "now"). Never panics, whatever
+/// the sender wrote.
+pub fn wait_until(time: OscTime, now: std::time::SystemTime) -> Option<std::time::Duration> {
+    let unix = (time.seconds as u64).checked_sub(UNIX_EPOCH_IN_OSC)?;
+    let nanos = (time.fractional as u64 * 1_000_000_000) >> 32;
+    let at = std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(unix, nanos as u32))?;
+    at.duration_since(now).ok().filter(|d| !d.is_zero())
+}
+
 /// Decodes one packet (a UDP datagram or one TCP frame). Bundles, nested too, are flattened in
 /// order; each message takes the time tag of the bundle that holds it directly; a bare message,
 /// and the "immediately" time tag, are [`When::Now`]. A message with no type-tag string at all
@@ -165,6 +178,30 @@ fn check_tags(tags: &[u8]) -> Result<(), PacketError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_tags_before_1970_or_past_are_due_now() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let at = |seconds| OscTime {
+            seconds,
+            fractional: 0,
+        };
+        assert_eq!(wait_until(at(0), now), None);
+        assert_eq!(wait_until(IMMEDIATELY, now), None);
+        assert_eq!(wait_until(at(2_208_988_700), now), None, "1969");
+        assert_eq!(
+            wait_until(at(u32::MAX), now).map(|d| d.as_secs() > 0),
+            Some(true)
+        );
+        let soon = OscTime {
+            seconds: (UNIX_EPOCH_IN_OSC + 1_800_000_002) as u32,
+            fractional: 1 << 31,
+        };
+        assert_eq!(
+            wait_until(soon, now),
+            Some(std::time::Duration::from_millis(2500))
+        );
+    }
     use rosc::OscBundle;
 
     const OSCILLATOR: [u8; 32] = [

@@ -80,6 +80,34 @@ struct Shared {
     debounce: Mutex<HashMap<String, Instant>>,
     /// When each source last logged each kind of noise, and how much was held back since.
     noise: Mutex<HashMap<(IpAddr, &'static str), Noise>>,
+    /// Refused sources: when their current window of "denied" replies began, and how many.
+    denied: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+/// A refused source gets at most this many "denied" replies...
+const DENIED_REPLIES: u32 = 5;
+/// ...in this long.
+const DENIED_WINDOW: Duration = Duration::from_secs(10);
+/// Refused sources remembered at once; past this, those whose window is over are forgotten.
+const DENIED_SOURCES: usize = 4096;
+
+/// Whether a refused source may have one more "denied" reply now.
+fn may_answer_denied(shared: &Shared, ip: IpAddr) -> bool {
+    let now = Instant::now();
+    let mut denied = shared.denied.lock().unwrap_or_else(|p| p.into_inner());
+    if denied.len() >= DENIED_SOURCES {
+        denied.retain(|_, (since, _)| now.duration_since(*since) < DENIED_WINDOW);
+        if denied.len() >= DENIED_SOURCES {
+            return false;
+        }
+    }
+    let (since, count) = denied.entry(ip).or_insert((now, 0));
+    if now.duration_since(*since) >= DENIED_WINDOW {
+        *since = now;
+        *count = 0;
+    }
+    *count += 1;
+    *count <= DENIED_REPLIES
 }
 
 /// Binds every address (UDP and TCP each) and serves them on a background thread.
@@ -121,6 +149,7 @@ pub fn start(
         log,
         debounce: Mutex::new(HashMap::new()),
         noise: Mutex::new(HashMap::new()),
+        denied: Mutex::new(HashMap::new()),
     });
     let (state, state_rx) = tokio::sync::watch::channel(serde_json::Value::Null);
     let feedback_targets = shared.settings.feedback.clone();
@@ -375,23 +404,23 @@ async fn handle_packet(shared: &Shared, bytes: &[u8], source: SocketAddr) -> Vec
         warn_limited(shared, source.ip(), "denied", || {
             format!("OSC: {source} is not in [osc] allow; its messages are refused")
         });
-        return timed
-            .iter()
-            .filter(|t| {
-                t.message
-                    .address
-                    .to_lowercase()
-                    .starts_with(&settings.prefix)
-            })
-            .map(|t| {
-                reply_bytes(
-                    settings,
-                    &t.message.address,
-                    "denied",
-                    serde_json::Value::Null,
-                )
-            })
-            .collect();
+        // One reply for the whole packet, and few a second per source: a refused sender must
+        // not be able to use the show to flood a third party it names as its source.
+        let first = timed.iter().find(|t| {
+            t.message
+                .address
+                .to_ascii_lowercase()
+                .starts_with(&settings.prefix)
+        });
+        return match first {
+            Some(t) if may_answer_denied(shared, source.ip()) => vec![reply_bytes(
+                settings,
+                &t.message.address,
+                "denied",
+                serde_json::Value::Null,
+            )],
+            _ => Vec::new(),
+        };
     }
     let mut replies = Vec::new();
     for t in timed {
@@ -436,7 +465,7 @@ async fn handle_message(
             .then(|| reply_bytes(settings, &message.address, "ok", "repeat ignored".into()));
     }
     if let When::At(time) = when
-        && let Ok(wait) = SystemTime::from(time).duration_since(SystemTime::now())
+        && let Some(wait) = packet::wait_until(time, SystemTime::now())
     {
         if wait > MAX_SCHEDULE {
             return native.then(|| {
@@ -482,7 +511,7 @@ fn is_repeat(shared: &Shared, message: &Message, when: When) -> bool {
     }
     let key = format!(
         "{}{:?}{when:?}",
-        message.address.to_lowercase(),
+        message.address.to_ascii_lowercase(),
         message.args
     );
     let now = Instant::now();
