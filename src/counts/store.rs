@@ -74,7 +74,8 @@ pub fn restore(file: &Path, show: &Show) -> (Counts, Option<String>) {
     }
 }
 
-/// Writes `counts` to `file` atomically: a reader sees the old file or the new, never half.
+/// Writes `counts` to `file` atomically: a reader sees the old file or the new, never half,
+/// and after a power cut the rename itself is on disk (the folder is synced too).
 pub fn write(file: &Path, counts: &Counts) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = file.parent() {
@@ -90,7 +91,12 @@ pub fn write(file: &Path, counts: &Counts) -> std::io::Result<()> {
     )?;
     f.sync_all()?;
     drop(f);
-    std::fs::rename(&temp, file)
+    std::fs::rename(&temp, file)?;
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Keeps counts on disk from a thread of its own, so the render thread never waits on it.
