@@ -964,3 +964,66 @@ fn a_refused_senders_flood_draws_one_reply_per_packet_at_most() {
         "{answered} replies to 20 more refused floods"
     );
 }
+
+#[test]
+fn a_timed_bundle_over_tcp_does_not_hold_up_what_follows() {
+    let c = start("tests/fixtures/osc/show.toml");
+    let mut stream = TcpStream::connect(c.addr).unwrap();
+    let later = OscTime::try_from(SystemTime::now() + Duration::from_secs(3)).unwrap();
+    let slip = |bytes: &[u8]| framing::encode(Framing::Slip, bytes);
+    stream
+        .write_all(&slip(&bundle(later, vec![("/candela/goto", vec![s("c")])])))
+        .unwrap();
+    let sent = Instant::now();
+    stream
+        .write_all(&slip(&packet::encode_message("/candela/ping", vec![])))
+        .unwrap();
+    let (replies, _) = read_replies(&mut stream, 1);
+    assert_eq!(replies[0].1["data"], "pong");
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "ping waited for the timed bundle"
+    );
+    // The timed one still comes, at its time, on the same connection.
+    let (replies, _) = read_replies(&mut stream, 1);
+    assert_eq!(replies[0].0, "/candela/reply/candela/goto");
+    assert!(sent.elapsed() >= Duration::from_millis(2500));
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_flood_of_future_bundles_is_bounded_and_ping_still_answered() {
+    let c = start("tests/fixtures/osc/show.toml");
+    assert_eq!(state(c.addr)["slide"], "a");
+    let before = rss_kb(c.child.id());
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let later = OscTime::try_from(SystemTime::now() + Duration::from_secs(1800)).unwrap();
+    for i in 0..100_000u32 {
+        // Distinct messages, so the debounce does not fold them into one.
+        let flood = bundle(
+            later,
+            vec![("/candela/count/letters", vec![OscType::Int(i as i32)])],
+        );
+        socket.send_to(&flood, c.addr).unwrap();
+    }
+    // Ping is answered through it all (a bounded wait, then a few tries).
+    let answered = (0..10).any(|_| {
+        udp_within(c.addr, "/candela/ping", vec![], Duration::from_secs(3))
+            .is_some_and(|(_, body)| body["data"] == "pong")
+    });
+    assert!(answered, "no pong after the flood");
+    let after = rss_kb(c.child.id());
+    eprintln!("RSS before the flood {before} kB, after {after} kB");
+    assert!(
+        after < before + 50 * 1024,
+        "RSS went from {before} kB to {after} kB under the flood"
+    );
+}

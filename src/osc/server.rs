@@ -9,6 +9,7 @@ use super::packet::{self, Message, When};
 use crate::show::OscSettings;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,6 +21,39 @@ pub const MAX_PACKET: usize = 64 * 1024;
 pub const MAX_CONNECTIONS: usize = 64;
 /// Bundles timed further ahead than this are refused, not held for days.
 const MAX_SCHEDULE: Duration = Duration::from_secs(3600);
+/// Timed messages waiting for their time at once, from everyone; more are refused.
+pub const MAX_SCHEDULED: usize = 1024;
+/// Datagrams being handled at once (timed ones included); past this, datagrams are dropped
+/// until some are done. Far above what any desk sends, far below what memory allows.
+const MAX_IN_FLIGHT: usize = 4096;
+/// Frames of one TCP connection being handled at once; past this it is read no further
+/// until some are done (TCP's own flow control then slows the sender).
+const FRAMES_PER_CONNECTION: usize = 32;
+
+/// Entries the debounce and log-noise maps hold at most (each source or message one).
+const MAX_REMEMBERED: usize = 4096;
+/// A source's noise of one kind is logged at most this often.
+const NOISE_EVERY: Duration = Duration::from_secs(10);
+
+/// One of a bounded number of places, given back when dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(count: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
+        count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(count.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// A request on its way to the show, with where its answer goes.
 pub struct Incoming {
@@ -77,11 +111,15 @@ struct Shared {
     settings: OscSettings,
     deliver: Deliver,
     log: bool,
-    debounce: Mutex<HashMap<String, Instant>>,
+    debounce: Mutex<HashMap<u64, Instant>>,
     /// When each source last logged each kind of noise, and how much was held back since.
     noise: Mutex<HashMap<(IpAddr, &'static str), Noise>>,
     /// Refused sources: when their current window of "denied" replies began, and how many.
     denied: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Timed messages waiting for their time.
+    scheduled: Arc<AtomicUsize>,
+    /// Datagrams being handled.
+    in_flight: Arc<AtomicUsize>,
 }
 
 /// A refused source gets at most this many "denied" replies...
@@ -150,6 +188,8 @@ pub fn start(
         debounce: Mutex::new(HashMap::new()),
         noise: Mutex::new(HashMap::new()),
         denied: Mutex::new(HashMap::new()),
+        scheduled: Arc::new(AtomicUsize::new(0)),
+        in_flight: Arc::new(AtomicUsize::new(0)),
     });
     let (state, state_rx) = tokio::sync::watch::channel(serde_json::Value::Null);
     let feedback_targets = shared.settings.feedback.clone();
@@ -304,13 +344,23 @@ async fn serve_udp(socket: tokio::net::UdpSocket, shared: Arc<Shared>) {
                 continue;
             }
         };
+        let Some(slot) = Slot::take(&shared.in_flight, MAX_IN_FLIGHT) else {
+            warn_limited(&shared, source.ip(), "busy", || {
+                format!(
+                    "OSC udp: {MAX_IN_FLIGHT} datagrams already in hand; dropping from {source}"
+                )
+            });
+            continue;
+        };
         let bytes = buf[..len].to_vec();
         let (socket, shared) = (socket.clone(), shared.clone());
-        // Each datagram on its own task: one slow reply never holds up the next cue.
+        // Each datagram on its own task: one slow reply, or a bundle timed for later, never
+        // holds up the next cue. The slot bounds how many there are.
         tokio::spawn(async move {
             for reply in handle_packet(&shared, &bytes, source).await {
                 let _ = socket.send_to(&reply, source).await;
             }
+            drop(slot);
         });
     }
 }
@@ -332,7 +382,7 @@ async fn serve_tcp(
         };
         let shared = shared.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_connection(stream, source, &shared).await {
+            if let Err(e) = serve_connection(stream, source, shared).await {
                 tracing::warn!("OSC tcp {source}: {e}; connection closed");
             }
             drop(permit);
@@ -340,30 +390,62 @@ async fn serve_tcp(
     }
 }
 
+/// One TCP connection. Each frame is handled on a task of its own, so a bundle timed for
+/// later does not hold up the frames after it; replies go back through one writer, in the
+/// connection's framing.
 async fn serve_connection(
-    mut stream: tokio::net::TcpStream,
+    stream: tokio::net::TcpStream,
     source: SocketAddr,
-    shared: &Shared,
+    shared: Arc<Shared>,
 ) -> Result<(), String> {
+    let (mut reader, mut writer) = stream.into_split();
+    let (replies, mut outbox) = tokio::sync::mpsc::channel::<Vec<u8>>(FRAMES_PER_CONNECTION);
+    let write = tokio::spawn(async move {
+        while let Some(bytes) = outbox.recv().await {
+            writer.write_all(&bytes).await?;
+        }
+        Ok::<(), std::io::Error>(())
+    });
+    let frames_in_hand = Arc::new(tokio::sync::Semaphore::new(FRAMES_PER_CONNECTION));
     let mut decoder = StreamDecoder::new(MAX_PACKET);
     let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Ok(());
-        }
-        let frames = decoder.push(&buf[..n]).map_err(|e| e.to_string())?;
+    let result = loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) => break Err(e.to_string()),
+        };
+        let frames = match decoder.push(&buf[..n]) {
+            Ok(frames) => frames,
+            Err(e) => break Err(e.to_string()),
+        };
         let framing = decoder
             .framing()
             .unwrap_or(framing::Framing::LengthPrefixed);
         for frame in frames {
-            for reply in handle_packet(shared, &frame, source).await {
-                stream
-                    .write_all(&framing::encode(framing, &reply))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
+            let Ok(permit) = frames_in_hand.clone().acquire_owned().await else {
+                break;
+            };
+            let (shared, replies) = (shared.clone(), replies.clone());
+            tokio::spawn(async move {
+                for reply in handle_packet(&shared, &frame, source).await {
+                    if replies
+                        .send(framing::encode(framing, &reply))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                drop(permit);
+            });
         }
+    };
+    // The writer ends once every frame's task has sent its replies and let go.
+    drop(replies);
+    match write.await {
+        Ok(Err(e)) if result.is_ok() => Err(e.to_string()),
+        _ => result,
     }
 }
 
@@ -477,6 +559,21 @@ async fn handle_message(
                 )
             });
         }
+        let Some(_slot) = Slot::take(&shared.scheduled, MAX_SCHEDULED) else {
+            warn_limited(shared, source.ip(), "scheduled", || {
+                format!(
+                    "OSC from {source}: {MAX_SCHEDULED} timed messages already wait; refusing more"
+                )
+            });
+            return native.then(|| {
+                reply_bytes(
+                    settings,
+                    &message.address,
+                    "error",
+                    "too many timed messages waiting".into(),
+                )
+            });
+        };
         // Held until its time, so several machines act in step.
         tokio::time::sleep(wait).await;
     }
@@ -509,15 +606,22 @@ fn is_repeat(shared: &Shared, message: &Message, when: When) -> bool {
     if window.is_zero() {
         return false;
     }
-    let key = format!(
-        "{}{:?}{when:?}",
-        message.address.to_ascii_lowercase(),
-        message.args
-    );
+    // A digest, not the text: a sender's long arguments must not become long-lived keys.
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        message.address.to_ascii_lowercase().hash(&mut h);
+        format!("{:?}{when:?}", message.args).hash(&mut h);
+        h.finish()
+    };
     let now = Instant::now();
     let mut seen = shared.debounce.lock().unwrap_or_else(|p| p.into_inner());
-    if seen.len() > 1024 {
+    if seen.len() > MAX_REMEMBERED {
         seen.retain(|_, t| now.duration_since(*t) < window);
+        // Still full: a flood of distinct messages. Forgetting them costs at most a repeat.
+        if seen.len() > MAX_REMEMBERED {
+            seen.clear();
+        }
     }
     match seen.insert(key, now) {
         Some(before) => now.duration_since(before) < window,
@@ -530,11 +634,14 @@ fn is_repeat(shared: &Shared, message: &Message, when: When) -> bool {
 fn warn_limited(shared: &Shared, ip: IpAddr, kind: &'static str, message: impl FnOnce() -> String) {
     let now = Instant::now();
     let mut noise = shared.noise.lock().unwrap_or_else(|p| p.into_inner());
+    if noise.len() > MAX_REMEMBERED {
+        noise.retain(|_, (t, _)| t.is_some_and(|t| now.duration_since(t) < NOISE_EVERY));
+        if noise.len() > MAX_REMEMBERED {
+            noise.clear();
+        }
+    }
     let entry = noise.entry((ip, kind)).or_insert((None, 0));
-    if entry
-        .0
-        .is_some_and(|t| now.duration_since(t) < Duration::from_secs(10))
-    {
+    if entry.0.is_some_and(|t| now.duration_since(t) < NOISE_EVERY) {
         entry.1 += 1;
         return;
     }
