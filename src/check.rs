@@ -66,6 +66,37 @@ fn check_images(show: &Show) -> Vec<Problem> {
     problems
 }
 
+/// The Debian package whose fonts draw `c`: Noto CJK for Chinese, Japanese and Korean, the
+/// colour emoji font for emoji, and Noto's core set (then its extra one) for other scripts.
+fn debian_package(c: char) -> &'static str {
+    match c as u32 {
+        0x1100..=0x11FF
+        | 0x2E80..=0x2FDF
+        | 0x3000..=0x33FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xA960..=0xA97F
+        | 0xAC00..=0xD7FF
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFFEF
+        | 0x20000..=0x3134F => "fonts-noto-cjk",
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF => "fonts-noto-color-emoji",
+        _ => "fonts-noto-core, else fonts-noto-extra",
+    }
+}
+
+/// The packages for `missing`, each once, in the order first needed.
+fn packages_for(missing: &[char]) -> Vec<&'static str> {
+    let mut packages = Vec::new();
+    for p in missing.iter().map(|c| debian_package(*c)) {
+        if !packages.contains(&p) {
+            packages.push(p);
+        }
+    }
+    packages
+}
+
 fn check_glyphs(show: &Show, fonts: &mut Fonts) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut report = |at, what: String, missing: Vec<char>| {
@@ -81,9 +112,15 @@ fn check_glyphs(show: &Show, fonts: &mut Fonts) -> Vec<Problem> {
             Problem::new(
                 &show.path,
                 Some(at),
-                format!("{what} has characters no available font can draw: {chars:?} ({})", codes.join(", ")),
+                format!(
+                    "{what} has characters no available font can draw: {chars:?} ({})",
+                    codes.join(", ")
+                ),
             )
-            .hint("install a font that covers them (on Debian: fonts-noto-core) or add one under fonts = [...]"),
+            .hint(format!(
+                "install a font that covers them (on Debian: {}) or add one under fonts = [...]",
+                packages_for(&missing).join(", ")
+            )),
         );
     };
     for slide in &show.slides {
@@ -107,4 +144,23 @@ fn check_glyphs(show: &Show, fonts: &mut Fonts) -> Vec<Problem> {
         report(counter.at, format!("counter {:?}", counter.id), missing);
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hint_names_the_package_for_each_script() {
+        assert_eq!(packages_for(&['鄭', '淑', '貞']), ["fonts-noto-cjk"]);
+        assert_eq!(packages_for(&['한', 'か']), ["fonts-noto-cjk"]);
+        assert_eq!(
+            packages_for(&['ក', '鄭', '\u{1F600}']),
+            [
+                "fonts-noto-core, else fonts-noto-extra",
+                "fonts-noto-cjk",
+                "fonts-noto-color-emoji"
+            ]
+        );
+    }
 }

@@ -28,3 +28,17 @@ fn every_text_in_the_default_show_has_its_glyphs() {
     // Khmer, Cyrillic (Russian, Belarusian), Latin with accents, Turkish, Arabic.
     assert_eq!(scripts_seen, 6);
 }
+
+#[test]
+fn chinese_names_can_be_drawn_and_check_accepts_them() {
+    // A sample in Han characters, as a supporter's name from Taiwan would be written.
+    let (mut fonts, _) = Fonts::new(&[], Some("Noto Sans"));
+    assert_eq!(fonts.missing_glyphs("鄭淑貞"), Vec::<char>::new());
+    let src =
+        "[[slides]]\nid = \"judy\"\nkind = \"title\"\ntitle = \"鄭淑貞\"\nsubtitle = \"台灣\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("show.toml"), src).unwrap();
+    let (show, problems) = candela::check::check(dir.path());
+    assert!(show.is_some());
+    assert!(problems.is_empty(), "{problems:?}");
+}
