@@ -166,13 +166,10 @@ fn send_cues(
         tracing::error!("bench: cannot open a UDP socket to send cues");
         return;
     };
-    let mut seed = Instant::now().elapsed().subsec_nanos() as u64 | 1;
-    let mut random = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n.max(1)
-    };
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.subsec_nanos() as u64);
+    let mut random = crate::osc::fuzz::Xorshift::new(seed);
     let mut wait = Duration::from_millis(200);
     let mut target = 0;
     for i in 0usize.. {
@@ -199,7 +196,7 @@ fn send_cues(
         if let Err(e) = socket.send_to(&message, to) {
             tracing::error!("bench: cannot send a cue: {e}");
         }
-        wait = Duration::from_millis(250 + random(650));
+        wait = Duration::from_millis(250 + random.below(650) as u64);
     }
 }
 

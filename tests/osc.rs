@@ -831,13 +831,8 @@ fn calibration_survives_kill_9_at_any_moment() {
     let file = candela::calibration::path_for(std::path::Path::new(&show));
     let args = ["--state-dir", state_dir.to_str().unwrap()];
     let mut sent = vec![0.0f64];
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut random = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut rng = candela::osc::fuzz::Xorshift::new(0x9e37_79b9_7f4a_7c15);
+    let mut random = move |n: u64| rng.below(n as usize) as u64;
     for round in 0..10 {
         let mut c = launch(&show, &args);
         // What it restored is what the file held when the last one died.
