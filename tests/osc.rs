@@ -1022,3 +1022,41 @@ fn a_flood_of_future_bundles_is_bounded_and_ping_still_answered() {
         "RSS went from {before} kB to {after} kB under the flood"
     );
 }
+
+#[test]
+fn a_desk_can_always_connect_the_longest_idle_connection_makes_room() {
+    let c = start("tests/fixtures/osc/show.toml");
+    let ping = framing::encode(
+        Framing::Slip,
+        &packet::encode_message("/candela/ping", vec![]),
+    );
+    // The first connection is heard from once, then falls silent; the others fill the cap.
+    let mut oldest = TcpStream::connect(c.addr).unwrap();
+    oldest.write_all(&ping).unwrap();
+    read_replies(&mut oldest, 1);
+    let mut others: Vec<TcpStream> = (1..candela::osc::server::MAX_CONNECTIONS)
+        .map(|_| TcpStream::connect(c.addr).unwrap())
+        .collect();
+    for stream in &mut others {
+        stream.write_all(&ping).unwrap();
+        read_replies(stream, 1);
+    }
+    // One more: it is served, and the connection idle the longest is closed.
+    let mut desk = TcpStream::connect(c.addr).unwrap();
+    desk.write_all(&ping).unwrap();
+    let (replies, _) = read_replies(&mut desk, 1);
+    assert_eq!(replies[0].1["data"], "pong");
+    oldest
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        oldest.read(&mut buf).ok(),
+        Some(0),
+        "the idle one was closed"
+    );
+    // The rest stay connected.
+    let last = others.last_mut().unwrap();
+    last.write_all(&ping).unwrap();
+    assert_eq!(read_replies(last, 1).0[0].1["data"], "pong");
+}

@@ -17,7 +17,8 @@ use tokio::sync::oneshot;
 
 /// Largest packet accepted, over UDP or TCP.
 pub const MAX_PACKET: usize = 64 * 1024;
-/// TCP connections served at once; more are refused.
+/// TCP connections served at once; a new one past this closes the one idle the longest, so
+/// a desk can always connect, however many a misbehaving client leaves open.
 pub const MAX_CONNECTIONS: usize = 64;
 /// Bundles timed further ahead than this are refused, not held for days.
 const MAX_SCHEDULE: Duration = Duration::from_secs(3600);
@@ -202,7 +203,7 @@ pub fn start(
         .name("osc".into())
         .spawn(move || {
             runtime.block_on(async move {
-                let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+                let connections = Arc::new(Connections::default());
                 let mut tasks = Vec::new();
                 if !feedback_targets.is_empty() {
                     tasks.push(tokio::spawn(feedback(feedback_targets, state_rx, prefix)));
@@ -365,27 +366,68 @@ async fn serve_udp(socket: tokio::net::UdpSocket, shared: Arc<Shared>) {
     }
 }
 
+/// The open TCP connections: when each was last heard from, and how to close it.
+#[derive(Default)]
+struct Connections {
+    open: Mutex<HashMap<u64, (Instant, Arc<tokio::sync::Notify>)>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+impl Connections {
+    /// Registers a new connection, closing the one idle the longest when all places are
+    /// taken; returns its id and what closes it.
+    fn open(&self, source: SocketAddr) -> (u64, Arc<tokio::sync::Notify>) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.len() >= MAX_CONNECTIONS
+            && let Some(oldest) = open
+                .iter()
+                .min_by_key(|(_, (last, _))| *last)
+                .map(|(id, _)| *id)
+            && let Some((_, close)) = open.remove(&oldest)
+        {
+            tracing::warn!(
+                "OSC tcp: {MAX_CONNECTIONS} connections open; closing the one idle the longest for {source}"
+            );
+            close.notify_one();
+        }
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let close = Arc::new(tokio::sync::Notify::new());
+        open.insert(id, (Instant::now(), close.clone()));
+        (id, close)
+    }
+
+    fn heard_from(&self, id: u64) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((last, _)) = open.get_mut(&id) {
+            *last = Instant::now();
+        }
+    }
+
+    fn closed(&self, id: u64) {
+        self.open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+}
+
 async fn serve_tcp(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
-    slots: Arc<tokio::sync::Semaphore>,
+    connections: Arc<Connections>,
 ) {
     loop {
         let Ok((stream, source)) = listener.accept().await else {
             continue;
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(
-                "OSC tcp: refusing {source}: {MAX_CONNECTIONS} connections already open"
-            );
-            continue;
-        };
-        let shared = shared.clone();
+        let (id, close) = connections.open(source);
+        let (shared, connections) = (shared.clone(), connections.clone());
         tokio::spawn(async move {
-            if let Err(e) = serve_connection(stream, source, shared).await {
+            let seen = |id| connections.heard_from(id);
+            if let Err(e) = serve_connection(stream, source, shared, close, &|| seen(id)).await {
                 tracing::warn!("OSC tcp {source}: {e}; connection closed");
             }
-            drop(permit);
+            connections.closed(id);
         });
     }
 }
@@ -397,6 +439,8 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     source: SocketAddr,
     shared: Arc<Shared>,
+    close: Arc<tokio::sync::Notify>,
+    heard: &(dyn Fn() + Sync),
 ) -> Result<(), String> {
     let (mut reader, mut writer) = stream.into_split();
     let (replies, mut outbox) = tokio::sync::mpsc::channel::<Vec<u8>>(FRAMES_PER_CONNECTION);
@@ -410,11 +454,16 @@ async fn serve_connection(
     let mut decoder = StreamDecoder::new(MAX_PACKET);
     let mut buf = vec![0u8; 16 * 1024];
     let result = loop {
-        let n = match reader.read(&mut buf).await {
+        let read = tokio::select! {
+            read = reader.read(&mut buf) => read,
+            _ = close.notified() => break Ok(()),
+        };
+        let n = match read {
             Ok(0) => break Ok(()),
             Ok(n) => n,
             Err(e) => break Err(e.to_string()),
         };
+        heard();
         let frames = match decoder.push(&buf[..n]) {
             Ok(frames) => frames,
             Err(e) => break Err(e.to_string()),
