@@ -4,7 +4,7 @@
 //! from bytes and turned into commands. Messages a second on one core = messages in the set
 //! divided by the time criterion reports (the set is 9 messages).
 
-use candela::osc::dialect::{Meaning, interpret};
+use candela::osc::dialect::{Dialect, Meaning};
 use candela::osc::packet::{decode, encode_message};
 use candela::show::OscSettings;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -39,7 +39,7 @@ fn packets() -> Vec<Vec<u8>> {
 
 fn dispatch(c: &mut Criterion) {
     let packets = packets();
-    let settings = OscSettings::default();
+    let dialect = Dialect::new(OscSettings::default());
     let messages: usize = packets.iter().map(|p| decode(p).unwrap().len()).sum();
     let mut group = c.benchmark_group("osc");
     group.throughput(Throughput::Elements(messages as u64));
@@ -49,7 +49,7 @@ fn dispatch(c: &mut Criterion) {
             for p in &packets {
                 for timed in decode(black_box(p)).unwrap() {
                     if matches!(
-                        interpret(&timed.message, &settings),
+                        dialect.interpret(&timed.message),
                         Meaning::Native(Ok(_)) | Meaning::Desk(_)
                     ) {
                         acted += 1;

@@ -101,20 +101,54 @@ fn cue_text(arg: &OscType) -> Option<String> {
     }
 }
 
-pub fn interpret(message: &Message, settings: &OscSettings) -> Meaning {
+/// The show's OSC settings with its `[[osc.map]]` patterns compiled once, not per message.
+pub struct Dialect {
+    pub settings: OscSettings,
+    maps: Vec<(rosc::address::Matcher, Vec<Command>)>,
+}
+
+impl Dialect {
+    pub fn new(settings: OscSettings) -> Dialect {
+        let maps = settings
+            .map
+            .iter()
+            .filter_map(|entry| match rosc::address::Matcher::new(&entry.pattern) {
+                Ok(m) => Some((m, entry.commands.clone())),
+                Err(e) => {
+                    // `check` reports these with their line; the show goes on without them.
+                    tracing::warn!("OSC map {:?} is not a pattern: {e:?}", entry.pattern);
+                    None
+                }
+            })
+            .collect();
+        Dialect { settings, maps }
+    }
+
+    /// What `message` means to this show.
+    pub fn interpret(&self, message: &Message) -> Meaning {
+        interpret(message, &self.settings, &self.maps)
+    }
+}
+
+fn interpret(
+    message: &Message,
+    settings: &OscSettings,
+    maps: &[(rosc::address::Matcher, Vec<Command>)],
+) -> Meaning {
     let address = message.address.as_str();
     let args = message.args.as_slice();
-    for entry in &settings.map {
-        let matched = rosc::address::Matcher::new(&entry.pattern)
-            .ok()
-            .zip(rosc::address::OscAddress::new(address.to_string()).ok())
-            .is_some_and(|(m, a)| m.match_address(&a));
-        if matched {
-            return if pressed(args) {
-                Meaning::Desk(entry.commands.clone())
-            } else {
-                Meaning::Quiet
-            };
+    let osc_address = (!maps.is_empty())
+        .then(|| rosc::address::OscAddress::new(address.to_string()).ok())
+        .flatten();
+    if let Some(a) = &osc_address {
+        for (matcher, commands) in maps {
+            if matcher.match_address(a) {
+                return if pressed(args) {
+                    Meaning::Desk(commands.clone())
+                } else {
+                    Meaning::Quiet
+                };
+            }
         }
     }
     // ASCII only: OSC addresses are ASCII, and a lower-case copy of the same byte length is

@@ -4,7 +4,7 @@
 //! their bytes; [`run`] pushes each through decode → framing → dialect exactly as the server
 //! does, and counts the inputs that panicked.
 
-use super::dialect::interpret;
+use super::dialect::Dialect;
 use super::framing::{self, Framing, StreamDecoder};
 use super::packet::{self, When};
 use crate::show::OscSettings;
@@ -155,7 +155,7 @@ pub fn stream(r: &mut Xorshift) -> Vec<Vec<u8>> {
 
 /// What the server does with one packet's bytes, short of the show: decode it, see when each
 /// message is due, and interpret it.
-fn dispatch(bytes: &[u8], settings: &OscSettings) {
+fn dispatch(bytes: &[u8], dialect: &Dialect) {
     let Ok(timed) = packet::decode(bytes) else {
         return;
     };
@@ -163,7 +163,7 @@ fn dispatch(bytes: &[u8], settings: &OscSettings) {
         if let When::At(time) = t.when {
             packet::wait_until(time, std::time::SystemTime::now());
         }
-        interpret(&t.message, settings);
+        dialect.interpret(&t.message);
     }
 }
 
@@ -175,19 +175,20 @@ pub fn run(seed: u64, inputs: usize) -> usize {
         pattern: "/magicq/{macro,exec}/[0-9]*".into(),
         commands: vec![],
     });
+    let dialect = Dialect::new(settings);
     let mut r = Xorshift::new(seed);
     let mut panics = 0;
     for i in 0..inputs {
         let outcome = if i % 2 == 0 {
             let bytes = packet(&mut r);
-            std::panic::catch_unwind(|| dispatch(&bytes, &settings))
+            std::panic::catch_unwind(|| dispatch(&bytes, &dialect))
         } else {
             let chunks = stream(&mut r);
             std::panic::catch_unwind(|| {
                 let mut decoder = StreamDecoder::new(super::server::MAX_PACKET);
                 for chunk in &chunks {
                     match decoder.push(chunk) {
-                        Ok(frames) => frames.iter().for_each(|f| dispatch(f, &settings)),
+                        Ok(frames) => frames.iter().for_each(|f| dispatch(f, &dialect)),
                         Err(_) => break,
                     }
                 }

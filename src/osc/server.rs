@@ -110,6 +110,8 @@ type Noise = (Option<Instant>, u32);
 
 struct Shared {
     settings: OscSettings,
+    /// The same settings, with mapping patterns compiled.
+    dialect: dialect::Dialect,
     deliver: Deliver,
     log: bool,
     debounce: Mutex<HashMap<u64, Instant>>,
@@ -183,6 +185,7 @@ pub fn start(
         );
     }
     let shared = Arc::new(Shared {
+        dialect: dialect::Dialect::new(settings.clone()),
         settings,
         deliver,
         log,
@@ -569,7 +572,7 @@ async fn handle_message(
     source: SocketAddr,
 ) -> Option<Vec<u8>> {
     let settings = &shared.settings;
-    let meaning = dialect::interpret(&message, settings);
+    let meaning = shared.dialect.interpret(&message);
     if shared.log {
         println!(
             "osc {source} {} {:?} → {meaning:?}",
