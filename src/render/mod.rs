@@ -455,13 +455,10 @@ fn new_layer(gpu: &Gpu, key: &LayerKey, size: (u32, u32)) -> CachedLayer {
         LayerKey::Slide(view) => format!("layer {}", view.id),
         LayerKey::Pattern(p, _) => format!("pattern {}", p.name()),
     };
-    let texture = render_target(
-        gpu,
-        &label,
-        size,
-        LAYER_FORMAT,
-        wgpu::TextureUsages::TEXTURE_BINDING,
-    );
+    let usage = wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING;
+    let texture = gpu
+        .device
+        .create_texture(&texture_descriptor(&label, size, LAYER_FORMAT, usage));
     CachedLayer {
         key: key.clone(),
         size,
@@ -664,19 +661,6 @@ fn sampler_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
         ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
         count: None,
     }
-}
-
-/// A texture of `size` to draw into, in `format`, also usable as `usage`.
-fn render_target(
-    gpu: &Gpu,
-    label: &str,
-    size: (u32, u32),
-    format: wgpu::TextureFormat,
-    usage: wgpu::TextureUsages,
-) -> wgpu::Texture {
-    let usage = wgpu::TextureUsages::RENDER_ATTACHMENT | usage;
-    gpu.device
-        .create_texture(&texture_descriptor(label, size, format, usage))
 }
 
 fn begin_pass<'e>(
