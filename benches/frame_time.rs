@@ -88,7 +88,7 @@ fn render(c: &mut Criterion) {
     let counts = Counts::from_show(&show);
     let view = |id| slide_view(&show, &numbers, &counts, show.find_slide(id).unwrap());
     let gpu = Gpu::headless().unwrap();
-    let (fonts, _) = candela::check::load_fonts(&show);
+    let (fonts, _) = candela::text::load_fonts(&show);
     let renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
     let usage = wgpu::TextureUsages::empty();
     let target = output_texture(&gpu, "bench", SIZE, HEADLESS_FORMAT, usage);

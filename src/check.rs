@@ -16,30 +16,11 @@ pub fn check(path: &Path) -> (Option<Show>, Vec<Problem>) {
         Err(fatal) => return (None, vec![fatal]),
     };
     problems.extend(check_images(&show));
-    let (mut fonts, font_problems) = load_fonts(&show);
+    let (mut fonts, font_problems) = crate::text::load_fonts(&show);
     problems.extend(font_problems);
     problems.extend(check_glyphs(&show, &mut fonts));
     problems.sort_by_key(|p| p.at);
     (Some(show), problems)
-}
-
-/// The fonts a show asks for, and the problems with them as show problems.
-pub fn load_fonts(show: &Show) -> (Fonts, Vec<Problem>) {
-    let files: Vec<&Path> = show
-        .fonts
-        .iter()
-        .map(|f| f.value.as_path())
-        .filter(|p| p.is_file())
-        .collect();
-    let (fonts, messages) = Fonts::new(&files, show.font.as_deref());
-    let problems = messages
-        .into_iter()
-        .map(|m| {
-            Problem::new(&show.path, None, m)
-                .hint("install the font (fc-list lists installed ones) or add its file under fonts = [...]")
-        })
-        .collect();
-    (fonts, problems)
 }
 
 fn check_images(show: &Show) -> Vec<Problem> {

@@ -356,7 +356,7 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     };
 
     let gpu = Gpu::headless()?;
-    let (fonts, font_problems) = crate::check::load_fonts(&show);
+    let (fonts, font_problems) = crate::text::load_fonts(&show);
     for p in font_problems {
         tracing::warn!("{p}");
     }

@@ -106,6 +106,25 @@ impl Fonts {
     }
 }
 
+/// The fonts a show asks for, and the problems with them as show problems.
+pub fn load_fonts(show: &crate::show::Show) -> (Fonts, Vec<crate::show::Problem>) {
+    let files: Vec<&Path> = show
+        .fonts
+        .iter()
+        .map(|f| f.value.as_path())
+        .filter(|p| p.is_file())
+        .collect();
+    let (fonts, messages) = Fonts::new(&files, show.font.as_deref());
+    let problems = messages
+        .into_iter()
+        .map(|m| {
+            crate::show::Problem::new(&show.path, None, m)
+                .hint("install the font (fc-list lists installed ones) or add its file under fonts = [...]")
+        })
+        .collect();
+    (fonts, problems)
+}
+
 /// Height in pixels of a shaped buffer: its lines stacked.
 pub fn height(buffer: &Buffer) -> f32 {
     buffer.layout_runs().map(|r| r.line_height).sum()

@@ -18,7 +18,7 @@ fn renderer_for(
     format: wgpu::TextureFormat,
     engine: &crate::control::Engine,
 ) -> crate::render::Renderer {
-    let (fonts, problems) = crate::check::load_fonts(engine.show());
+    let (fonts, problems) = crate::text::load_fonts(engine.show());
     for p in problems {
         tracing::warn!("{p}");
     }
