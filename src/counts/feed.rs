@@ -679,9 +679,11 @@ fn not_json(body: &[u8], e: &serde_json::Error) -> (FaultKind, String) {
     (FaultKind::NotJson, detail)
 }
 
+/// `doc`'s value at `pointer` (serde_json's RFC 6901 lookup); when there is none, the walk
+/// below finds where it stops, to say so.
 fn lookup<'a>(doc: &'a Json, pointer: &str) -> Result<&'a Json, (FaultKind, String)> {
-    if pointer.is_empty() {
-        return Ok(doc);
+    if let Some(value) = doc.pointer(pointer) {
+        return Ok(value);
     }
     if !pointer.starts_with('/') {
         return Err((
@@ -828,19 +830,23 @@ pub fn read_csv(body: &str, counter: &str) -> Result<u64, (FaultKind, String)> {
     let delimiter = guess_delimiter(body);
     let counter = counter.trim();
     let mut first_bad = None;
-    for (n, line) in body.lines().enumerate() {
-        let fields = csv_fields(line, delimiter);
-        if fields.first().map(String::as_str) != Some(counter) {
+    for record in reader(body, delimiter).records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                first_bad.get_or_insert((FaultKind::NotACount, format!("not CSV: {e}")));
+                continue;
+            }
+        };
+        if record.get(0) != Some(counter) {
             continue;
         }
-        let reading = match fields.get(1) {
-            Some(v) => count_from_text(v).map_err(|(k, d)| (k, format!("line {}: {d}", n + 1))),
+        let line = record.position().map_or(0, |p| p.line());
+        let reading = match record.get(1) {
+            Some(v) => count_from_text(v).map_err(|(k, d)| (k, format!("line {line}: {d}"))),
             None => Err((
                 FaultKind::MissingValue,
-                format!(
-                    "line {}: the row for {counter:?} has no second column",
-                    n + 1
-                ),
+                format!("line {line}: the row for {counter:?} has no second column"),
             )),
         };
         match reading {
@@ -858,37 +864,31 @@ pub fn read_csv(body: &str, counter: &str) -> Result<u64, (FaultKind, String)> {
     }))
 }
 
-fn guess_delimiter(body: &str) -> char {
-    let first = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let count = |c: char| csv_fields(first, c).len();
-    [',', ';', '\t']
-        .into_iter()
-        .max_by_key(|&c| (count(c), c == ','))
-        .unwrap_or(',')
+/// CSV as spreadsheets export it: no header, rows of any length, fields trimmed.
+fn reader(body: &str, delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .delimiter(delimiter)
+        .from_reader(body.as_bytes())
 }
 
-/// One line's fields, unquoted and trimmed (a quoted field may not span lines).
-fn csv_fields(line: &str, delimiter: char) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            '"' => quoted = !quoted,
-            c if c == delimiter && !quoted => {
-                fields.push(field.trim().to_owned());
-                field.clear();
-            }
-            c => field.push(c),
-        }
-    }
-    fields.push(field.trim().to_owned());
-    fields
+/// The delimiter that splits the first non-empty line into the most fields (comma on a tie):
+/// French spreadsheets write semicolons.
+fn guess_delimiter(body: &str) -> u8 {
+    let first = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let count = |d: u8| {
+        reader(first, d)
+            .records()
+            .next()
+            .and_then(Result::ok)
+            .map_or(0, |r| r.len())
+    };
+    [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|&d| (count(d), d == b','))
+        .unwrap_or(b',')
 }
 
 fn count_from_text(text: &str) -> Result<u64, (FaultKind, String)> {
