@@ -461,6 +461,16 @@ impl App {
     }
 }
 
+fn is_arrow(key: &winit::keyboard::Key) -> bool {
+    use winit::keyboard::{Key, NamedKey};
+    matches!(
+        key,
+        Key::Named(
+            NamedKey::ArrowLeft | NamedKey::ArrowRight | NamedKey::ArrowUp | NamedKey::ArrowDown
+        )
+    )
+}
+
 /// Places `window` over `monitor`: position and size set directly, which works with no window
 /// manager at all, and borderless full screen asked of one if there is one.
 fn place(window: &Window, handle: &MonitorHandle, monitor: &MonitorInfo) -> MonitorInfo {
@@ -516,9 +526,11 @@ impl ApplicationHandler<Incoming> for App {
             }
             WindowEvent::KeyboardInput { event, .. }
                 if event.state == ElementState::Pressed
-                    && (!event.repeat || self.engine.stage().aligning()) =>
+                    && (!event.repeat
+                        || (self.engine.stage().aligning() && is_arrow(&event.logical_key))) =>
             {
-                // Held arrows repeat while aligning, so a handle can travel far.
+                // Held arrows repeat while aligning, so a handle can travel far; no other key
+                // repeats (a held B must not flicker the blackout).
                 match self.keys.press(&event.logical_key, self.ctrl, self.now()) {
                     KeyAction::Command(c) => self.apply(c),
                     KeyAction::Quit => event_loop.exit(),
