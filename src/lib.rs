@@ -21,6 +21,8 @@
 //!   keeping counts on disk across restarts.
 //! - [`control`]: the pure core; [`control::Scene`] says what a frame shows and
 //!   [`control::Stage`] where each projector puts it, with no clock, file or GPU involved.
+//! - [`inbox`]: the one envelope every input hands the show (a request and where its answer
+//!   goes), and the show's side that applies it.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: slides into canvas-sized layers, then one output pass per projector
 //!   (warp, masks, blend); layout, photos, test patterns, offscreen read-back.
@@ -39,6 +41,7 @@ pub mod cli;
 pub mod control;
 pub mod counts;
 pub mod geometry;
+pub mod inbox;
 pub mod osc;
 pub mod output;
 pub mod render;

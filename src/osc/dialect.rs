@@ -6,19 +6,10 @@
 
 use super::packet::Message;
 use crate::control::{Command, Pattern, SlideRef, WarpEdit};
+use crate::inbox::Request;
 use crate::show::OscSettings;
 use rosc::OscType;
 use std::time::Duration;
-
-/// A request to candela that expects an answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Request {
-    Command(Command),
-    /// Several commands from one message (a mapping or cue with many actions).
-    Commands(Vec<Command>),
-    State,
-    Ping,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Meaning {

@@ -4,11 +4,9 @@
 //! - [`packet`]: one packet's bytes into timed messages, bundles flattened.
 //! - [`dialect`]: what a message means: candela's addresses, desk dialects, user mappings.
 //! - [`server`]: the UDP and TCP listeners, allowlist, debounce, scheduling and replies.
-//! - [`answer`]: the show's side: a request applied to the engine, and its answer.
 //! - [`client`]: `candela send`, one message and its reply.
 //! - [`fuzz`]: hostile inputs made to order, for the fuzz test and bench.
 
-pub mod answer;
 pub mod client;
 pub mod dialect;
 pub mod framing;

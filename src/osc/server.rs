@@ -3,9 +3,10 @@
 //! decoded, interpreted, debounced, and handed to the show through `deliver`; native requests
 //! get their reply back on the same path they came by.
 
-use super::dialect::{self, Meaning, Request};
+use super::dialect::{self, Meaning};
 use super::framing::{self, StreamDecoder};
 use super::packet::{self, Message, When};
+use crate::inbox::{Deliver, Incoming, Request};
 use crate::show::OscSettings;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -55,17 +56,6 @@ impl Drop for Slot {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
-
-/// A request on its way to the show, with where its answer goes.
-pub struct Incoming {
-    /// Who sent it, for the log: an address, or a count feed.
-    pub source: String,
-    pub request: Request,
-    /// Present for candela's own addresses: the answer, or why it failed.
-    pub reply: Option<oneshot::Sender<Result<serde_json::Value, String>>>,
-}
-
-pub type Deliver = std::sync::Arc<dyn Fn(Incoming) + Send + Sync>;
 
 /// Where to listen, from the command line.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@
 
 use super::links::{LinkOptions, Links};
 use crate::control::{Engine, Status};
-use crate::osc::answer;
-use crate::osc::server::Incoming;
+use crate::inbox;
+use crate::inbox::Incoming;
 use crate::render::{Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, output_texture, render_image};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -162,7 +162,7 @@ impl Headless {
     pub fn frame(&mut self, now: Duration) -> Step {
         let mut handled = 0;
         while let Some(incoming) = self.waiting.take().or_else(|| self.inbox.try_recv().ok()) {
-            answer::handle(&mut self.engine, incoming, now);
+            inbox::handle(&mut self.engine, incoming, now);
             handled += 1;
         }
         self.engine.tick(now);

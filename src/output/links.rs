@@ -6,9 +6,9 @@ use super::keeper::CalibrationKeeper;
 use crate::control::{Command, Engine};
 use crate::counts::feed::{self, FeedEvent, Feeds};
 use crate::counts::store::Keeper;
-use crate::osc::answer;
-use crate::osc::dialect::Request;
-use crate::osc::server::{self, Deliver, Incoming, OscOptions, OscServer};
+use crate::inbox;
+use crate::inbox::{Deliver, Incoming, Request};
+use crate::osc::server::{self, OscOptions, OscServer};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -66,7 +66,7 @@ impl Links {
     /// After each frame: feedback targets hear of changes, changed counts are kept.
     pub fn report(&mut self, engine: &Engine) {
         if let Some(osc) = self.osc.as_ref().filter(|o| o.has_feedback()) {
-            osc.publish(answer::state(engine));
+            osc.publish(inbox::state(engine));
         }
         if let Some(keeper) = &mut self.keeper {
             keeper.offer(engine.counts());

@@ -7,8 +7,8 @@ use super::keys::{KeyAction, Keys};
 use super::links::{LinkOptions, Links};
 use super::monitor::{self, MonitorInfo};
 use crate::control::{Command, Engine, Scene, Stage};
-use crate::osc::answer;
-use crate::osc::server::Incoming;
+use crate::inbox;
+use crate::inbox::Incoming;
 use crate::render::{Gpu, OutputTarget, Renderer};
 use crate::show::Size;
 use std::sync::{Arc, Mutex};
@@ -487,7 +487,7 @@ fn place(window: &Window, handle: &MonitorHandle, monitor: &MonitorInfo) -> Moni
 impl ApplicationHandler<Incoming> for App {
     fn user_event(&mut self, _: &ActiveEventLoop, incoming: Incoming) {
         let now = self.now();
-        answer::handle(&mut self.engine, incoming, now);
+        inbox::handle(&mut self.engine, incoming, now);
         self.keys.aligning = self.engine.stage().aligning();
         self.request_redraw();
     }

@@ -1,10 +1,32 @@
-//! The show's side of a request: applied to the engine on the render thread, between frames,
-//! and answered with the state it leaves.
+//! The one inbox every input uses: keys, OSC, count feeds (and, later, the web) hand the
+//! show the same envelope, a [`Request`] and where its answer goes, and the show's side
+//! applies it to the engine between frames and answers with the state it leaves. Neutral
+//! ground: no input is dressed up as another.
 
-use super::dialect::Request;
-use super::server::Incoming;
-use crate::control::Engine;
+use crate::control::{Command, Engine};
 use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// A request to candela that expects an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Command(Command),
+    /// Several commands from one message (a mapping or cue with many actions).
+    Commands(Vec<Command>),
+    State,
+    Ping,
+}
+
+/// A request on its way to the show, with where its answer goes.
+pub struct Incoming {
+    /// Who sent it, for the log: an address, or a count feed.
+    pub source: String,
+    pub request: Request,
+    /// Present for candela's own addresses: the answer, or why it failed.
+    pub reply: Option<oneshot::Sender<Result<serde_json::Value, String>>>,
+}
+
+pub type Deliver = std::sync::Arc<dyn Fn(Incoming) + Send + Sync>;
 
 /// The state an operator asks for with `/candela/state`: the engine's status and the counts.
 pub fn state(engine: &Engine) -> serde_json::Value {
