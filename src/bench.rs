@@ -169,7 +169,7 @@ fn send_cues(
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| d.subsec_nanos() as u64);
-    let mut random = crate::osc::fuzz::Xorshift::new(seed);
+    let mut random = crate::random::Xorshift::new(seed);
     let mut wait = Duration::from_millis(200);
     let mut target = 0;
     for i in 0usize.. {

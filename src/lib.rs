@@ -33,6 +33,7 @@
 //! - [`check`]: `candela check`, every problem in a show found in one pass.
 //! - [`bench`]: `candela bench`, the show played headless under cues, measured.
 //! - [`cli`]: the command line, a thin layer over the above.
+//! - [`random`]: a seeded generator for tests, fuzzing and the bench; depends on nothing.
 
 pub mod bench;
 pub mod calibration;
@@ -44,6 +45,7 @@ pub mod geometry;
 pub mod inbox;
 pub mod osc;
 pub mod output;
+pub mod random;
 pub mod render;
 pub mod show;
 pub mod text;

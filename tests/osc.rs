@@ -462,13 +462,8 @@ fn fuzzed_packets_leave_the_show_answering() {
     let c = start("tests/fixtures/osc/show.toml");
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let valid = packet::encode_message("/candela/goto", vec![s("b"), OscType::Float(0.5)]);
-    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut rand = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = candela::random::Xorshift::new(0x9E37_79B9_7F4A_7C15);
+    let mut rand = move || rng.draw();
     for i in 0..3000 {
         let mut bytes = if i % 2 == 0 {
             let len = (rand() % 200) as usize;
@@ -831,7 +826,7 @@ fn calibration_survives_kill_9_at_any_moment() {
     let file = candela::calibration::path_for(std::path::Path::new(&show));
     let args = ["--state-dir", state_dir.to_str().unwrap()];
     let mut sent = vec![0.0f64];
-    let mut rng = candela::osc::fuzz::Xorshift::new(0x9e37_79b9_7f4a_7c15);
+    let mut rng = candela::random::Xorshift::new(0x9e37_79b9_7f4a_7c15);
     let mut random = move |n: u64| rng.below(n as usize) as u64;
     for round in 0..10 {
         let mut c = launch(&show, &args);

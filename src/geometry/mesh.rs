@@ -262,21 +262,9 @@ fn catmull_rom(p: [Point; 4], f: f64) -> Point {
 mod tests {
     use super::*;
 
-    /// xorshift64, so the tests need no rand crate and always draw the same numbers.
-    struct Rng(u64);
-
-    impl Rng {
-        fn unit(&mut self) -> f64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
-
     #[test]
     fn identity_maps_everything_to_itself() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = crate::random::Xorshift::new(0x9e37_79b9_7f4a_7c15);
         for (cols, rows) in [(2, 2), (3, 3), (4, 7), (17, 17), (17, 2)] {
             for linear in [false, true] {
                 let mesh = Mesh::identity(cols, rows, linear).expect("sides in range");
@@ -327,7 +315,7 @@ mod tests {
         let near = mesh.eval(0.45, 0.55);
         assert!((near[0] - 0.45).abs() > 1e-3 || (near[1] - 0.55).abs() > 1e-3);
         // Bilinear cells touching (2, 2) span 0.25..0.75; outside them nothing moves.
-        let mut rng = Rng(42);
+        let mut rng = crate::random::Xorshift::new(42);
         for _ in 0..200 {
             let (s, t) = (rng.unit() * 0.25, rng.unit());
             let [x, y] = mesh.eval(s, t);

@@ -344,13 +344,8 @@ mod tests {
 
     #[test]
     fn fuzzed_streams_never_panic_and_stay_bounded() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::random::Xorshift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.draw();
         let max = 256;
         for round in 0..3000 {
             let mut bytes = if round % 3 == 0 {

@@ -7,34 +7,9 @@
 use super::dialect::Dialect;
 use super::framing::{self, Framing, StreamDecoder};
 use super::packet::{self, When};
+pub use crate::random::Xorshift;
 use crate::show::OscSettings;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
-
-/// xorshift64: deterministic from its seed, so a failing input can be made again.
-#[derive(Debug, Clone)]
-pub struct Xorshift(u64);
-
-impl Xorshift {
-    pub fn new(seed: u64) -> Xorshift {
-        Xorshift(seed | 1)
-    }
-
-    pub fn draw(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A number below `n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.draw() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 const ADDRESSES: &[&str] = &[
     "/candela/next",

@@ -393,14 +393,9 @@ mod tests {
         assert!(decode(&overlong).is_err());
     }
 
-    /// xorshift64: deterministic, and no extra crate.
-    fn rng(mut state: u64) -> impl FnMut() -> u64 {
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        }
+    fn rng(seed: u64) -> impl FnMut() -> u64 {
+        let mut r = crate::random::Xorshift::new(seed);
+        move || r.draw()
     }
 
     #[test]
