@@ -6,11 +6,13 @@
 //! draw what is there. Only a file that cannot be read or parsed is fatal.
 
 mod cues;
+mod feeds;
 mod model;
 mod outputs;
 mod problem;
 
 pub use cues::{Cue, MapEntry, OscSettings};
+pub use feeds::{FileSource, Header, HttpSource};
 pub use model::{Fit, TransitionKind};
 pub use outputs::{Blend, DEFAULT_OUTPUT, IDENTITY_CORNERS, Output, Region};
 pub use problem::{Locator, Problem};
@@ -119,8 +121,8 @@ pub struct Counter {
     pub value: u64,
     /// For a total: the counters it adds up.
     pub sum: Vec<String>,
-    pub http: Option<crate::counts::feed::HttpSource>,
-    pub file: Option<crate::counts::feed::FileSource>,
+    pub http: Option<HttpSource>,
+    pub file: Option<FileSource>,
     /// Seconds without a good reading from its feed before it is reported stale.
     pub stale_after: f64,
 }
@@ -332,7 +334,9 @@ impl Builder<'_> {
         let locale = match raw.locale {
             None => "en-GB".to_string(),
             Some(v) => {
-                if crate::counts::NumberFormat::new(v.get_ref()).is_err() {
+                // A tag is all the show file is checked for; counts::NumberFormat falls back
+                // through CLDR's parents for any valid one.
+                if v.get_ref().parse::<icu_locale_core::Locale>().is_err() {
                     let msg = format!("locale {:?} is not a known locale", v.get_ref());
                     self.problem(&v, msg, "write a BCP 47 tag such as \"fr-FR\" or \"en-GB\"");
                 }
@@ -436,11 +440,7 @@ impl Builder<'_> {
         }
     }
 
-    fn http_feed(
-        &mut self,
-        counter: &str,
-        h: &Spanned<model::HttpFeedFile>,
-    ) -> Option<crate::counts::feed::HttpSource> {
+    fn http_feed(&mut self, counter: &str, h: &Spanned<model::HttpFeedFile>) -> Option<HttpSource> {
         let f = h.get_ref();
         let mut ok = true;
         if !(f.url.starts_with("http://") || f.url.starts_with("https://")) {
@@ -470,24 +470,20 @@ impl Builder<'_> {
                 .filter(|d| !d.is_zero())
                 .unwrap_or(Duration::from_secs_f64(default))
         };
-        ok.then(|| crate::counts::feed::HttpSource {
+        ok.then(|| HttpSource {
             counter: counter.to_string(),
             url: f.url.clone(),
             pointer: f.pointer.clone(),
             interval: secs(f.interval, 10.0),
             timeout: secs(f.timeout, 5.0),
-            header: f.header.as_ref().map(|h| crate::counts::feed::Header {
+            header: f.header.as_ref().map(|h| Header {
                 name: h.name.clone(),
                 env: h.env.clone(),
             }),
         })
     }
 
-    fn file_feed(
-        &mut self,
-        counter: &str,
-        f: &Spanned<model::FileFeedFile>,
-    ) -> crate::counts::feed::FileSource {
+    fn file_feed(&mut self, counter: &str, f: &Spanned<model::FileFeedFile>) -> FileSource {
         let path = self.dir.join(&f.get_ref().path);
         if !path.is_file() {
             let msg = format!(
@@ -500,7 +496,7 @@ impl Builder<'_> {
                 "the count stays at its last value until the file appears",
             );
         }
-        crate::counts::feed::FileSource {
+        FileSource {
             counter: counter.to_string(),
             path,
             pointer: f.get_ref().pointer.clone(),
