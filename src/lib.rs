@@ -11,10 +11,11 @@
 //!                      Stage (projectors' geometry) ─┘      (windows, or PNG)
 //! ```
 //!
-//! The modules, in that order:
+//! The modules, in that order (each uses only those above it):
 //! - [`geometry`]: pure projection geometry: corner-pin homographies, mesh warps, the
 //!   soft-edge blend curve, masks. No GPU, no files.
-//! - [`show`]: the show file (`show.toml`): model, loading, problems with file:line:col.
+//! - [`show`]: the show file (`show.toml`): model, loading, problems with file:line:col;
+//!   plain settings only (feeds, cue actions, outputs), which the layers below act on.
 //! - [`calibration`]: the technician's corner pins and meshes, kept beside the show with
 //!   ten rolling backups.
 //! - [`counts`]: counter values, locale-aware number formatting, feeds (HTTP, files) and

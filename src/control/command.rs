@@ -84,3 +84,25 @@ pub enum Command {
         counter: String,
     },
 }
+
+impl From<&crate::show::Action> for Command {
+    fn from(action: &crate::show::Action) -> Command {
+        use crate::show::Action as A;
+        match action.clone() {
+            A::Goto { slide, fade } => Command::Goto {
+                slide: SlideRef::Id(slide),
+                fade,
+            },
+            A::Next { fade } => Command::Next { fade },
+            A::Previous { fade } => Command::Previous { fade },
+            A::Blackout { fade } => Command::Blackout { fade },
+            A::Restore { fade } => Command::Restore { fade },
+            A::Master { level, fade } => Command::Master { level, fade },
+            A::Pause => Command::Pause,
+            A::Resume => Command::Resume,
+            A::Hold(d) => Command::SetHold(d),
+            A::TestPattern(on) => Command::TestPattern(on.then_some(Pattern::Grid)),
+            A::Cue(number) => Command::Cue { list: None, number },
+        }
+    }
+}

@@ -278,7 +278,12 @@ impl Engine {
                     Some(l) => format!("{l}/{number}"),
                     None => number.clone(),
                 };
-                let commands = cue.ok_or(EngineError::UnknownCue(shown))?.commands.clone();
+                let commands = cue
+                    .ok_or(EngineError::UnknownCue(shown))?
+                    .actions
+                    .iter()
+                    .map(Command::from)
+                    .collect();
                 return self.apply_all(commands, now);
             }
             Command::CueNamed(name) => {
@@ -287,7 +292,12 @@ impl Engine {
                         .as_deref()
                         .is_some_and(|n| n.eq_ignore_ascii_case(name.trim()))
                 });
-                let commands = cue.ok_or(EngineError::UnknownCue(name))?.commands.clone();
+                let commands = cue
+                    .ok_or(EngineError::UnknownCue(name))?
+                    .actions
+                    .iter()
+                    .map(Command::from)
+                    .collect();
                 return self.apply_all(commands, now);
             }
             Command::SetCount { counter, value } => {

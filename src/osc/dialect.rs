@@ -104,7 +104,7 @@ impl Dialect {
             .map
             .iter()
             .filter_map(|entry| match rosc::address::Matcher::new(&entry.pattern) {
-                Ok(m) => Some((m, entry.commands.clone())),
+                Ok(m) => Some((m, entry.actions.iter().map(Command::from).collect())),
                 Err(e) => {
                     // `check` reports these with their line; the show goes on without them.
                     tracing::warn!("OSC map {:?} is not a pattern: {e:?}", entry.pattern);

@@ -148,7 +148,7 @@ pub fn run(seed: u64, inputs: usize) -> usize {
     let mut settings = OscSettings::default();
     settings.map.push(crate::show::MapEntry {
         pattern: "/magicq/{macro,exec}/[0-9]*".into(),
-        commands: vec![],
+        actions: vec![],
     });
     let dialect = Dialect::new(settings);
     let mut r = Xorshift::new(seed);

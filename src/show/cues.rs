@@ -3,23 +3,56 @@
 
 use super::model::{ActionFile, CueFile, CueNumber, MapFile, OscFile};
 use super::{Builder, Slide};
-use crate::control::{Command, Pattern, SlideRef};
 use std::time::Duration;
 use toml::Spanned;
+
+/// One thing a cue or a mapping does, as the show file says it; the control layer turns it
+/// into a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Goto {
+        slide: String,
+        fade: Option<Duration>,
+    },
+    Next {
+        fade: Option<Duration>,
+    },
+    Previous {
+        fade: Option<Duration>,
+    },
+    Blackout {
+        fade: Option<Duration>,
+    },
+    Restore {
+        fade: Option<Duration>,
+    },
+    Master {
+        level: f32,
+        fade: Option<Duration>,
+    },
+    Pause,
+    Resume,
+    /// Every slide held this long from now on.
+    Hold(Duration),
+    /// The alignment grid on, or no test pattern.
+    TestPattern(bool),
+    /// A show cue, by number.
+    Cue(String),
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cue {
     pub number: String,
     pub list: Option<String>,
     pub name: Option<String>,
-    pub commands: Vec<Command>,
+    pub actions: Vec<Action>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapEntry {
     /// An OSC address pattern (`*`, `?`, `[a-z]`, `{a,b}`).
     pub pattern: String,
-    pub commands: Vec<Command>,
+    pub actions: Vec<Action>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +113,7 @@ impl Builder<'_> {
     }
 
     /// One action table into a command, checking it names exactly one thing to do.
-    fn action(&mut self, a: &Spanned<ActionFile>, slides: &[Slide]) -> Option<Command> {
+    fn action(&mut self, a: &Spanned<ActionFile>, slides: &[Slide]) -> Option<Action> {
         let f = a.get_ref();
         let fade = f.fade.and_then(seconds);
         if f.fade.is_some() && fade.is_none() {
@@ -102,23 +135,23 @@ impl Builder<'_> {
                     "use the id of a slide",
                 );
             }
-            verbs.push(Command::Goto {
-                slide: SlideRef::Id(id.clone()),
+            verbs.push(Action::Goto {
+                slide: id.clone(),
                 fade,
             });
         }
         let on = |v: Option<bool>| v == Some(true);
         if on(f.next) {
-            verbs.push(Command::Next { fade });
+            verbs.push(Action::Next { fade });
         }
         if on(f.previous) {
-            verbs.push(Command::Previous { fade });
+            verbs.push(Action::Previous { fade });
         }
         if on(f.blackout) {
-            verbs.push(Command::Blackout { fade });
+            verbs.push(Action::Blackout { fade });
         }
         if on(f.restore) {
-            verbs.push(Command::Restore { fade });
+            verbs.push(Action::Restore { fade });
         }
         if let Some(level) = f.master {
             if !(0.0..=1.0).contains(&level) {
@@ -128,17 +161,17 @@ impl Builder<'_> {
                     "write a level such as 0.5",
                 );
             }
-            verbs.push(Command::Master { level, fade });
+            verbs.push(Action::Master { level, fade });
         }
         if on(f.pause) {
-            verbs.push(Command::Pause);
+            verbs.push(Action::Pause);
         }
         if on(f.resume) {
-            verbs.push(Command::Resume);
+            verbs.push(Action::Resume);
         }
         if let Some(h) = f.hold {
             match seconds(h).filter(|d| !d.is_zero()) {
-                Some(d) => verbs.push(Command::SetHold(d)),
+                Some(d) => verbs.push(Action::Hold(d)),
                 None => self.problem(
                     a,
                     format!("hold {h} is not a number of seconds"),
@@ -147,7 +180,7 @@ impl Builder<'_> {
             }
         }
         if let Some(on) = f.test_pattern {
-            verbs.push(Command::TestPattern(on.then_some(Pattern::Grid)));
+            verbs.push(Action::TestPattern(on));
         }
         match verbs.len() {
             1 => verbs.pop(),
@@ -166,7 +199,7 @@ impl Builder<'_> {
         }
     }
 
-    fn actions(&mut self, actions: &[Spanned<ActionFile>], slides: &[Slide]) -> Vec<Command> {
+    fn actions(&mut self, actions: &[Spanned<ActionFile>], slides: &[Slide]) -> Vec<Action> {
         actions
             .iter()
             .filter_map(|a| self.action(a, slides))
@@ -197,12 +230,12 @@ impl Builder<'_> {
                     "add actions = [{ goto = \"slide-id\" }]",
                 );
             }
-            let commands = self.actions(&c.actions, slides);
+            let actions = self.actions(&c.actions, slides);
             out.push(Cue {
                 number,
                 list,
                 name: c.name,
-                commands,
+                actions,
             });
         }
         out
@@ -301,7 +334,7 @@ impl Builder<'_> {
             );
             return None;
         }
-        let mut commands = self.actions(&m.actions, slides);
+        let mut actions = self.actions(&m.actions, slides);
         if let Some(number) = m.cue.as_ref().and_then(|n| self.cue_number(n)) {
             if !cues.iter().any(|c| c.number == number) {
                 self.problem(
@@ -310,9 +343,9 @@ impl Builder<'_> {
                     "add the cue, or fix its number",
                 );
             }
-            commands.push(Command::Cue { list: None, number });
+            actions.push(Action::Cue(number));
         }
-        if commands.is_empty() {
+        if actions.is_empty() {
             self.problem(
                 &m.address,
                 format!("mapping for {pattern:?} does nothing"),
@@ -322,7 +355,7 @@ impl Builder<'_> {
         }
         Some(MapEntry {
             pattern: pattern.clone(),
-            commands,
+            actions,
         })
     }
 }

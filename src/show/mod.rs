@@ -11,7 +11,7 @@ mod model;
 mod outputs;
 mod problem;
 
-pub use cues::{Cue, MapEntry, OscSettings};
+pub use cues::{Action, Cue, MapEntry, OscSettings};
 pub use feeds::{FileSource, Header, HttpSource};
 pub use model::{Fit, TransitionKind};
 pub use outputs::{Blend, DEFAULT_OUTPUT, IDENTITY_CORNERS, Output, Region};
