@@ -12,6 +12,7 @@
 //! ```
 //!
 //! The modules, in that order (each uses only those above it):
+//! - [`random`]: a seeded generator for tests, fuzzing and the bench; depends on nothing.
 //! - [`geometry`]: pure projection geometry: corner-pin homographies, mesh warps, the
 //!   soft-edge blend curve, masks. No GPU, no files.
 //! - [`show`]: the show file (`show.toml`): model, loading, problems with file:line:col;
@@ -34,7 +35,6 @@
 //! - [`check`]: `candela check`, every problem in a show found in one pass.
 //! - [`bench`]: `candela bench`, the show played headless under cues, measured.
 //! - [`cli`]: the command line, a thin layer over the above.
-//! - [`random`]: a seeded generator for tests, fuzzing and the bench; depends on nothing.
 
 pub mod bench;
 pub mod calibration;
