@@ -5,7 +5,7 @@
 //! at the canvas's size, into its own texture (a *layer*: background, photo, text) and kept
 //! while it is on screen. Then one output pass per projector composites the layers and
 //! applies that projector's warp, masks and blend in the same fragment shader
-//! ([`output`]), so a crossfade costs one full-screen draw per projector, not a slide render.
+//! (`output.rs`), so a crossfade costs one full-screen draw per projector, not a slide render.
 
 mod gpu;
 pub mod layout;
