@@ -9,6 +9,7 @@
 //! beneath it is dropped.
 
 use super::command::{Command, SlideRef};
+use super::ramp::Ramp;
 use super::scene::{Layer, Scene, SlideView, slide_view};
 use super::stage::{Pattern, Stage, StageError};
 use super::tally::Tally;
@@ -47,55 +48,10 @@ pub enum EngineError {
     Stage(#[from] StageError),
 }
 
-/// A value moving linearly from `from` to `to` over `length`, starting at `start`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Ramp {
-    from: f32,
-    to: f32,
-    start: Duration,
-    length: Duration,
-}
-
-impl Ramp {
-    fn fixed(v: f32) -> Ramp {
-        Ramp {
-            from: v,
-            to: v,
-            start: Duration::ZERO,
-            length: Duration::ZERO,
-        }
-    }
-
-    fn at(&self, now: Duration) -> f32 {
-        if self.done(now) {
-            return self.to;
-        }
-        if now <= self.start {
-            return self.from;
-        }
-        let t = (now - self.start).as_secs_f32() / self.length.as_secs_f32();
-        self.from + (self.to - self.from) * t
-    }
-
-    fn done(&self, now: Duration) -> bool {
-        now >= self.start + self.length
-    }
-
-    /// From wherever it is now to `to`, over `length`: a new fade never jumps.
-    fn retarget(&self, to: f32, now: Duration, length: Duration) -> Ramp {
-        Ramp {
-            from: self.at(now),
-            to,
-            start: now,
-            length,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 struct SlideLayer {
     slide: usize,
-    opacity: Ramp,
+    opacity: Ramp<f32>,
 }
 
 /// What the engine is doing, for operators (status lines, OSC replies) and tests.
@@ -128,8 +84,8 @@ pub struct Engine {
     /// The slide shown or being faded to: the top layer's.
     current: usize,
     /// 1 shown, 0 blacked out.
-    output: Ramp,
-    master: Ramp,
+    output: Ramp<f32>,
+    master: Ramp<f32>,
     paused: bool,
     hold_override: Option<Duration>,
     /// When the show moves on by itself, unless paused or blacked out.

@@ -5,6 +5,7 @@
 
 mod command;
 mod engine;
+mod ramp;
 mod scene;
 mod stage;
 mod tally;

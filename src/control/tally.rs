@@ -3,58 +3,15 @@
 //! derived from other counters follow their parts. Pure: time is passed in.
 
 use super::engine::EngineError;
+use super::ramp::Ramp;
 use crate::counts::Counts;
 use crate::show::Show;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// A count moving from `from` to `to`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct CountUp {
-    from: u64,
-    to: u64,
-    start: Duration,
-    length: Duration,
-}
-
-impl CountUp {
-    fn still(v: u64) -> CountUp {
-        CountUp {
-            from: v,
-            to: v,
-            start: Duration::ZERO,
-            length: Duration::ZERO,
-        }
-    }
-
-    fn done(&self, now: Duration) -> bool {
-        now >= self.start + self.length
-    }
-
-    fn at(&self, now: Duration) -> u64 {
-        if self.done(now) {
-            return self.to;
-        }
-        if now <= self.start {
-            return self.from;
-        }
-        let t = (now - self.start).as_secs_f64() / self.length.as_secs_f64();
-        // Ease-out: fast at first, settling gently on the exact number. Rounded up, so even a
-        // rise of one shows on the very next frame instead of at the end.
-        let eased = 1.0 - (1.0 - t).powi(3);
-        let span = self.to.abs_diff(self.from);
-        let moved = ((span as f64 * eased).ceil() as u64).min(span);
-        if self.to >= self.from {
-            self.from + moved
-        } else {
-            self.from - moved
-        }
-    }
-}
-
 pub struct Tally {
     values: Counts,
-    shown: BTreeMap<String, CountUp>,
+    shown: BTreeMap<String, Ramp<u64>>,
     /// Derived counters and the counters they add up.
     sums: Vec<(String, Vec<String>)>,
     /// The show file's values, for resets.
@@ -68,7 +25,7 @@ impl Tally {
         let mut tally = Tally {
             shown: values
                 .iter()
-                .map(|(id, v)| (id.to_string(), CountUp::still(v)))
+                .map(|(id, v)| (id.to_string(), Ramp::fixed(v)))
                 .collect(),
             values,
             sums: show
@@ -156,17 +113,17 @@ impl Tally {
         let shown = self
             .shown
             .entry(id.to_string())
-            .or_insert(CountUp::still(value));
+            .or_insert(Ramp::fixed(value));
         let from = shown.at(now);
         *shown = if count_up && value > from && !self.count_up.is_zero() {
-            CountUp {
+            Ramp {
                 from,
                 to: value,
                 start: now,
                 length: self.count_up,
             }
         } else {
-            CountUp::still(value)
+            Ramp::fixed(value)
         };
     }
 
