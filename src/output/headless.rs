@@ -170,7 +170,11 @@ impl Headless {
         let scene = self.engine.scene(now);
         let geometry = self.engine.stage().revision();
         let mut drawn = None;
-        if self.last.as_ref() != Some(&(scene.clone(), geometry)) {
+        let unchanged = self
+            .last
+            .as_ref()
+            .is_some_and(|(s, g)| *s == scene && *g == geometry);
+        if !unchanged {
             let started = Instant::now();
             let submitted = self.draw(&scene);
             drawn = Some(Drawn {

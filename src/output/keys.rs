@@ -51,6 +51,11 @@ impl Keys {
     /// What a key press at `now` does. Releases and auto-repeats are not passed here.
     pub fn press(&mut self, key: &Key, ctrl: bool, now: Duration) -> KeyAction {
         let first_escape = self.last_escape.take();
+        if self.aligning
+            && let Some(step) = self.align(key, ctrl)
+        {
+            return command(Command::Align(step));
+        }
         match key {
             Key::Named(NamedKey::Escape) => {
                 if first_escape.is_some_and(|t| now.saturating_sub(t) <= DOUBLE_ESCAPE) {
@@ -74,12 +79,6 @@ impl Keys {
                 }),
                 Err(_) => KeyAction::Nothing,
             },
-            Key::Named(_) | Key::Character(_)
-                if self.aligning && self.align(key, ctrl).is_some() =>
-            {
-                self.align(key, ctrl)
-                    .map_or(KeyAction::Nothing, |s| command(Command::Align(s)))
-            }
             Key::Named(NamedKey::Space | NamedKey::ArrowRight) => {
                 command(Command::Next { fade: None })
             }

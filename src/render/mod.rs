@@ -149,24 +149,26 @@ impl Renderer {
     pub fn render(&mut self, gpu: &Gpu, scene: &Scene, stage: &Stage, targets: &[OutputTarget]) {
         let canvas = (stage.canvas().width, stage.canvas().height);
         let all: Vec<&Output> = stage.outputs().collect();
-        let labels = all
-            .iter()
-            .enumerate()
-            .map(|(i, o)| {
-                let target = targets.iter().find(|t| t.output == i);
-                OutputLabel {
-                    name: o.name.clone(),
-                    monitor: target.map_or_else(
-                        || o.monitor.clone().unwrap_or_else(|| "not shown".into()),
-                        |t| t.monitor.to_string(),
-                    ),
-                    resolution: target.map_or((o.size.width, o.size.height), |t| {
-                        (t.texture.width(), t.texture.height())
-                    }),
-                    region: o.region,
-                }
-            })
-            .collect();
+        // Only the outputs pattern writes these; no frame of a slide pays for them.
+        let labels = || {
+            all.iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let target = targets.iter().find(|t| t.output == i);
+                    OutputLabel {
+                        name: o.name.clone(),
+                        monitor: target.map_or_else(
+                            || o.monitor.clone().unwrap_or_else(|| "not shown".into()),
+                            |t| t.monitor.to_string(),
+                        ),
+                        resolution: target.map_or((o.size.width, o.size.height), |t| {
+                            (t.texture.width(), t.texture.height())
+                        }),
+                        region: o.region,
+                    }
+                })
+                .collect()
+        };
         let outputs: Vec<(&Output, &OutputTarget)> = targets
             .iter()
             .filter_map(|t| Some((*all.get(t.output)?, t)))
@@ -187,12 +189,14 @@ impl Renderer {
             texture: target,
             monitor: "canvas",
         };
-        let labels = vec![OutputLabel {
-            name: "canvas".into(),
-            monitor: "canvas".into(),
-            resolution: size,
-            region: whole.region,
-        }];
+        let labels = || {
+            vec![OutputLabel {
+                name: "canvas".into(),
+                monitor: "canvas".into(),
+                resolution: size,
+                region: whole.region,
+            }]
+        };
         self.frame_for(gpu, scene, size, &[], &[(&whole, &target)], labels);
     }
 
@@ -203,11 +207,11 @@ impl Renderer {
         canvas: (u32, u32),
         masks: &[Mask],
         outputs: &[(&Output, &OutputTarget)],
-        labels: Vec<OutputLabel>,
+        labels: impl FnOnce() -> Vec<OutputLabel>,
     ) {
         self.frame += 1;
         let mut wanted: Vec<(LayerKey, f32)> = match scene.test_pattern {
-            Some(p) => vec![(LayerKey::Pattern(p, labels), 1.0)],
+            Some(p) => vec![(LayerKey::Pattern(p, labels()), 1.0)],
             None => scene
                 .layers
                 .iter()
