@@ -1,11 +1,16 @@
-//! OSC with real sockets on 127.0.0.1 against a real `candela play --headless`: every native
-//! address, each desk dialect, press/release and debounce, TCP with both framings split and
-//! coalesced, bundles with past and future time tags, the allowlist, replies, and a fuzz run
-//! after which the show still answers.
+//! OSC with real sockets on 127.0.0.1: every native address, each desk dialect, press/release
+//! and debounce, TCP with both framings split and coalesced, bundles with past and future time
+//! tags, the allowlist, replies, and each hostile case from the hardening work. End-to-end
+//! cases run against a real `candela play --headless`; framing, bundles, the allowlist and
+//! hostile input run against the server in this process (`osc::server::run`), so that a panic
+//! in any of its tasks fails the test.
 
+use candela::inbox::{self, Incoming};
 use candela::osc::client;
 use candela::osc::framing::{self, Framing, StreamDecoder};
 use candela::osc::packet;
+use candela::osc::server;
+use candela::show::Show;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -78,6 +83,71 @@ fn launch(show: &str, args: &[&str]) -> Candela {
         .parse()
         .unwrap();
     Candela { child, addr }
+}
+
+/// The OSC server in this process, serving a show whose engine runs on a thread of its own:
+/// real sockets on loopback, and any panic in any of the server's tasks fails the test,
+/// which a child process's log cannot show.
+struct Served {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<std::thread::JoinHandle<Result<(), server::Panicked>>>,
+}
+
+fn serve(show: &str) -> Served {
+    let (show, _) = Show::load(std::path::Path::new(show)).unwrap();
+    let settings = server::Settings {
+        osc: show.osc.clone(),
+        log: false,
+    };
+    let (sender, requests) = std::sync::mpsc::channel::<Incoming>();
+    let began = Instant::now();
+    // The engine is not Send: it is made on the thread that runs it.
+    std::thread::spawn(move || {
+        let counts = candela::counts::Counts::from_show(&show);
+        let mut engine = candela::control::Engine::new(show, counts, Duration::ZERO).unwrap();
+        for incoming in requests {
+            inbox::handle(&mut engine, incoming, began.elapsed());
+        }
+    });
+    let sender = std::sync::Mutex::new(sender);
+    let deliver: inbox::Deliver = std::sync::Arc::new(move |incoming| {
+        let _ = sender.lock().unwrap().send(incoming);
+    });
+    let sockets = server::Sockets::bind(&["127.0.0.1:0".parse().unwrap()]).unwrap();
+    let addr = sockets.local_addrs()[0];
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(server::run(sockets, settings, deliver, async {
+            let _ = stopped.await;
+        }))
+    });
+    Served {
+        addr,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl Drop for Served {
+    /// Stops the server and fails the test if any of its tasks panicked.
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let result = self.server.take().map(|s| s.join());
+        if !std::thread::panicking() {
+            match result {
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(panic))) => panic!("{panic}"),
+                _ => panic!("the OSC server itself panicked"),
+            }
+        }
+    }
 }
 
 /// Sends and waits for the reply: a generous while, since the test machine may be busy.
@@ -312,7 +382,7 @@ fn read_replies(stream: &mut TcpStream, want: usize) -> (Vec<(String, Value)>, O
 
 #[test]
 fn tcp_with_both_framings_split_and_coalesced() {
-    let c = start("tests/fixtures/osc/show.toml");
+    let c = serve("tests/fixtures/osc/show.toml");
     for framing in [Framing::LengthPrefixed, Framing::Slip] {
         // One request written a byte at a time.
         let mut stream = TcpStream::connect(c.addr).unwrap();
@@ -387,7 +457,7 @@ fn bundle(at: OscTime, messages: Vec<(&str, Vec<OscType>)>) -> Vec<u8> {
 
 #[test]
 fn bundles_run_now_or_at_their_time() {
-    let c = start("tests/fixtures/osc/show.toml");
+    let c = serve("tests/fixtures/osc/show.toml");
     let to = c.addr;
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     // Immediately: both messages, in order.
@@ -448,7 +518,7 @@ fn bundles_run_now_or_at_their_time() {
 
 #[test]
 fn senders_outside_the_allowlist_are_denied() {
-    let c = start("tests/fixtures/osc/guarded.toml");
+    let c = serve("tests/fixtures/osc/guarded.toml");
     for address in ["/candela/next", "/candela/state"] {
         let (_, body) = udp(c.addr, address, vec![]).expect("a denied reply");
         assert_eq!(body["status"], "denied", "{body}");
@@ -459,7 +529,7 @@ fn senders_outside_the_allowlist_are_denied() {
 
 #[test]
 fn fuzzed_packets_leave_the_show_answering() {
-    let c = start("tests/fixtures/osc/show.toml");
+    let c = serve("tests/fixtures/osc/show.toml");
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let valid = packet::encode_message("/candela/goto", vec![s("b"), OscType::Float(0.5)]);
     let mut rng = candela::random::Xorshift::new(0x9E37_79B9_7F4A_7C15);
@@ -891,7 +961,7 @@ fn replies_to(socket: &UdpSocket, to: SocketAddr, bytes: &[u8], quiet: Duration)
 
 #[test]
 fn time_tags_from_before_1970_mean_now_and_are_answered() {
-    let c = start("tests/fixtures/osc/show.toml");
+    let c = serve("tests/fixtures/osc/show.toml");
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     for seconds in [0, 1, 2_208_988_700] {
         let at = OscTime {
@@ -911,7 +981,7 @@ fn time_tags_from_before_1970_mean_now_and_are_answered() {
 
 #[test]
 fn addresses_whose_lower_case_changes_length_keep_the_tcp_link() {
-    let c = start("tests/fixtures/osc/show.toml");
+    let c = serve("tests/fixtures/osc/show.toml");
     let mut stream = TcpStream::connect(c.addr).unwrap();
     for hostile in ["/\u{212A}andela/next", "/candela/\u{212A}x", "/\u{0130}/x"] {
         stream
@@ -935,7 +1005,7 @@ fn addresses_whose_lower_case_changes_length_keep_the_tcp_link() {
 
 #[test]
 fn a_refused_senders_flood_draws_one_reply_per_packet_at_most() {
-    let c = start("tests/fixtures/osc/guarded.toml");
+    let c = serve("tests/fixtures/osc/guarded.toml");
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let now = OscTime {
         seconds: 0,
@@ -957,7 +1027,7 @@ fn a_refused_senders_flood_draws_one_reply_per_packet_at_most() {
 
 #[test]
 fn a_timed_bundle_over_tcp_does_not_hold_up_what_follows() {
-    let c = start("tests/fixtures/osc/show.toml");
+    let c = serve("tests/fixtures/osc/show.toml");
     let mut stream = TcpStream::connect(c.addr).unwrap();
     let later = OscTime::try_from(SystemTime::now() + Duration::from_secs(3)).unwrap();
     let slip = |bytes: &[u8]| framing::encode(Framing::Slip, bytes);
@@ -1020,7 +1090,7 @@ fn a_flood_of_future_bundles_is_bounded_and_ping_still_answered() {
 
 #[test]
 fn a_desk_can_always_connect_the_longest_idle_connection_makes_room() {
-    let c = start("tests/fixtures/osc/show.toml");
+    let c = serve("tests/fixtures/osc/show.toml");
     let ping = framing::encode(
         Framing::Slip,
         &packet::encode_message("/candela/ping", vec![]),
@@ -1029,7 +1099,7 @@ fn a_desk_can_always_connect_the_longest_idle_connection_makes_room() {
     let mut oldest = TcpStream::connect(c.addr).unwrap();
     oldest.write_all(&ping).unwrap();
     read_replies(&mut oldest, 1);
-    let mut others: Vec<TcpStream> = (1..candela::osc::server::MAX_CONNECTIONS)
+    let mut others: Vec<TcpStream> = (1..server::MAX_CONNECTIONS)
         .map(|_| TcpStream::connect(c.addr).unwrap())
         .collect();
     for stream in &mut others {

@@ -108,7 +108,8 @@ pub struct Keeper {
 impl Keeper {
     pub fn start(file: PathBuf, initial: Counts) -> Keeper {
         let (sender, receiver) = mpsc::channel::<Counts>();
-        std::thread::Builder::new()
+        let shown = file.display().to_string();
+        let spawned = std::thread::Builder::new()
             .name("counts".into())
             .spawn(move || {
                 while let Ok(mut counts) = receiver.recv() {
@@ -121,8 +122,11 @@ impl Keeper {
                     }
                     std::thread::sleep(WRITE_EVERY);
                 }
-            })
-            .expect("a thread for keeping counts");
+            });
+        if let Err(e) = spawned {
+            // The show plays on; what it counts is only not kept across a restart.
+            tracing::error!("cannot start keeping counts in {shown}: {e}; they are not kept");
+        }
         Keeper {
             sender,
             last: initial,

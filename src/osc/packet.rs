@@ -103,9 +103,10 @@ fn walk(bytes: &[u8], when: When, depth: usize, out: &mut Vec<Timed>) -> Result<
     let (tag, mut rest) = rest
         .split_first_chunk::<8>()
         .ok_or(PacketError::Truncated("no time tag"))?;
+    let [s0, s1, s2, s3, f0, f1, f2, f3] = *tag;
     let time = OscTime {
-        seconds: u32::from_be_bytes(tag[..4].try_into().unwrap()),
-        fractional: u32::from_be_bytes(tag[4..].try_into().unwrap()),
+        seconds: u32::from_be_bytes([s0, s1, s2, s3]),
+        fractional: u32::from_be_bytes([f0, f1, f2, f3]),
     };
     let when = if time == IMMEDIATELY {
         When::Now

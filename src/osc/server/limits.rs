@@ -1,0 +1,166 @@
+//! What the server remembers about senders, each kept to a bounded number of entries: when a
+//! source last logged noise, which refused sources were answered, which triggers were seen
+//! in the debounce window. A sender that varies its address or arguments without end costs
+//! a fixed amount of memory, never more.
+
+use super::super::packet::{Message, When};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Entries each map holds at most (each a source, or a message's digest).
+pub const MAX_REMEMBERED: usize = 4096;
+/// A source's noise of one kind is logged at most this often.
+const NOISE_EVERY: Duration = Duration::from_secs(10);
+/// A refused source gets at most this many "denied" replies...
+const DENIED_REPLIES: u32 = 5;
+/// ...in this long.
+const DENIED_WINDOW: Duration = Duration::from_secs(10);
+
+/// Drops the entries `keep` refuses when the map is full, and everything when that is not
+/// enough (a flood of distinct keys: forgetting them costs a log line or a repeat, no more).
+fn make_room<K, V>(map: &mut HashMap<K, V>, keep: impl FnMut(&K, &mut V) -> bool) {
+    if map.len() >= MAX_REMEMBERED {
+        map.retain(keep);
+        if map.len() >= MAX_REMEMBERED {
+            map.clear();
+        }
+    }
+}
+
+/// When a source last logged a kind of noise, and how many since were held back.
+type Logged = (Instant, u32);
+
+/// Rate-limited warnings, shared by the receive loops and the dispatcher.
+#[derive(Default)]
+pub struct Noise(Mutex<HashMap<(IpAddr, &'static str), Logged>>);
+
+impl Noise {
+    /// Logs a kind of noise from one source at most once every 10 s, so a flood of garbage
+    /// or refused packets cannot bury the log; the next line says how many were held back.
+    pub fn warn(&self, ip: IpAddr, kind: &'static str, message: impl FnOnce() -> String) {
+        let now = Instant::now();
+        let mut noise = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        make_room(&mut noise, |_, (t, _)| now.duration_since(*t) < NOISE_EVERY);
+        let held_back = match noise.get_mut(&(ip, kind)) {
+            Some((t, held)) if now.duration_since(*t) < NOISE_EVERY => {
+                *held = held.saturating_add(1);
+                return;
+            }
+            Some((_, held)) => std::mem::take(held),
+            None => 0,
+        };
+        noise.insert((ip, kind), (now, 0));
+        drop(noise);
+        if held_back > 0 {
+            tracing::warn!(
+                "{} (and {held_back} more like it in the last seconds)",
+                message()
+            );
+        } else {
+            tracing::warn!("{}", message());
+        }
+    }
+}
+
+/// Refused sources: when their current window of "denied" replies began, and how many.
+#[derive(Default)]
+pub struct Denied(HashMap<IpAddr, (Instant, u32)>);
+
+impl Denied {
+    /// Whether a refused source may have one more "denied" reply now: a few per window, so a
+    /// refused sender cannot use the show to flood a third party it names as its source.
+    pub fn may_answer(&mut self, ip: IpAddr, now: Instant) -> bool {
+        make_room(&mut self.0, |_, (since, _)| {
+            now.duration_since(*since) < DENIED_WINDOW
+        });
+        let (since, count) = self.0.entry(ip).or_insert((now, 0));
+        if now.duration_since(*since) >= DENIED_WINDOW {
+            *since = now;
+            *count = 0;
+        }
+        *count = count.saturating_add(1);
+        *count <= DENIED_REPLIES
+    }
+}
+
+/// Triggers seen lately, by digest, for the debounce.
+#[derive(Default)]
+pub struct Debounce(HashMap<u64, Instant>);
+
+impl Debounce {
+    /// The same trigger again within `window` (a desk sending on two interfaces). A copy of a
+    /// timed bundle carries the same time tag; the same cue for another time does not.
+    pub fn is_repeat(
+        &mut self,
+        message: &Message,
+        when: When,
+        window: Duration,
+        now: Instant,
+    ) -> bool {
+        if window.is_zero() {
+            return false;
+        }
+        // A digest, not the text: a sender's long arguments must not become long-lived keys.
+        let key = {
+            let mut h = std::hash::DefaultHasher::new();
+            message.address.to_ascii_lowercase().hash(&mut h);
+            format!("{:?}{when:?}", message.args).hash(&mut h);
+            h.finish()
+        };
+        make_room(&mut self.0, |_, t| now.duration_since(*t) < window);
+        match self.0.insert(key, now) {
+            Some(before) => now.duration_since(before) < window,
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(i: usize) -> Message {
+        Message {
+            address: format!("/candela/count/c/{i}"),
+            args: vec![],
+        }
+    }
+
+    #[test]
+    fn a_flood_of_distinct_keys_stays_bounded() {
+        let now = Instant::now();
+        let mut debounce = Debounce::default();
+        let mut denied = Denied::default();
+        for i in 0..3 * MAX_REMEMBERED {
+            debounce.is_repeat(&message(i), When::Now, Duration::from_secs(1), now);
+            let ip = IpAddr::from((i as u128).to_be_bytes());
+            denied.may_answer(ip, now);
+        }
+        assert!(debounce.0.len() <= MAX_REMEMBERED);
+        assert!(denied.0.len() <= MAX_REMEMBERED);
+    }
+
+    #[test]
+    fn repeats_within_the_window_only() {
+        let start = Instant::now();
+        let mut d = Debounce::default();
+        let w = Duration::from_millis(100);
+        assert!(!d.is_repeat(&message(1), When::Now, w, start));
+        assert!(d.is_repeat(&message(1), When::Now, w, start + w / 2));
+        assert!(!d.is_repeat(&message(2), When::Now, w, start + w / 2));
+        assert!(!d.is_repeat(&message(1), When::Now, w, start + 3 * w));
+    }
+
+    #[test]
+    fn a_refused_source_is_answered_a_few_times_per_window() {
+        let start = Instant::now();
+        let mut d = Denied::default();
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let answered = (0..20).filter(|_| d.may_answer(ip, start)).count();
+        assert_eq!(answered, DENIED_REPLIES as usize);
+        assert!(d.may_answer(ip, start + DENIED_WINDOW));
+    }
+}
