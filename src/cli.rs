@@ -102,8 +102,8 @@ struct PlayArgs {
     /// Headless: canvas size, for a show without [[outputs]] [default: the show's size].
     #[arg(long, value_parser = parse_size, requires = "headless")]
     size: Option<Size>,
-    /// Headless: frames per second.
-    #[arg(long, default_value_t = DEFAULT_FPS, requires = "headless")]
+    /// Headless: frames per second, 1 to 1000.
+    #[arg(long, default_value_t = DEFAULT_FPS, requires = "headless", value_parser = clap::value_parser!(u32).range(1..=1000), allow_hyphen_values = true)]
     fps: u32,
     /// Headless: stop after this many seconds of show.
     #[arg(long, requires = "headless", value_parser = parse_show_seconds, allow_hyphen_values = true)]

@@ -411,11 +411,16 @@ fn bench_refuses_a_bad_duration() {
 }
 
 #[test]
-fn play_refuses_a_bad_duration_without_panicking() {
+fn play_refuses_a_bad_duration_or_rate_without_panicking() {
     for bad in ["-1", "nan", "inf", "1e300"] {
         let out = candela(&["play", "--headless", "--no-osc", "--seconds", bad]);
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out));
         assert!(text(&out).contains("seconds"), "{}", text(&out));
         assert!(!text(&out).contains("panicked"), "{}", text(&out));
+    }
+    for bad in ["0", "-5", "1001", "many"] {
+        let out = candela(&["play", "--headless", "--no-osc", "--fps", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out));
+        assert!(text(&out).contains("--fps"), "{}", text(&out));
     }
 }
