@@ -100,6 +100,11 @@ impl Headless {
         })
     }
 
+    /// The renderer, to ask how its photos stand.
+    pub fn renderer(&self) -> &Renderer {
+        &self.renderer
+    }
+
     /// The GPU adapter's name, as the driver gives it.
     pub fn adapter(&self) -> String {
         self.gpu.adapter.get_info().name

@@ -166,6 +166,11 @@ impl Renderer {
         self.photos.recheck();
     }
 
+    /// How opaque the photo of the file at `path` is drawn now; None while it is not loaded.
+    pub fn photo_opacity(&self, path: &std::path::Path) -> Option<f32> {
+        self.photos.opacity(path)
+    }
+
     /// Photos on the GPU now, and their bytes.
     pub fn resident_photos(&self) -> (usize, usize) {
         self.photos.resident()

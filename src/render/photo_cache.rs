@@ -397,6 +397,17 @@ impl PhotoCache {
         }
     }
 
+    /// How opaque the photo of the file at `path` is drawn now (the most of its sizes); None
+    /// while none is on the GPU.
+    pub fn opacity(&self, path: &std::path::Path) -> Option<f32> {
+        self.entries
+            .iter()
+            .filter(|(k, _)| k.0 == path)
+            .filter_map(|(_, e)| e.shown.as_ref())
+            .map(|s| f32::from(self.alpha(s)) / 255.0)
+            .reduce(f32::max)
+    }
+
     /// Photos on the GPU now, and their bytes.
     pub fn resident(&self) -> (usize, usize) {
         self.entries
