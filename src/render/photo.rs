@@ -98,10 +98,12 @@ fn open(path: &Path) -> Result<Opened, PhotoError> {
         path: shown(),
         source,
     };
-    // The header alone tells the size: a decompression bomb is refused before any allocation.
-    let (width, height) = ImageReader::with_format(Cursor::new(&bytes), format)
-        .into_dimensions()
-        .map_err(decode)?;
+    // Only the header is read here: a decompression bomb is refused, naming its size, before
+    // anything is allocated for its pixels; then the decode itself is bounded.
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.no_limits();
+    let mut decoder: Box<dyn ImageDecoder> = Box::new(reader.into_decoder().map_err(decode)?);
+    let (width, height) = decoder.dimensions();
     let pixels = u64::from(width) * u64::from(height);
     if width > MAX_SIDE || height > MAX_SIDE || pixels * 4 > MAX_DECODE_BYTES {
         return Err(PhotoError::TooLarge {
@@ -114,9 +116,7 @@ fn open(path: &Path) -> Result<Opened, PhotoError> {
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(limits);
-    let mut decoder: Box<dyn ImageDecoder> = Box::new(reader.into_decoder().map_err(decode)?);
+    decoder.set_limits(limits).map_err(decode)?;
     let orientation = decoder.orientation().map_err(decode)?;
     Ok(Opened {
         decoder,
@@ -129,10 +129,20 @@ fn open(path: &Path) -> Result<Opened, PhotoError> {
 /// last start-of-scan means the file was cut short. One with no scan at all is left to the
 /// decoder to refuse.
 fn jpeg_is_whole(bytes: &[u8]) -> bool {
-    let Some(last_scan) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+    let marker = |m: u8| move |w: &[u8]| w == [0xFF, m];
+    // Nearly always the end-of-image marker closes the file, after the last scan: found
+    // without reading megabytes.
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    if let Some(end) = tail.windows(2).rposition(marker(0xD9))
+        && !tail[end..].windows(2).any(marker(0xDA))
+        && (tail.len() < bytes.len() || tail[..end].windows(2).any(marker(0xDA)))
+    {
+        return true;
+    }
+    let Some(last_scan) = bytes.windows(2).rposition(marker(0xDA)) else {
         return true;
     };
-    bytes[last_scan..].windows(2).any(|w| w == [0xFF, 0xD9])
+    bytes[last_scan..].windows(2).any(marker(0xD9))
 }
 
 fn decoded(path: &Path, opened: Opened) -> Result<(DynamicImage, Orientation), PhotoError> {
