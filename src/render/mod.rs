@@ -58,6 +58,14 @@ struct CachedLayer {
     photo: Option<(PhotoKey, Look)>,
 }
 
+/// A slide laid out (text shaped) for a size, with room for its photo or not.
+struct KeptLayout {
+    view: SlideView,
+    size: (u32, u32),
+    has_photo: bool,
+    layout: layout::SlideLayout,
+}
+
 /// Which photos the show's slides need, worked out once for the canvas (see
 /// [`Renderer::preload`]), so a slide change finds its neighbours' photos without laying
 /// them out.
@@ -93,6 +101,7 @@ pub struct Renderer {
     fonts: Fonts,
     text: Text,
     layers: Vec<CachedLayer>,
+    layouts: Vec<KeptLayout>,
     photos: PhotoCache,
     plan: PhotoPlan,
     /// Drawing a still, which waits for its photos; a playing show never does.
@@ -125,6 +134,7 @@ impl Renderer {
                 viewport: Viewport::new(&gpu.device, &cache),
             },
             layers: Vec::new(),
+            layouts: Vec::new(),
             photos: PhotoCache::new(),
             plan: PhotoPlan::default(),
             still: false,
@@ -461,10 +471,10 @@ impl Renderer {
         gpu: &Gpu,
         view: &SlideView,
         size: (u32, u32),
-    ) -> (layout::SlideLayout, Option<(PhotoKey, Look)>) {
-        let layout = layout::layout(&mut self.fonts, view, size.0, size.1, true);
-        let Some(p) = &layout.photo else {
-            return (layout, None);
+    ) -> (usize, Option<(PhotoKey, Look)>) {
+        let with_photo = self.layout_of(view, size, true);
+        let Some(p) = &self.layouts[with_photo].layout.photo else {
+            return (with_photo, None);
         };
         let key = photo_key(p);
         if self.still {
@@ -474,10 +484,30 @@ impl Renderer {
         }
         let look = self.photos.look(&key);
         let layout = match look {
-            Look::Broken => layout::layout(&mut self.fonts, view, size.0, size.1, false),
-            Look::Loading | Look::Shown { .. } => layout,
+            Look::Broken => self.layout_of(view, size, false),
+            Look::Loading | Look::Shown { .. } => with_photo,
         };
         (layout, Some((key, look)))
+    }
+
+    /// The index in `layouts` of `view` laid out at `size`, with room for a photo or not:
+    /// shaped once, so a layer drawn again only because its photo changed reuses the text.
+    fn layout_of(&mut self, view: &SlideView, size: (u32, u32), has_photo: bool) -> usize {
+        let kept = |k: &KeptLayout| k.size == size && k.has_photo == has_photo && k.view == *view;
+        if let Some(i) = self.layouts.iter().position(kept) {
+            return i;
+        }
+        let layout = layout::layout(&mut self.fonts, view, size.0, size.1, has_photo);
+        if self.layouts.len() >= CACHED_LAYERS {
+            self.layouts.remove(0);
+        }
+        self.layouts.push(KeptLayout {
+            view: view.clone(),
+            size,
+            has_photo,
+            layout,
+        });
+        self.layouts.len() - 1
     }
 
     /// Draws one slide (background, photo, text) into `target`; the photo it drew, and how.
@@ -488,7 +518,8 @@ impl Renderer {
         target: &wgpu::TextureView,
         size: (u32, u32),
     ) -> Option<(PhotoKey, Look)> {
-        let (layout, photo) = self.lay_out(gpu, view, size);
+        let (kept, photo) = self.lay_out(gpu, view, size);
+        let layout = &self.layouts[kept].layout;
         let mut images: Vec<(Quad, &wgpu::BindGroup)> = Vec::new();
         if let (Some(area), Some((key, Look::Shown { alpha, .. }))) = (&layout.photo, &photo)
             && let Some(shown) = self.photos.shown(key)
