@@ -100,6 +100,11 @@ impl Headless {
         })
     }
 
+    /// The renderer, to ask how its photos stand.
+    pub fn renderer(&self) -> &Renderer {
+        &self.renderer
+    }
+
     /// The GPU adapter's name, as the driver gives it.
     pub fn adapter(&self) -> String {
         self.gpu.adapter.get_info().name
@@ -132,7 +137,7 @@ impl Headless {
     /// slides need.
     pub fn black(&mut self) {
         self.draw(&crate::control::Scene::black());
-        super::preload(&mut self.renderer, &self.gpu, &self.engine);
+        super::preload(&mut self.renderer, &self.engine);
     }
 
     /// Draws `scene` on every output and waits for the GPU; when that was submitted.
@@ -173,7 +178,8 @@ impl Headless {
         let unchanged = self
             .last
             .as_ref()
-            .is_some_and(|(s, g)| *s == scene && *g == geometry);
+            .is_some_and(|(s, g)| *s == scene && *g == geometry)
+            && !self.renderer.photos_settling();
         if !unchanged {
             let started = Instant::now();
             let submitted = self.draw(&scene);

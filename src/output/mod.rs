@@ -25,13 +25,10 @@ fn renderer_for(
     crate::render::Renderer::new(gpu, format, fonts)
 }
 
-/// Loads every slide's photo at the canvas's size, so no first cue stalls on a decode. Done
-/// after the first black frame, so the projector goes black as early as it can.
-fn preload(
-    renderer: &mut crate::render::Renderer,
-    gpu: &crate::render::Gpu,
-    engine: &crate::control::Engine,
-) {
+/// Plans every slide's photo at the canvas's size and starts loading those near the current
+/// slide, off the render thread. Done after the first black frame, so the projector goes
+/// black as early as it can.
+fn preload(renderer: &mut crate::render::Renderer, engine: &crate::control::Engine) {
     let canvas = engine.stage().canvas();
-    renderer.preload(gpu, &engine.slide_views(), (canvas.width, canvas.height));
+    renderer.preload(&engine.slide_views(), (canvas.width, canvas.height));
 }

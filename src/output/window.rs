@@ -421,7 +421,7 @@ impl App {
         let mut drawing = connect(&mut self.screens, event_loop, &self.engine)?;
         // The very first frame is black, whatever the show does next.
         drawing.draw(&mut self.screens, &Scene::black(), self.engine.stage());
-        super::preload(&mut drawing.renderer, &drawing.gpu, &self.engine);
+        super::preload(&mut drawing.renderer, &self.engine);
         self.drawing = Some(drawing);
         self.request_redraw();
         Ok(())
@@ -439,7 +439,7 @@ impl App {
             }
             match connect(&mut self.screens, event_loop, &self.engine) {
                 Ok(mut d) => {
-                    super::preload(&mut d.renderer, &d.gpu, &self.engine);
+                    super::preload(&mut d.renderer, &self.engine);
                     self.drawing = Some(d);
                 }
                 Err(e) => {
@@ -455,7 +455,7 @@ impl App {
             self.frames += 1;
             tracing::debug!("frame {} at {:.3} s", self.frames, now.as_secs_f64());
         }
-        if self.engine.animating(now) {
+        if self.engine.animating(now) || drawing.renderer.photos_settling() {
             self.request_redraw();
         }
     }

@@ -13,6 +13,7 @@ mod offscreen;
 mod output;
 pub mod pattern;
 pub mod photo;
+mod photo_cache;
 mod quad;
 
 pub use gpu::{Gpu, GpuError};
@@ -28,8 +29,9 @@ use glyphon::{
 use layout::{Rect, TextBlock};
 use output::{FrameParams, OutputPipeline, Variant};
 use pattern::OutputLabel;
+use photo_cache::{Look, PhotoCache, PhotoKey};
 use quad::{Quad, QuadPipeline};
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use wgpu::util::DeviceExt;
 
@@ -52,16 +54,28 @@ struct CachedLayer {
     /// Where the layer is drawn, and what the output pass samples.
     target: wgpu::TextureView,
     last_used: u64,
+    /// The photo drawn in it, and how it looked then: when that changes, it is drawn again.
+    photo: Option<(PhotoKey, Look)>,
 }
 
-/// A photo uploaded at the size it is shown.
-struct Photo {
-    bind_group: wgpu::BindGroup,
-    /// Where it is drawn, in output pixels.
-    rect: Rect,
+/// A slide laid out (text shaped) for a size, with room for its photo or not.
+struct KeptLayout {
+    view: SlideView,
+    size: (u32, u32),
+    has_photo: bool,
+    layout: layout::SlideLayout,
 }
 
-type PhotoKey = (PathBuf, u32, u32, crate::show::Fit);
+/// Which photos the show's slides need, worked out once for the canvas (see
+/// [`Renderer::preload`]), so a slide change finds its neighbours' photos without laying
+/// them out.
+#[derive(Default)]
+struct PhotoPlan {
+    /// Each slide's id and its photo, in the show's order.
+    slides: Vec<(String, Option<PhotoKey>)>,
+    /// The slides on screen when the wanted photos were last worked out.
+    around: Vec<String>,
+}
 
 struct Text {
     swash: SwashCache,
@@ -87,9 +101,11 @@ pub struct Renderer {
     fonts: Fonts,
     text: Text,
     layers: Vec<CachedLayer>,
-    photos: HashMap<PhotoKey, Photo>,
-    /// Photos that failed to load, so the failure is reported once, not every frame.
-    broken_photos: HashMap<PathBuf, String>,
+    layouts: Vec<KeptLayout>,
+    photos: PhotoCache,
+    plan: PhotoPlan,
+    /// Drawing a still, which waits for its photos; a playing show never does.
+    still: bool,
     frame: u64,
 }
 
@@ -118,8 +134,10 @@ impl Renderer {
                 viewport: Viewport::new(&gpu.device, &cache),
             },
             layers: Vec::new(),
-            photos: HashMap::new(),
-            broken_photos: HashMap::new(),
+            layouts: Vec::new(),
+            photos: PhotoCache::new(),
+            plan: PhotoPlan::default(),
+            still: false,
             frame: 0,
         }
     }
@@ -140,9 +158,40 @@ impl Renderer {
         Variant::of(output, size, masked).format(self.format)
     }
 
-    /// Photos that could not be shown so far, with why.
+    /// Photos that cannot be shown, with why.
     pub fn broken_photos(&self) -> impl Iterator<Item = (&PathBuf, &String)> {
-        self.broken_photos.iter()
+        self.photos.broken()
+    }
+
+    /// Whether a photo on screen is still loading or fading in: the picture changes by itself,
+    /// so a player that draws only on change should draw another frame.
+    pub fn photos_settling(&self) -> bool {
+        self.photos.settling()
+    }
+
+    /// Looks again at every photo file kept or wanted: one replaced on disk since it was
+    /// loaded is loaded again (the old picture stays until the new one is ready), one that
+    /// failed is tried again if it changed. Never blocks.
+    pub fn refresh_photos(&mut self) {
+        self.photos.recheck();
+    }
+
+    /// How opaque the photo of the file at `path` is drawn now; None while it is not loaded.
+    pub fn photo_opacity(&self, path: &std::path::Path) -> Option<f32> {
+        self.photos.opacity(path)
+    }
+
+    /// Photos on the GPU now, and their bytes.
+    pub fn resident_photos(&self) -> (usize, usize) {
+        self.photos.resident()
+    }
+
+    /// Runs `draw` as a still: every photo it shows is loaded first, on this thread.
+    pub(crate) fn still<R>(&mut self, draw: impl FnOnce(&mut Renderer) -> R) -> R {
+        self.still = true;
+        let result = draw(self);
+        self.still = false;
+        result
     }
 
     /// Draws `scene` for the outputs of `stage` that `targets` name, in one submission.
@@ -210,6 +259,7 @@ impl Renderer {
         labels: impl FnOnce() -> Vec<OutputLabel>,
     ) {
         self.frame += 1;
+        self.photos.begin_frame(gpu, &self.quads);
         let mut wanted: Vec<(LayerKey, f32)> = match scene.test_pattern {
             Some(p) => vec![(LayerKey::Pattern(p, labels()), 1.0)],
             None => scene
@@ -222,11 +272,15 @@ impl Renderer {
         // The output pass composites at most three; anything beneath is covered anyway.
         let skip = wanted.len().saturating_sub(crate::control::MAX_LAYERS);
         wanted.drain(..skip);
+        self.want_photos_around(&wanted);
         let mut views = Vec::with_capacity(wanted.len());
+        let mut photos = HashSet::new();
         for (key, _) in &wanted {
             let i = self.layer(gpu, key, canvas);
             views.push(self.layers[i].target.clone());
+            photos.extend(self.layers[i].photo.as_ref().map(|(k, _)| k.clone()));
         }
+        self.photos.end_frame(photos);
         let view_refs: Vec<&wgpu::TextureView> = views.iter().collect();
         let master = if scene.master.is_nan() {
             1.0
@@ -286,6 +340,11 @@ impl Renderer {
             .position(|l| l.size == size && l.key == *key)
         {
             self.layers[i].last_used = frame;
+            if self.photo_unchanged(gpu, i) {
+                return i;
+            }
+            let target = self.layers[i].target.clone();
+            self.layers[i].photo = self.draw_layer(gpu, key, &target, size);
             return i;
         }
         // The least recently used layer that this frame does not need makes room; its texture
@@ -310,60 +369,170 @@ impl Renderer {
             }
         };
         let target = self.layers[i].target.clone();
-        match key {
-            LayerKey::Slide(view) => self.draw_slide(gpu, view, &target, size),
-            LayerKey::Pattern(p, outputs) => self.draw_pattern(gpu, *p, outputs, &target, size),
-        }
+        let photo = self.draw_layer(gpu, key, &target, size);
         let layer = &mut self.layers[i];
         layer.key = key.clone();
         layer.last_used = frame;
+        layer.photo = photo;
         i
     }
 
-    /// Loads every slide's photo ahead of time, at the size it will be shown, so the first
-    /// cue to a slide does not stall a frame decoding a camera file.
-    pub fn preload(&mut self, gpu: &Gpu, views: &[SlideView], size: (u32, u32)) {
-        for view in views {
-            self.lay_out(gpu, view, size);
+    /// Draws `key` into `target`; the photo it drew, and how.
+    fn draw_layer(
+        &mut self,
+        gpu: &Gpu,
+        key: &LayerKey,
+        target: &wgpu::TextureView,
+        size: (u32, u32),
+    ) -> Option<(PhotoKey, Look)> {
+        match key {
+            LayerKey::Slide(view) => self.draw_slide(gpu, view, target, size),
+            LayerKey::Pattern(p, outputs) => {
+                self.draw_pattern(gpu, *p, outputs, target, size);
+                None
+            }
         }
     }
 
-    /// The slide's layout, with its photo loaded; laid out without it if it cannot be shown.
+    /// Whether layer `i`'s photo looks as when it was drawn (a still first loads it).
+    fn photo_unchanged(&mut self, gpu: &Gpu, i: usize) -> bool {
+        let Some((key, drawn)) = &self.layers[i].photo else {
+            return true;
+        };
+        if self.still {
+            self.photos.load_now(gpu, &self.quads, key);
+        }
+        self.photos.look(key) == *drawn
+    }
+
+    /// Works out, for the canvas of `size`, which photo each of the show's slides (`views`,
+    /// in the show's order) needs, and starts loading those of the first slides. Returns at
+    /// once: the photos are decoded on worker threads, and those of the slides on screen,
+    /// the previous one and the next few are kept ready as the show moves. Call it again with
+    /// the new slides when the show changes; files replaced on disk are looked at again.
+    pub fn preload(&mut self, views: &[SlideView], size: (u32, u32)) {
+        self.plan.slides = views
+            .iter()
+            .map(|view| {
+                let layout = layout::layout(&mut self.fonts, view, size.0, size.1, true);
+                (view.id.clone(), layout.photo.map(|p| photo_key(&p)))
+            })
+            .collect();
+        self.plan.around.clear();
+        self.photos.recheck();
+        self.want_photos_around(&[]);
+    }
+
+    /// Keeps the photos of the slides in `shown` (the last on top), the one before and the
+    /// next [`photo_cache::AHEAD`] wanted, in that order; worked out again only when the
+    /// slides on screen change. With none on screen, those last on screen (or the first
+    /// slide) stay the reference.
+    fn want_photos_around(&mut self, shown: &[(LayerKey, f32)]) {
+        let ids: Vec<String> = shown
+            .iter()
+            .filter_map(|(k, _)| match k {
+                LayerKey::Slide(view) => Some(view.id.clone()),
+                LayerKey::Pattern(..) => None,
+            })
+            .collect();
+        let slides = &self.plan.slides;
+        if slides.is_empty()
+            || (!self.plan.around.is_empty() && (ids.is_empty() || ids == self.plan.around))
+        {
+            return;
+        }
+        let ids = if ids.is_empty() {
+            vec![slides[0].0.clone()]
+        } else {
+            ids
+        };
+        let position = |id: &String| slides.iter().position(|(s, _)| s == id);
+        let mut order: Vec<usize> = ids.iter().rev().filter_map(position).collect();
+        if let Some(&top) = order.first() {
+            let n = slides.len();
+            order.push((top + 1) % n);
+            order.push((top + n - 1) % n);
+            order.extend((2..=photo_cache::AHEAD).map(|d| (top + d) % n));
+        }
+        let mut keys: Vec<PhotoKey> = Vec::new();
+        for key in order.into_iter().filter_map(|i| slides[i].1.clone()) {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        self.plan.around = ids;
+        self.photos.want(keys);
+    }
+
+    /// The slide's layout, and its photo with how it looks now; laid out without it when it
+    /// cannot be shown. A still loads the photo first.
     fn lay_out(
         &mut self,
         gpu: &Gpu,
         view: &SlideView,
         size: (u32, u32),
-    ) -> (layout::SlideLayout, Option<PhotoKey>) {
-        let layout = layout::layout(&mut self.fonts, view, size.0, size.1, true);
-        let Some(p) = &layout.photo else {
-            return (layout, None);
+    ) -> (usize, Option<(PhotoKey, Look)>) {
+        let with_photo = self.layout_of(view, size, true);
+        let Some(p) = &self.layouts[with_photo].layout.photo else {
+            return (with_photo, None);
         };
-        let key = (p.path.clone(), p.rect.w as u32, p.rect.h as u32, p.fit);
-        if self.ensure_photo(gpu, &key, &view.id, p.rect) {
-            (layout, Some(key))
+        let key = photo_key(p);
+        if self.still {
+            self.photos.load_now(gpu, &self.quads, &key);
         } else {
-            (
-                layout::layout(&mut self.fonts, view, size.0, size.1, false),
-                None,
-            )
+            self.photos.want_also(&key);
         }
+        let look = self.photos.look(&key);
+        let layout = match look {
+            Look::Broken => self.layout_of(view, size, false),
+            Look::Loading | Look::Shown { .. } => with_photo,
+        };
+        (layout, Some((key, look)))
     }
 
-    /// Draws one slide (background, photo, text) into `target`.
+    /// The index in `layouts` of `view` laid out at `size`, with room for a photo or not:
+    /// shaped once, so a layer drawn again only because its photo changed reuses the text.
+    fn layout_of(&mut self, view: &SlideView, size: (u32, u32), has_photo: bool) -> usize {
+        let kept = |k: &KeptLayout| k.size == size && k.has_photo == has_photo && k.view == *view;
+        if let Some(i) = self.layouts.iter().position(kept) {
+            return i;
+        }
+        let layout = layout::layout(&mut self.fonts, view, size.0, size.1, has_photo);
+        if self.layouts.len() >= CACHED_LAYERS {
+            self.layouts.remove(0);
+        }
+        self.layouts.push(KeptLayout {
+            view: view.clone(),
+            size,
+            has_photo,
+            layout,
+        });
+        self.layouts.len() - 1
+    }
+
+    /// Draws one slide (background, photo, text) into `target`; the photo it drew, and how.
     fn draw_slide(
         &mut self,
         gpu: &Gpu,
         view: &SlideView,
         target: &wgpu::TextureView,
         size: (u32, u32),
-    ) {
-        let (layout, photo_key) = self.lay_out(gpu, view, size);
-        let photo = photo_key.and_then(|key| self.photos.get(&key));
-        let images: Vec<(Quad, &wgpu::BindGroup)> = photo
-            .map(|p| (Quad::pixels(p.rect, size, [1.0; 4]), &p.bind_group))
-            .into_iter()
-            .collect();
+    ) -> Option<(PhotoKey, Look)> {
+        let (kept, photo) = self.lay_out(gpu, view, size);
+        let layout = &self.layouts[kept].layout;
+        let mut images: Vec<(Quad, &wgpu::BindGroup)> = Vec::new();
+        if let (Some(area), Some((key, Look::Shown { alpha, .. }))) = (&layout.photo, &photo)
+            && let Some(shown) = self.photos.shown(key)
+        {
+            let rect = Rect {
+                x: area.rect.x + shown.offset.0 as f32,
+                y: area.rect.y + shown.offset.1 as f32,
+                w: shown.size.0 as f32,
+                h: shown.size.1 as f32,
+            };
+            let tint = [1.0, 1.0, 1.0, f32::from(*alpha) / 255.0];
+            images.push((Quad::pixels(rect, size, tint), &shown.bind_group));
+        }
         let layer = LayerDraw {
             target,
             size,
@@ -373,6 +542,7 @@ impl Renderer {
             what: &format!("slide {:?}", view.id),
         };
         layer.draw(gpu, &self.quads, &mut self.text, &mut self.fonts);
+        photo
     }
 
     /// Draws an alignment pattern, its picture and its labels, into `target`.
@@ -419,39 +589,11 @@ impl Renderer {
         };
         layer.draw(gpu, &self.quads, &mut self.text, &mut self.fonts);
     }
+}
 
-    /// Loads, sizes and uploads a photo for its box. False when it cannot be shown.
-    fn ensure_photo(&mut self, gpu: &Gpu, key: &PhotoKey, slide: &str, area: Rect) -> bool {
-        if self.photos.contains_key(key) {
-            return true;
-        }
-        let (path, w, h, fit) = key;
-        if self.broken_photos.contains_key(path) {
-            return false;
-        }
-        let image = match photo::load(path) {
-            Ok(image) => image,
-            Err(e) => {
-                tracing::warn!("slide {slide:?}: showing it without its photo: {e}");
-                self.broken_photos.insert(path.clone(), e.to_string());
-                return false;
-            }
-        };
-        let (rgba, (dx, dy)) = photo::fit(&image, *w, *h, *fit);
-        let rect = Rect {
-            x: area.x + dx as f32,
-            y: area.y + dy as f32,
-            w: rgba.width() as f32,
-            h: rgba.height() as f32,
-        };
-        let bind_group = self.quads.upload(gpu, &rgba);
-        // Photos for other sizes are dropped once there are many (a show has a few dozen).
-        if self.photos.len() >= 128 {
-            self.photos.clear();
-        }
-        self.photos.insert(key.clone(), Photo { bind_group, rect });
-        true
-    }
+/// The photo of `p`, as the cache knows it.
+fn photo_key(p: &layout::PhotoBox) -> PhotoKey {
+    (p.path.clone(), p.rect.w as u32, p.rect.h as u32, p.fit)
 }
 
 fn new_layer(gpu: &Gpu, key: &LayerKey, size: (u32, u32)) -> CachedLayer {
@@ -468,6 +610,7 @@ fn new_layer(gpu: &Gpu, key: &LayerKey, size: (u32, u32)) -> CachedLayer {
         size,
         target: texture.create_view(&Default::default()),
         last_used: 0,
+        photo: None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! Rendering without a window: into an offscreen texture, read back as an image.
+//! Rendering without a window: into an offscreen texture, read back as an image. These are
+//! stills, so unlike a playing show's frames they wait for their photos.
 
 use super::{Gpu, OutputTarget, Renderer, output_texture};
 use crate::control::{Scene, Stage};
@@ -27,7 +28,7 @@ pub fn render_image(
     size: (u32, u32),
 ) -> Result<RgbaImage, ReadbackError> {
     let texture = readable_target(gpu, renderer, size);
-    renderer.render_canvas(gpu, scene, &texture);
+    renderer.still(|r| r.render_canvas(gpu, scene, &texture));
     read_back(gpu, &texture, size)
 }
 
@@ -46,7 +47,7 @@ pub fn render_output_image(
         texture: &texture,
         monitor: "offscreen",
     }];
-    renderer.render(gpu, scene, stage, &targets);
+    renderer.still(|r| r.render(gpu, scene, stage, &targets));
     read_back(gpu, &texture, size)
 }
 

@@ -1,11 +1,26 @@
 //! Photos: decoded the right way up (EXIF orientation) and resized on the CPU to exactly the
 //! pixels they cover, so the GPU draws them 1:1. Good filtering, and a 50-megapixel camera
 //! file never needs a texture larger than the screen.
+//!
+//! The format is told by the file's content, not its name (a PNG called `.jpg` loads), and
+//! decoding is bounded: a file claiming more than [`MAX_SIDE`] pixels on a side is refused from
+//! its header before anything is allocated, and no decode may allocate more than
+//! [`MAX_DECODE_BYTES`]. These run on the photo workers ([`super::photo_cache`]), never on the
+//! render thread, and `candela check` runs the same code.
 
 use crate::show::Fit;
-use image::imageops::FilterType;
-use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
+use fast_image_resize as fr;
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbaImage};
+use std::io::Cursor;
 use std::path::Path;
+
+/// The most pixels a photo may have on a side (a 100-megapixel camera has about 12 000).
+pub const MAX_SIDE: u32 = 16_384;
+/// The most memory one photo's decode may take.
+pub const MAX_DECODE_BYTES: u64 = 512 << 20;
+/// The largest photo file read.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
@@ -14,48 +29,246 @@ pub enum PhotoError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{path} is empty (0 bytes): copy the photo again")]
+    Empty { path: String },
+    #[error("{path} is {size} bytes, more than the {} MiB a photo may be", MAX_FILE_BYTES >> 20)]
+    TooBig { path: String, size: u64 },
+    #[error("{path} is not a JPEG or PNG image (its content is neither, whatever its name)")]
+    NotAnImage { path: String },
+    #[error(
+        "{path} claims {width}x{height} pixels, more than the {MAX_SIDE} a side or {} MiB \
+         candela decodes: refused (re-export it smaller)",
+        MAX_DECODE_BYTES >> 20
+    )]
+    TooLarge {
+        path: String,
+        width: u32,
+        height: u32,
+    },
+    #[error("{path} is truncated: the JPEG ends before its picture does (copy it again)")]
+    Truncated { path: String },
     #[error("cannot decode {path}: {source}")]
     Decode {
         path: String,
         source: image::ImageError,
     },
+    #[error("cannot decode {path}: the decoder failed on it (a damaged or hostile file)")]
+    Panicked { path: String },
 }
 
-/// Decodes an image file and turns it as its EXIF orientation says.
-pub fn load(path: &Path) -> Result<DynamicImage, PhotoError> {
+/// A photo resized for its box, ready to upload, and where its top-left corner goes in it.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    pub rgba: RgbaImage,
+    pub offset: (u32, u32),
+}
+
+/// A photo file's bytes, its format found from them, and its decoder, bounded.
+struct Opened {
+    decoder: Box<dyn ImageDecoder>,
+    orientation: Orientation,
+}
+
+fn open(path: &Path) -> Result<Opened, PhotoError> {
     let shown = || path.display().to_string();
+    let io = |source| PhotoError::Open {
+        path: shown(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size == 0 {
+        return Err(PhotoError::Empty { path: shown() });
+    }
+    if size > MAX_FILE_BYTES {
+        return Err(PhotoError::TooBig {
+            path: shown(),
+            size,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    let format = match image::guess_format(&bytes) {
+        Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png)) => f,
+        _ => return Err(PhotoError::NotAnImage { path: shown() }),
+    };
+    if format == ImageFormat::Jpeg && !jpeg_is_whole(&bytes) {
+        // The JPEG decoder is lenient and would paint the missing part grey.
+        return Err(PhotoError::Truncated { path: shown() });
+    }
     let decode = |source| PhotoError::Decode {
         path: shown(),
         source,
     };
-    let reader = ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|source| PhotoError::Open {
+    // Only the header is read here: a decompression bomb is refused, naming its size, before
+    // anything is allocated for its pixels; then the decode itself is bounded.
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.no_limits();
+    let mut decoder: Box<dyn ImageDecoder> = Box::new(reader.into_decoder().map_err(decode)?);
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if width > MAX_SIDE || height > MAX_SIDE || pixels * 4 > MAX_DECODE_BYTES {
+        return Err(PhotoError::TooLarge {
             path: shown(),
+            width,
+            height,
+        });
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    decoder.set_limits(limits).map_err(decode)?;
+    let orientation = decoder.orientation().map_err(decode)?;
+    Ok(Opened {
+        decoder,
+        orientation,
+    })
+}
+
+/// Whether a JPEG's last scan is followed by its end-of-image marker. Entropy-coded data
+/// never holds the bytes FF D9 (an FF in it is stuffed with 00), so their absence after the
+/// last start-of-scan means the file was cut short. One with no scan at all is left to the
+/// decoder to refuse.
+fn jpeg_is_whole(bytes: &[u8]) -> bool {
+    let marker = |m: u8| move |w: &[u8]| w == [0xFF, m];
+    // Nearly always the end-of-image marker closes the file, after the last scan: found
+    // without reading megabytes.
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    if let Some(end) = tail.windows(2).rposition(marker(0xD9))
+        && !tail[end..].windows(2).any(marker(0xDA))
+        && (tail.len() < bytes.len() || tail[..end].windows(2).any(marker(0xDA)))
+    {
+        return true;
+    }
+    let Some(last_scan) = bytes.windows(2).rposition(marker(0xDA)) else {
+        return true;
+    };
+    bytes[last_scan..].windows(2).any(marker(0xD9))
+}
+
+fn decoded(path: &Path, opened: Opened) -> Result<(DynamicImage, Orientation), PhotoError> {
+    let image =
+        DynamicImage::from_decoder(opened.decoder).map_err(|source| PhotoError::Decode {
+            path: path.display().to_string(),
             source,
         })?;
-    let mut decoder = reader.into_decoder().map_err(decode)?;
-    let orientation = decoder.orientation().map_err(decode)?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(decode)?;
+    Ok((image, opened.orientation))
+}
+
+/// Decodes an image file, bounded, and turns it as its EXIF orientation says.
+pub fn load(path: &Path) -> Result<DynamicImage, PhotoError> {
+    let (mut image, orientation) = decoded(path, open(path)?)?;
     image.apply_orientation(orientation);
     Ok(image)
+}
+
+/// Decodes an image file, bounded, and makes it RGBA sized for a `box_w` x `box_h` box (see
+/// [`fit`]), the right way up. The full-size picture is resized as it was stored and only the
+/// small result is turned, so a camera's sideways 24 megapixels are never copied.
+pub fn load_fitted(path: &Path, box_w: u32, box_h: u32, fit: Fit) -> Result<Fitted, PhotoError> {
+    let (image, orientation) = decoded(path, open(path)?)?;
+    Ok(fit_oriented(&image, orientation, box_w, box_h, fit))
 }
 
 /// The photo resized for a `box_w` x `box_h` box, and where its top-left corner goes inside
 /// the box: `Fit` shows all of it centred (never stretched), `Fill` covers the box and crops
 /// the overflow evenly.
-pub fn fit(image: &DynamicImage, box_w: u32, box_h: u32, fit: Fit) -> (RgbaImage, (u32, u32)) {
+pub fn fit(image: &DynamicImage, box_w: u32, box_h: u32, fit: Fit) -> Fitted {
+    fit_oriented(image, Orientation::NoTransforms, box_w, box_h, fit)
+}
+
+fn turns_sideways(o: Orientation) -> bool {
+    matches!(
+        o,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// [`fit`] for a stored `image` that `orientation` turns the right way up.
+fn fit_oriented(
+    image: &DynamicImage,
+    orientation: Orientation,
+    box_w: u32,
+    box_h: u32,
+    fit: Fit,
+) -> Fitted {
     let (box_w, box_h) = (box_w.max(1), box_h.max(1));
-    let sized = match fit {
-        Fit::Fit => image.resize(box_w, box_h, FilterType::CatmullRom),
-        Fit::Fill => image.resize_to_fill(box_w, box_h, FilterType::CatmullRom),
+    let sideways = turns_sideways(orientation);
+    let swap = |(a, b): (u32, u32)| if sideways { (b, a) } else { (a, b) };
+    // Sizes as the picture is seen (turned), then mapped back to how it is stored.
+    let seen = swap((image.width(), image.height()));
+    let out = match fit {
+        Fit::Fit => scaled(seen, (box_w, box_h)),
+        Fit::Fill => (box_w, box_h),
     };
-    let rgba = sized.to_rgba8();
+    let stored_out = swap(out);
+    let mut rgba = resize(image, stored_out, fit == Fit::Fill);
+    if orientation != Orientation::NoTransforms {
+        let mut turned = DynamicImage::ImageRgba8(rgba);
+        turned.apply_orientation(orientation);
+        rgba = turned.into_rgba8();
+    }
     let offset = (
         (box_w - rgba.width().min(box_w)) / 2,
         (box_h - rgba.height().min(box_h)) / 2,
     );
-    (rgba, offset)
+    Fitted { rgba, offset }
+}
+
+/// `size` scaled to fit inside `bounds`, aspect kept, rounded to whole pixels.
+fn scaled(size: (u32, u32), bounds: (u32, u32)) -> (u32, u32) {
+    let ratio = f64::min(
+        f64::from(bounds.0) / f64::from(size.0.max(1)),
+        f64::from(bounds.1) / f64::from(size.1.max(1)),
+    );
+    let side = |v: u32| ((f64::from(v) * ratio).round() as u32).clamp(1, MAX_SIDE);
+    (side(size.0), side(size.1))
+}
+
+/// `image` resized to `size` (cropped evenly to its aspect when `crop`), as RGBA. The resize
+/// runs on the decoded pixels' own layout (RGB for a JPEG), so only the small result is
+/// widened to RGBA.
+fn resize(image: &DynamicImage, size: (u32, u32), crop: bool) -> RgbaImage {
+    let widened;
+    let (bytes, pixel_type): (&[u8], fr::PixelType) = match image {
+        DynamicImage::ImageRgb8(i) => (i.as_raw(), fr::PixelType::U8x3),
+        DynamicImage::ImageRgba8(i) => (i.as_raw(), fr::PixelType::U8x4),
+        DynamicImage::ImageLuma8(i) => (i.as_raw(), fr::PixelType::U8),
+        DynamicImage::ImageLumaA8(i) => (i.as_raw(), fr::PixelType::U8x2),
+        other => {
+            widened = other.to_rgba8();
+            (widened.as_raw(), fr::PixelType::U8x4)
+        }
+    };
+    let (w, h) = (image.width(), image.height());
+    let source = fr::images::ImageRef::new(w, h, bytes, pixel_type)
+        .expect("a decoded image's buffer matches its size");
+    let mut out = fr::images::Image::new(size.0, size.1, pixel_type);
+    let mut options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::CatmullRom));
+    if crop {
+        options = options.fit_into_destination(None);
+    }
+    fr::Resizer::new()
+        .resize(&source, &mut out, &options)
+        .expect("source and destination have the same pixel type");
+    let buffer = out.into_vec();
+    let sized = match pixel_type {
+        fr::PixelType::U8x3 => {
+            image::RgbImage::from_raw(size.0, size.1, buffer).map(DynamicImage::from)
+        }
+        fr::PixelType::U8 => {
+            image::GrayImage::from_raw(size.0, size.1, buffer).map(DynamicImage::from)
+        }
+        fr::PixelType::U8x2 => {
+            image::GrayAlphaImage::from_raw(size.0, size.1, buffer).map(DynamicImage::from)
+        }
+        _ => RgbaImage::from_raw(size.0, size.1, buffer).map(DynamicImage::from),
+    }
+    .expect("the resizer's buffer matches its size");
+    sized.into_rgba8()
 }
 
 #[cfg(test)]
@@ -98,9 +311,8 @@ mod tests {
 
     #[test]
     fn exif_orientation_is_honoured() {
-        let dir = std::env::temp_dir().join(format!("candela-exif-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("rotated.jpg");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rotated.jpg");
         // Orientation 6: the camera was turned; the picture must be rotated 90° clockwise.
         std::fs::write(&path, jpeg_with_orientation(64, 32, 6)).unwrap();
         let img = load(&path).unwrap().to_rgba8();
@@ -108,31 +320,136 @@ mod tests {
         // Left half red rotated clockwise ends up on top.
         assert!(img.get_pixel(16, 8)[0] > 200 && img.get_pixel(16, 8)[2] < 60);
         assert!(img.get_pixel(16, 56)[2] > 200 && img.get_pixel(16, 56)[0] < 60);
-        std::fs::remove_dir_all(&dir).unwrap();
+
+        // Fitted into a wide box, it is still upright: tall, red over blue.
+        let fitted = load_fitted(&path, 100, 50, Fit::Fit).unwrap();
+        assert_eq!(fitted.rgba.dimensions(), (25, 50));
+        assert_eq!(fitted.offset, (37, 0));
+        let top = fitted.rgba.get_pixel(12, 6);
+        let bottom = fitted.rgba.get_pixel(12, 44);
+        assert!(top[0] > 200 && top[2] < 60, "{top:?}");
+        assert!(bottom[2] > 200 && bottom[0] < 60, "{bottom:?}");
     }
 
     #[test]
     fn fit_keeps_aspect_and_fill_covers() {
         let img = DynamicImage::ImageRgba8(RgbaImage::new(400, 200));
-        let (fitted, offset) = fit(&img, 100, 100, Fit::Fit);
-        assert_eq!((fitted.width(), fitted.height()), (100, 50));
-        assert_eq!(offset, (0, 25));
-        let (filled, offset) = fit(&img, 100, 100, Fit::Fill);
-        assert_eq!((filled.width(), filled.height()), (100, 100));
-        assert_eq!(offset, (0, 0));
+        let fitted = fit(&img, 100, 100, Fit::Fit);
+        assert_eq!(fitted.rgba.dimensions(), (100, 50));
+        assert_eq!(fitted.offset, (0, 25));
+        let filled = fit(&img, 100, 100, Fit::Fill);
+        assert_eq!(filled.rgba.dimensions(), (100, 100));
+        assert_eq!(filled.offset, (0, 0));
     }
 
     #[test]
-    fn corrupt_and_missing_files_are_errors_not_panics() {
-        let dir = std::env::temp_dir().join(format!("candela-bad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let bad = dir.join("bad.jpg");
-        std::fs::write(&bad, b"\xFF\xD8\xFF\xE0 definitely not a jpeg").unwrap();
-        assert!(matches!(load(&bad), Err(PhotoError::Decode { .. })));
-        assert!(matches!(
-            load(&dir.join("nope.png")),
-            Err(PhotoError::Open { .. })
-        ));
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn fill_crops_the_sides_evenly() {
+        // Red | green | blue thirds: filling a square keeps the green middle.
+        let img = RgbaImage::from_fn(300, 100, |x, _| match x / 100 {
+            0 => Rgba([255, 0, 0, 255]),
+            1 => Rgba([0, 255, 0, 255]),
+            _ => Rgba([0, 0, 255, 255]),
+        });
+        let filled = fit(
+            &DynamicImage::ImageRgba8(img).to_rgb8().into(),
+            50,
+            50,
+            Fit::Fill,
+        );
+        for x in [5, 25, 45] {
+            let p = filled.rgba.get_pixel(x, 25);
+            assert!(p[1] > 200 && p[0] < 40 && p[2] < 40, "x {x}: {p:?}");
+        }
+    }
+
+    /// A PNG `width` x `height` of one colour.
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+            width,
+            height,
+            image::Rgb([200, 30, 30]),
+        ))
+        .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+        .unwrap();
+        out
+    }
+
+    /// A small PNG whose header claims `side` x `side`: the chunk after IHDR is an IDAT of
+    /// a few kilobytes of deflated zeros, far too little, but a decoder that trusts the header
+    /// allocates for all of it first.
+    pub(crate) fn bomb_png(side: u32) -> Vec<u8> {
+        let mut small = png(64, 64);
+        // IHDR's data starts at byte 16: width, height, then a CRC over "IHDR" and its data.
+        small[16..20].copy_from_slice(&side.to_be_bytes());
+        small[20..24].copy_from_slice(&side.to_be_bytes());
+        let crc = crc32(&small[12..29]);
+        small[29..33].copy_from_slice(&crc.to_be_bytes());
+        small
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_a_message_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        // Big enough that most of it is the scan, so a cut lands in the picture's data.
+        let jpeg = jpeg_with_orientation(512, 384, 1);
+        let cases = [
+            (write("empty.jpg", b""), "is empty"),
+            (
+                write("cut.jpg", &jpeg[..jpeg.len() * 2 / 3]),
+                "is truncated",
+            ),
+            (write("cut-header.jpg", &jpeg[..200]), "cannot decode"),
+            (write("cut.png", &png(64, 64)[..100]), "cannot decode"),
+            (write("bomb.png", &bomb_png(20_000)), "claims 20000x20000"),
+            (
+                write("notes.jpg", b"a portrait, to be sent later\n"),
+                "is not a JPEG or PNG",
+            ),
+        ];
+        for (path, expected) in cases {
+            let e = load_fitted(&path, 200, 200, Fit::Fit)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expected), "{}: {e}", path.display());
+            assert!(e.contains(&path.display().to_string()), "{e}");
+            assert_eq!(
+                load(&path).unwrap_err().to_string(),
+                e,
+                "check and the show see the same problem"
+            );
+        }
+        let e = load(&dir.path().join("nope.png")).unwrap_err();
+        assert!(matches!(e, PhotoError::Open { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_png_named_jpg_loads_by_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("actually-a-png.jpg");
+        std::fs::write(&path, png(80, 40)).unwrap();
+        let fitted = load_fitted(&path, 40, 40, Fit::Fit).unwrap();
+        assert_eq!(fitted.rgba.dimensions(), (40, 20));
+        assert_eq!(fitted.rgba.get_pixel(20, 10)[0], 200);
     }
 }

@@ -1,0 +1,320 @@
+//! The photo pipeline as a playing show sees it: a cue to a slide whose large photo is not
+//! loaded yet is drawn at once, without it, and the photo fades in frames later; bad files
+//! are named, skipped, and the show plays on; `candela check` names the same problems. Every
+//! file is generated here, into a temporary directory.
+
+use candela::control::{Command, Engine, SlideRef};
+use candela::counts::Counts;
+use candela::output::{Headless, LinkOptions};
+use candela::show::Show;
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const FRAME: Duration = Duration::from_nanos(16_666_667);
+/// Frames any wait here may take at most, so a broken pipeline fails rather than hangs.
+const MOST_FRAMES: usize = 50_000;
+
+fn save(image: RgbImage, path: &Path, format: ImageFormat) {
+    DynamicImage::ImageRgb8(image)
+        .save_with_format(path, format)
+        .unwrap();
+}
+
+/// A show of `photos.len()` portrait slides, one per photo file (relative to `dir`), on a
+/// small canvas, each held for ten minutes, with short crossfades.
+fn write_show(dir: &Path, photos: &[&str]) -> PathBuf {
+    let mut toml = String::from(
+        "title = \"photos\"\nsize = \"480x270\"\nhold = 600\ntransition = \"crossfade\"\n\
+         transition_seconds = 0.25\n",
+    );
+    for (i, photo) in photos.iter().enumerate() {
+        toml.push_str(&format!(
+            "\n[[slides]]\nid = \"s{i}\"\nkind = \"portrait\"\nimage = \"{photo}\"\nname = \"Case {i}\"\n"
+        ));
+    }
+    let path = dir.join("show.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+fn player(show: &Path) -> Headless {
+    let (show, problems) = Show::load(show).unwrap();
+    let counts = Counts::from_show(&show);
+    let engine = Engine::new(show, counts, Duration::ZERO).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let links = LinkOptions {
+        osc: None,
+        counts_file: None,
+        calibration_file: None,
+    };
+    let mut player = Headless::new(engine, links).unwrap();
+    player.black();
+    player
+}
+
+/// Plays from frame `*tick` until `done` says so; how many frames that took.
+fn play_until(player: &mut Headless, tick: &mut u32, done: impl Fn(&Headless) -> bool) -> usize {
+    for frames in 0..MOST_FRAMES {
+        if done(player) {
+            return frames;
+        }
+        player.frame(FRAME * *tick);
+        *tick += 1;
+        // Nothing moves on screen: give the decoders the CPU rather than spin.
+        if !player.renderer().photos_settling() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    panic!("still waiting after {MOST_FRAMES} frames");
+}
+
+#[test]
+fn a_cue_to_an_unloaded_large_photo_drops_no_frame_and_fades_it_in() {
+    let dir = tempfile::tempdir().unwrap();
+    // Seven small photos, and a 24-megapixel one for a slide far from the first, so it is not
+    // loaded ahead.
+    for i in 0..7 {
+        save(
+            RgbImage::from_pixel(64, 80, Rgb([40, 60 + i * 20, 200])),
+            &dir.path().join(format!("small-{i}.jpg")),
+            ImageFormat::Jpeg,
+        );
+    }
+    let big = dir.path().join("big.jpg");
+    save(
+        RgbImage::from_fn(6000, 4000, |x, y| {
+            Rgb([220, (x / 24) as u8, (y / 16) as u8])
+        }),
+        &big,
+        ImageFormat::Jpeg,
+    );
+    let names = [
+        "small-0.jpg",
+        "small-1.jpg",
+        "small-2.jpg",
+        "small-3.jpg",
+        "big.jpg",
+        "small-4.jpg",
+        "small-5.jpg",
+        "small-6.jpg",
+    ];
+    let mut player = player(&write_show(dir.path(), &names));
+    let mut tick = 0;
+    let first = dir.path().join("small-0.jpg");
+    play_until(&mut player, &mut tick, |p| {
+        p.renderer().photo_opacity(&first) == Some(1.0) && !p.renderer().photos_settling()
+    });
+    assert_eq!(
+        player.renderer().photo_opacity(&big),
+        None,
+        "slide 5 of 8 is not among those loaded ahead of slide 1"
+    );
+
+    player
+        .engine
+        .apply(
+            Command::Goto {
+                slide: SlideRef::Id("s4".into()),
+                fade: None,
+            },
+            FRAME * tick,
+        )
+        .unwrap();
+    // Each step: whether it drew, and how opaque the big photo was after it.
+    let mut record: Vec<(bool, Option<f32>)> = Vec::new();
+    for _ in 0..MOST_FRAMES {
+        let step = player.frame(FRAME * tick);
+        tick += 1;
+        let opacity = player.renderer().photo_opacity(&big);
+        record.push((step.drawn.is_some(), opacity));
+        if opacity == Some(1.0) && !player.renderer().photos_settling() {
+            break;
+        }
+    }
+    assert_eq!(record.last().unwrap().1, Some(1.0), "the photo never came");
+    // The first frame showing the slide (the crossfade's first step) is drawn without the
+    // photo: the frame that asked for it did not wait for the decode.
+    let shown = record.iter().position(|(drawn, _)| *drawn).unwrap();
+    assert!(shown <= 1, "{:?}", &record[..3]);
+    assert_eq!(record[shown].1, None, "{:?}", &record[..3]);
+    let loading = record.iter().take_while(|(_, o)| o.is_none()).count();
+    // Every frame from then until the photo is fully in was drawn: none was dropped.
+    let settled = record.iter().position(|(_, o)| *o == Some(1.0)).unwrap();
+    assert!(
+        record[shown..=settled].iter().all(|(drawn, _)| *drawn),
+        "a frame was skipped while the photo loaded: {record:?}"
+    );
+    // It fades in over several frames, never stepping back.
+    let fade: Vec<f32> = record[loading..=settled]
+        .iter()
+        .filter_map(|(_, o)| *o)
+        .collect();
+    assert!(fade.len() >= 3, "no fade: {fade:?}");
+    assert!(fade.windows(2).all(|w| w[0] < w[1]), "{fade:?}");
+    assert!(fade[0] < 0.5, "{fade:?}");
+
+    // And it is on the wall: the photo box (left of the safe area) is the photo's red.
+    let frame = player.snapshot(FRAME * tick).unwrap();
+    let red = (60..200)
+        .flat_map(|y| (40..160).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let p = frame.get_pixel(x, y);
+            p[0] > 180 && p[2] < 120
+        })
+        .count();
+    assert!(red > 2000, "only {red} photo pixels");
+    assert_eq!(player.renderer().broken_photos().count(), 0);
+}
+
+/// Bad portrait files, each with the words its problem must be reported with.
+fn bad_files(dir: &Path) -> Vec<(&'static str, &'static str)> {
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();
+    write("empty.jpg", b"");
+    write("notes.jpg", b"Portrait to follow, ask Marie.\n");
+    // A JPEG cut short in the middle of its picture.
+    let noise = RgbImage::from_fn(400, 300, |x, y| {
+        Rgb([(x * 7 + y * 13) as u8, (x ^ y) as u8, 90])
+    });
+    let mut jpeg = Vec::new();
+    DynamicImage::ImageRgb8(noise)
+        .write_to(&mut std::io::Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+        .unwrap();
+    write("cut.jpg", &jpeg[..jpeg.len() / 2]);
+    // A small PNG whose header claims 20000 x 20000 pixels.
+    let mut png = Vec::new();
+    DynamicImage::ImageRgb8(RgbImage::new(64, 64))
+        .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+        .unwrap();
+    png[16..24].copy_from_slice(&[0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20]);
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    write("bomb.png", &png);
+    // A PNG named .jpg is fine: the content says what it is.
+    save(
+        RgbImage::from_pixel(80, 100, Rgb([230, 40, 40])),
+        &dir.join("png-named.jpg"),
+        ImageFormat::Png,
+    );
+    vec![
+        ("empty.jpg", "is empty"),
+        ("notes.jpg", "is not a JPEG or PNG"),
+        ("cut.jpg", "is truncated"),
+        ("bomb.png", "claims 20000x20000"),
+    ]
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn bad_portraits_are_named_and_the_show_plays_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = bad_files(dir.path());
+    let mut names: Vec<&str> = bad.iter().map(|(n, _)| *n).collect();
+    names.push("png-named.jpg");
+    let mut player = player(&write_show(dir.path(), &names));
+    let mut tick = 0;
+    for (i, (name, expected)) in bad.iter().enumerate() {
+        player
+            .engine
+            .apply(
+                Command::Goto {
+                    slide: SlideRef::Id(format!("s{i}")),
+                    fade: None,
+                },
+                FRAME * tick,
+            )
+            .unwrap();
+        let reported = |p: &Headless| {
+            p.renderer()
+                .broken_photos()
+                .any(|(path, why)| path.ends_with(name) && why.contains(expected))
+        };
+        play_until(&mut player, &mut tick, reported);
+        // Past the crossfade (a photo may have failed while it was loaded ahead).
+        for _ in 0..30 {
+            player.frame(FRAME * tick);
+            tick += 1;
+        }
+        let why: Vec<String> = player
+            .renderer()
+            .broken_photos()
+            .filter(|(path, _)| path.ends_with(name))
+            .map(|(_, why)| why.clone())
+            .collect();
+        assert!(
+            why[0].contains(&dir.path().join(name).display().to_string()),
+            "{why:?}"
+        );
+        // The slide is on the wall without its photo: its name is drawn in white.
+        let frame = player.snapshot(FRAME * tick).unwrap();
+        let white = frame
+            .pixels()
+            .filter(|p| p.0[..3].iter().all(|c| *c > 230))
+            .count();
+        assert!(
+            white > 100,
+            "{name}: the slide's text is not drawn ({white} white pixels)"
+        );
+    }
+    // The PNG named .jpg is shown.
+    let good = dir.path().join("png-named.jpg");
+    player
+        .engine
+        .apply(
+            Command::Goto {
+                slide: SlideRef::Id(format!("s{}", bad.len())),
+                fade: None,
+            },
+            FRAME * tick,
+        )
+        .unwrap();
+    play_until(&mut player, &mut tick, |p| {
+        p.renderer().photo_opacity(&good) == Some(1.0)
+    });
+    assert_eq!(player.renderer().broken_photos().count(), bad.len());
+}
+
+#[test]
+fn check_names_each_bad_portrait() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = bad_files(dir.path());
+    let mut names: Vec<&str> = bad.iter().map(|(n, _)| *n).collect();
+    names.push("png-named.jpg");
+    let show = write_show(dir.path(), &names);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args(["check", show.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for (name, expected) in &bad {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(name) && l.contains(expected)),
+            "{name}: {expected:?} not in:\n{text}"
+        );
+    }
+    assert!(!text.contains("png-named.jpg"), "{text}");
+    assert!(
+        text.contains(&format!("{} problem(s)", bad.len())),
+        "{text}"
+    );
+}
