@@ -81,8 +81,7 @@ impl Sockets {
                     ),
                 )
             };
-            let udp = std::net::UdpSocket::bind(bind).map_err(in_use)?;
-            let tcp = std::net::TcpListener::bind(udp.local_addr()?).map_err(in_use)?;
+            let (udp, tcp) = bind_pair(*bind).map_err(in_use)?;
             udp.set_broadcast(true)?;
             udp.set_nonblocking(true)?;
             tcp.set_nonblocking(true)?;
@@ -107,6 +106,20 @@ impl Sockets {
             .map(|(u, t)| Ok((u.try_clone()?, t.try_clone()?)))
             .collect::<std::io::Result<_>>()?;
         Ok(Sockets { pairs })
+    }
+}
+
+/// UDP and TCP on one port. With port 0 the OS picks a free UDP port, whose TCP twin may be
+/// taken by someone else: then another is picked, a few times.
+fn bind_pair(bind: SocketAddr) -> std::io::Result<(std::net::UdpSocket, std::net::TcpListener)> {
+    let mut tries = if bind.port() == 0 { 16 } else { 1 };
+    loop {
+        let udp = std::net::UdpSocket::bind(bind)?;
+        match std::net::TcpListener::bind(udp.local_addr()?) {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries > 1 => tries -= 1,
+            Err(e) => return Err(e),
+        }
     }
 }
 
