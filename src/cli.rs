@@ -127,6 +127,10 @@ struct PlayArgs {
     /// ~/.local/state/candela].
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Start from the first slide, shown, instead of where the show was when it last stopped
+    /// (counts and calibration are still kept).
+    #[arg(long)]
+    fresh: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -411,10 +415,10 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
     let calibration = calibration_file
         .as_ref()
         .and_then(|_| kept_calibration(&show));
-    let counts_file = (!args.list_monitors).then(|| {
-        let dir = args.state_dir.clone().unwrap_or_else(store::default_dir);
-        store::file_for(&dir, &show)
-    });
+    let state_dir = args.state_dir.clone().unwrap_or_else(store::default_dir);
+    let counts_file = (!args.list_monitors).then(|| store::file_for(&state_dir, &show));
+    let resume_file =
+        (!args.list_monitors).then(|| crate::keep::file_for(&state_dir, &show.path, "resume"));
     let counts = match &counts_file {
         Some(file) => {
             let (counts, problem) = store::restore(file, &show);
@@ -442,6 +446,9 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!("calibration {}: {s}", loaded.from.display());
         }
     }
+    if let Some(file) = &resume_file {
+        resume(&mut engine, file, args.fresh);
+    }
     if args.headless {
         let status = output::run_headless(
             engine,
@@ -455,6 +462,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 osc,
                 counts_file,
                 calibration_file,
+                resume_file,
             },
         )?;
         println!("{}", serde_json::to_string(&status)?);
@@ -470,10 +478,45 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 osc,
                 counts_file,
                 calibration_file,
+                resume_file,
             },
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Brings the show back where it was when it last stopped, as kept in `file`; a damaged or
+/// unreadable file is reported and the show starts from the top.
+fn resume(engine: &mut Engine, file: &Path, fresh: bool) {
+    if fresh {
+        tracing::info!("--fresh: starting from the first slide");
+        return;
+    }
+    let kept = match crate::keep::read::<crate::control::Resume>(file, "show position") {
+        Ok(Some(kept)) => kept,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!("{e}; starting from the first slide");
+            return;
+        }
+    };
+    let ids: Vec<&str> = engine.show().slides.iter().map(|s| s.id.as_str()).collect();
+    let (commands, skipped) = kept.commands(&ids);
+    for s in skipped {
+        tracing::warn!("resuming from {}: {s}", file.display());
+    }
+    for command in commands {
+        if let Err(e) = engine.apply(command, Duration::ZERO) {
+            tracing::warn!("resuming from {}: {e}", file.display());
+        }
+    }
+    let status = engine.status();
+    tracing::info!(
+        "resuming where the show was: slide {:?}{}{} (--fresh starts from the top)",
+        status.slide,
+        if status.blackout { ", blacked out" } else { "" },
+        if status.paused { ", paused" } else { "" },
+    );
 }
 
 /// `--size`: the canvas of a show without `[[outputs]]` (whose one output follows it).

@@ -13,6 +13,7 @@
 //!
 //! The modules, in that order (each uses only those above it):
 //! - [`random`]: a seeded generator for tests, fuzzing and the bench; depends on nothing.
+//! - [`keep`]: small files kept on disk across crashes: atomic writes, a writer thread.
 //! - [`geometry`]: pure projection geometry: corner-pin homographies, mesh warps, the
 //!   soft-edge blend curve, masks. No GPU, no files.
 //! - [`show`]: the show file (`show.toml`): model, loading, problems with file:line:col;
@@ -44,6 +45,7 @@ pub mod control;
 pub mod counts;
 pub mod geometry;
 pub mod inbox;
+pub mod keep;
 pub mod osc;
 pub mod output;
 pub mod random;

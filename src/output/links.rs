@@ -3,9 +3,9 @@
 //! calibration kept on disk.
 
 use super::keeper::CalibrationKeeper;
-use crate::control::{Command, Engine};
+use crate::control::{Command, Engine, Resume};
 use crate::counts::feed::{self, FeedEvent, Feeds};
-use crate::counts::store::Keeper;
+use crate::counts::store::{self, Keeper};
 use crate::inbox;
 use crate::inbox::{Deliver, Incoming, Request};
 use crate::osc::server::{self, OscOptions, OscServer};
@@ -21,12 +21,15 @@ pub struct LinkOptions {
     pub counts_file: Option<PathBuf>,
     /// The file the calibration is saved to when the technician changes it.
     pub calibration_file: Option<PathBuf>,
+    /// The file where the show is (slide, blackout...) is kept in, for resuming after a crash.
+    pub resume_file: Option<PathBuf>,
 }
 
 pub struct Links {
     pub osc: Option<OscServer>,
     keeper: Option<Keeper>,
     calibration: Option<CalibrationKeeper>,
+    resume: Option<crate::keep::Keeper<Resume>>,
     /// Kept for as long as the show plays: dropping it stops the feeds.
     _feeds: Option<Feeds>,
 }
@@ -51,14 +54,20 @@ impl Links {
         };
         let keeper = options
             .counts_file
-            .map(|file| Keeper::start(file, engine.counts().clone()));
+            .map(|file| store::keeper(file, engine.counts().clone()));
         let calibration = options
             .calibration_file
             .map(|file| CalibrationKeeper::start(file, engine.stage().revision()));
+        // Cues are rare and a crash right after one must not lose it: written at once.
+        let resume = options.resume_file.map(|file| {
+            let every = std::time::Duration::from_millis(20);
+            crate::keep::Keeper::start(file, None, "where the show is", every, encode_resume)
+        });
         Ok(Links {
             osc,
             keeper,
             calibration,
+            resume,
             _feeds: feeds,
         })
     }
@@ -74,6 +83,9 @@ impl Links {
         if let Some(keeper) = &mut self.calibration {
             let stage = engine.stage();
             keeper.offer(stage.revision(), || stage.calibration());
+        }
+        if let Some(keeper) = &mut self.resume {
+            keeper.offer(&Resume::of(&engine.status()));
         }
     }
 
@@ -119,4 +131,8 @@ fn feed_sink(deliver: Deliver) -> Arc<dyn Fn(FeedEvent) + Send + Sync> {
             reply: None,
         });
     })
+}
+
+fn encode_resume(resume: &Resume) -> Vec<u8> {
+    serde_json::to_vec_pretty(resume).unwrap_or_default()
 }
