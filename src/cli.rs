@@ -463,6 +463,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 counts_file,
                 calibration_file,
                 resume_file,
+                watch: true,
             },
         )?;
         println!("{}", serde_json::to_string(&status)?);
@@ -479,6 +480,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 counts_file,
                 calibration_file,
                 resume_file,
+                watch: true,
             },
         )?;
     }

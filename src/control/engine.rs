@@ -51,8 +51,13 @@ pub enum EngineError {
 #[derive(Debug, Clone, PartialEq)]
 struct SlideLayer {
     slide: usize,
+    /// The slide as the show before a reload had it, fading out under its new version.
+    frozen: Option<Box<SlideView>>,
     opacity: Ramp<f32>,
 }
+
+/// How long a reloaded show crossfades in over the version it replaces.
+pub const RELOAD_FADE: Duration = Duration::from_millis(400);
 
 /// What the engine is doing, for operators (status lines, OSC replies) and tests.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -74,6 +79,9 @@ pub struct Status {
     pub corners: BTreeMap<String, [crate::geometry::Point; 4]>,
     /// Counters whose feed has failed for longer than their `stale_after`.
     pub stale: Vec<String>,
+    /// Why the show file's latest version is not playing (file:line:col: what); empty when
+    /// the file on disk is the show playing.
+    pub problems: Vec<String>,
 }
 
 pub struct Engine {
@@ -98,6 +106,10 @@ pub struct Engine {
     failing: BTreeMap<String, Duration>,
     /// Stale counters already warned about.
     warned_stale: BTreeSet<String>,
+    /// Why the show file on disk is not the show playing.
+    problems: Vec<String>,
+    /// How many times the show was swapped for a new version of its file.
+    revision: u64,
 }
 
 fn seconds(s: f64) -> Duration {
@@ -119,6 +131,7 @@ impl Engine {
             numbers,
             layers: vec![SlideLayer {
                 slide: 0,
+                frozen: None,
                 opacity: Ramp::fixed(1.0),
             }],
             current: 0,
@@ -132,6 +145,8 @@ impl Engine {
             clock: now,
             failing: BTreeMap::new(),
             warned_stale: BTreeSet::new(),
+            problems: Vec::new(),
+            revision: 0,
         };
         engine.next_advance = now + engine.hold(0);
         Ok(engine)
@@ -339,6 +354,7 @@ impl Engine {
         };
         self.layers.push(SlideLayer {
             slide: target,
+            frozen: None,
             opacity,
         });
         if self.layers.len() > MAX_LAYERS {
@@ -401,11 +417,14 @@ impl Engine {
         let layers = self
             .layers
             .iter()
-            .map(|l| (l.slide, l.opacity.at(now)))
+            .map(|l| (l, l.opacity.at(now)))
             .filter(|(_, opacity)| *opacity > 0.0)
-            .map(|(slide, opacity)| Layer {
+            .map(|(layer, opacity)| Layer {
                 opacity,
-                slide: slide_view(&self.show, &self.numbers, &shown, slide),
+                slide: match &layer.frozen {
+                    Some(view) => (**view).clone(),
+                    None => slide_view(&self.show, &self.numbers, &shown, layer.slide),
+                },
             })
             .collect();
         let alignment = self.stage.alignment_view();
@@ -464,6 +483,73 @@ impl Engine {
                 .map(|o| (o.name.clone(), o.corners))
                 .collect(),
             stale: self.stale(),
+            problems: self.problems.clone(),
         }
+    }
+
+    /// Swaps in a new version of the show file at `now`, without blanking: the slide shown
+    /// stays if its id is still there (else the slide at its position), crossfading from its
+    /// old version over [`RELOAD_FADE`]. Counts carry over for counters that remain; the
+    /// canvas and the projectors' geometry stay as they are (they change at the next start).
+    pub fn replace_show(&mut self, mut show: Show, now: Duration) -> Result<(), EngineError> {
+        if show.slides.is_empty() {
+            return Err(EngineError::NoSlides);
+        }
+        self.settle(now);
+        self.clock = self.clock.max(now);
+        show.size = self.show.size;
+        show.outputs = self.show.outputs.clone();
+        show.masks = self.show.masks.clone();
+        let old = self.scene(now).layers.pop().map(|l| Box::new(l.slide));
+        let id = &self.show.slides[self.current].id;
+        let target = show
+            .slides
+            .iter()
+            .position(|s| s.id == *id)
+            .unwrap_or(self.current.min(show.slides.len() - 1));
+        let mut counts = Counts::from_show(&show);
+        for (id, value) in self.counts.values().iter() {
+            counts.set(id, value);
+        }
+        self.counts = Tally::new(&show, counts);
+        self.numbers = NumberFormat::lenient(&show.locale);
+        self.failing.retain(|id, _| show.counter(id).is_some());
+        self.warned_stale.retain(|id| show.counter(id).is_some());
+        self.show = show;
+        self.layers = vec![
+            SlideLayer {
+                slide: target,
+                frozen: old,
+                opacity: Ramp::fixed(1.0),
+            },
+            SlideLayer {
+                slide: target,
+                frozen: None,
+                opacity: Ramp {
+                    from: 0.0,
+                    to: 1.0,
+                    start: now,
+                    length: RELOAD_FADE,
+                },
+            },
+        ];
+        if target != self.current {
+            self.next_advance = now + RELOAD_FADE + self.hold(target);
+        }
+        self.current = target;
+        self.problems.clear();
+        self.revision += 1;
+        Ok(())
+    }
+
+    /// Why the show file's latest version is not playing, as the watcher found it.
+    pub fn set_problems(&mut self, problems: Vec<String>) {
+        self.problems = problems;
+    }
+
+    /// Counts the shows swapped in: whoever caches what a show needs (photos, feeds) looks
+    /// again when it changes.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 }

@@ -56,6 +56,8 @@ pub struct Headless {
     /// Frames drawn so far.
     pub drawn: u64,
     links: Links,
+    /// The engine's show revision the renderer has loaded photos for.
+    revision: u64,
 }
 
 impl Headless {
@@ -88,7 +90,6 @@ impl Headless {
             })
             .collect();
         Ok(Headless {
-            engine,
             gpu,
             renderer,
             targets,
@@ -96,7 +97,9 @@ impl Headless {
             waiting: None,
             last: None,
             drawn: 0,
+            revision: engine.revision(),
             links,
+            engine,
         })
     }
 
@@ -166,6 +169,10 @@ impl Headless {
             handled += 1;
         }
         self.engine.tick(now);
+        if self.engine.revision() != self.revision {
+            self.revision = self.engine.revision();
+            super::reloaded(&mut self.renderer, &self.gpu, &self.engine);
+        }
         self.links.report(&self.engine);
         let scene = self.engine.scene(now);
         let geometry = self.engine.stage().revision();

@@ -5,6 +5,7 @@ mod keeper;
 pub mod keys;
 mod links;
 pub mod monitor;
+mod watcher;
 mod window;
 
 pub use headless::{Drawn, Headless, HeadlessOptions, Step, run_headless};
@@ -23,6 +24,17 @@ fn renderer_for(
         tracing::warn!("{p}");
     }
     crate::render::Renderer::new(gpu, format, fonts)
+}
+
+/// A reloaded show may name other photos, or the same files changed on disk: what the
+/// renderer holds of the old one is dropped and the new show's photos are loaded.
+fn reloaded(
+    renderer: &mut crate::render::Renderer,
+    gpu: &crate::render::Gpu,
+    engine: &crate::control::Engine,
+) {
+    renderer.forget_photos();
+    preload(renderer, gpu, engine);
 }
 
 /// Loads every slide's photo at the canvas's size, so no first cue stalls on a decode. Done

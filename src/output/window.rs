@@ -48,6 +48,7 @@ pub fn run(engine: Engine, options: WindowOptions, links: LinkOptions) -> anyhow
     });
     let mut app = App {
         links: Links::start(links, &engine, deliver)?,
+        revision: engine.revision(),
         engine,
         start: Instant::now(),
         options,
@@ -78,6 +79,8 @@ struct App {
     drawing: Option<Drawing>,
     next_monitor_check: Instant,
     frames: u64,
+    /// The engine's show revision the renderer has loaded photos for.
+    revision: u64,
     result: anyhow::Result<()>,
 }
 
@@ -450,6 +453,10 @@ impl App {
         let Some(drawing) = &mut self.drawing else {
             return;
         };
+        if self.engine.revision() != self.revision {
+            self.revision = self.engine.revision();
+            super::reloaded(&mut drawing.renderer, &drawing.gpu, &self.engine);
+        }
         self.links.report(&self.engine);
         if drawing.draw(&mut self.screens, &scene, self.engine.stage()) {
             self.frames += 1;

@@ -320,6 +320,14 @@ impl Renderer {
         i
     }
 
+    /// Drops every photo and every slide drawn with one, so the next frames load them again
+    /// from disk: the show was reloaded, or its photos changed.
+    pub fn forget_photos(&mut self) {
+        self.photos.clear();
+        self.broken_photos.clear();
+        self.layers.clear();
+    }
+
     /// Loads every slide's photo ahead of time, at the size it will be shown, so the first
     /// cue to a slide does not stall a frame decoding a camera file.
     pub fn preload(&mut self, gpu: &Gpu, views: &[SlideView], size: (u32, u32)) {

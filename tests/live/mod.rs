@@ -1,3 +1,4 @@
+#![allow(dead_code)] // Each test file uses its own part of these helpers.
 //! A real `candela play --headless` on a loopback OSC port, for the live-operation tests
 //! (resume, reload, soak): started, asked, killed by pid.
 
