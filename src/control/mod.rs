@@ -8,11 +8,12 @@ mod engine;
 mod ramp;
 mod resume;
 mod scene;
+pub mod schedule;
 mod stage;
 mod tally;
 
 pub use command::{Command, SlideRef};
-pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, RELOAD_FADE, Status};
+pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, RELOAD_FADE, ScheduleStatus, Status};
 pub use resume::Resume;
 pub use scene::{CounterText, Layer, Scene, SlideView, ViewContent, slide_view};
 pub use stage::{

@@ -168,6 +168,7 @@ impl Headless {
             inbox::handle(&mut self.engine, incoming, now);
             handled += 1;
         }
+        self.engine.set_local_time(super::local_now(), now);
         self.engine.tick(now);
         if self.engine.revision() != self.revision {
             self.revision = self.engine.revision();

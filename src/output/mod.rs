@@ -26,6 +26,13 @@ fn renderer_for(
     crate::render::Renderer::new(gpu, format, fonts)
 }
 
+/// The local wall-clock time, for the show's hours (the engine never reads a clock).
+fn local_now() -> crate::control::schedule::LocalTime {
+    let now = jiff::Zoned::now();
+    let local = now.timestamp().as_second() + i64::from(now.offset().seconds());
+    crate::control::schedule::LocalTime::from_local_seconds(local)
+}
+
 /// A reloaded show may name other photos, or the same files changed on disk: what the
 /// renderer holds of the old one is dropped and the new show's photos are loaded.
 fn reloaded(

@@ -508,8 +508,14 @@ impl ApplicationHandler<Incoming> for App {
     }
 
     fn new_events(&mut self, _: &ActiveEventLoop, cause: StartCause) {
+        // The show's hours: looked at whenever the loop wakes (at least every MONITOR_CHECK).
+        let now = self.now();
+        self.engine.set_local_time(super::local_now(), now);
+        if self.engine.animating(now) {
+            self.request_redraw();
+        }
         // Woken by a deadline: redraw only if it was the show's (not the monitor check's).
-        let due = self.engine.next_change().is_some_and(|c| self.now() >= c);
+        let due = self.engine.next_change().is_some_and(|c| now >= c);
         if let (StartCause::ResumeTimeReached { .. }, true) = (cause, due) {
             self.request_redraw();
         }
