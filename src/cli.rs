@@ -26,6 +26,10 @@ use std::time::{Duration, Instant};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Also write the log to this file, with timestamps: a new file each day (PATH.YYYY-MM-DD),
+    /// the last 7 kept.
+    #[arg(long, global = true, value_name = "PATH")]
+    log_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -235,20 +239,9 @@ fn default_show() -> PathBuf {
 
 pub fn main() -> ExitCode {
     let launch = crate::bench::launched();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "candela=info,wgpu=error,naga=error".into())
-                // The HTTP client logs whole URLs and request bytes below info, and a feed's
-                // URL or header may hold an API token: never let those through.
-                .add_directive("ureq=info".parse().expect("a valid directive"))
-                .add_directive("ureq_proto=info".parse().expect("a valid directive")),
-        )
-        .without_time()
-        .with_target(false)
-        .init();
     let cli = Cli::parse();
+    // Held to the end: dropping it writes out what the log file's writer still holds.
+    let _log = init_logging(cli.log_file.as_deref());
     let result = match cli.command.unwrap_or(Command::Play(PlayArgs {
         fps: DEFAULT_FPS,
         ..Default::default()
@@ -266,6 +259,59 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr, and to `file` too when given (rotated daily); every line with its time.
+fn init_logging(file: Option<&Path>) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "candela=info,wgpu=error,naga=error".into())
+        // The HTTP client logs whole URLs and request bytes below info, and a feed's URL or
+        // header may hold an API token: never let those through.
+        .add_directive("ureq=info".parse().expect("a valid directive"))
+        .add_directive("ureq_proto=info".parse().expect("a valid directive"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let (to_file, guard) = match file.map(rotating) {
+        Some(Ok(appender)) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let layer = tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false)
+                .with_target(false);
+            (Some(layer), Some(guard))
+        }
+        Some(Err(e)) => {
+            eprintln!("candela: {e}; logging to stderr only");
+            (None, None)
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(to_file)
+        .init();
+    guard
+}
+
+fn rotating(file: &Path) -> Result<tracing_appender::rolling::RollingFileAppender, String> {
+    let name = file
+        .file_name()
+        .ok_or_else(|| format!("--log-file {} names no file", file.display()))?;
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot write the log to {}: {e}", file.display()))?;
+    tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(name.to_string_lossy())
+        .max_log_files(7)
+        .build(dir)
+        .map_err(|e| format!("cannot write the log to {}: {e}", file.display()))
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {
