@@ -122,8 +122,10 @@ pub struct Engine {
     warned_stale: BTreeSet<String>,
     /// Why the show file on disk is not the show playing.
     problems: Vec<String>,
-    /// How many times the show was swapped for a new version of its file.
+    /// How many times the show was swapped for a new version of its file...
     revision: u64,
+    /// ...and how many times its photo files changed on disk.
+    photo_revision: u64,
     schedule_mode: Override,
     /// The local wall-clock time the engine was last told of.
     local: Option<LocalTime>,
@@ -166,6 +168,7 @@ impl Engine {
             warned_stale: BTreeSet::new(),
             problems: Vec::new(),
             revision: 0,
+            photo_revision: 0,
             schedule_mode: Override::Auto,
             local: None,
             schedule_level: Ramp::fixed(1.0),
@@ -619,5 +622,15 @@ impl Engine {
     /// again when it changes.
     pub fn revision(&self) -> u64 {
         self.revision
+    }
+
+    /// The show's photo files changed on disk (the same paths, new pictures).
+    pub fn photos_changed(&mut self) {
+        self.photo_revision += 1;
+    }
+
+    /// Counts the times the photo files changed: whoever holds them decoded loads them again.
+    pub fn photo_revision(&self) -> u64 {
+        self.photo_revision
     }
 }

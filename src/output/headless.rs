@@ -56,8 +56,8 @@ pub struct Headless {
     /// Frames drawn so far.
     pub drawn: u64,
     links: Links,
-    /// The engine's show revision the renderer has loaded photos for.
-    revision: u64,
+    /// The engine's show and photo revisions the renderer has loaded photos for.
+    revisions: super::Revisions,
 }
 
 impl Headless {
@@ -97,7 +97,7 @@ impl Headless {
             waiting: None,
             last: None,
             drawn: 0,
-            revision: engine.revision(),
+            revisions: super::revisions(&engine),
             links,
             engine,
         })
@@ -170,10 +170,12 @@ impl Headless {
         }
         self.engine.set_local_time(super::local_now(), now);
         self.engine.tick(now);
-        if self.engine.revision() != self.revision {
-            self.revision = self.engine.revision();
-            super::reloaded(&mut self.renderer, &self.gpu, &self.engine);
-        }
+        super::reloaded(
+            &mut self.revisions,
+            &mut self.renderer,
+            &self.gpu,
+            &self.engine,
+        );
         self.links.report(&self.engine);
         let scene = self.engine.scene(now);
         let geometry = self.engine.stage().revision();

@@ -33,14 +33,29 @@ fn local_now() -> crate::control::schedule::LocalTime {
     crate::control::schedule::LocalTime::from_local_seconds(local)
 }
 
-/// A reloaded show may name other photos, or the same files changed on disk: what the
-/// renderer holds of the old one is dropped and the new show's photos are loaded.
+/// The engine's show and photo revisions, which say when the renderer must look again.
+type Revisions = (u64, u64);
+
+fn revisions(engine: &crate::control::Engine) -> Revisions {
+    (engine.revision(), engine.photo_revision())
+}
+
+/// After a reload (`seen` is what the renderer loaded for): the new show's photos are loaded,
+/// and when photo files changed on disk, what the renderer holds of them is dropped first.
 fn reloaded(
+    seen: &mut Revisions,
     renderer: &mut crate::render::Renderer,
     gpu: &crate::render::Gpu,
     engine: &crate::control::Engine,
 ) {
-    renderer.forget_photos();
+    let now = revisions(engine);
+    if now == *seen {
+        return;
+    }
+    if now.1 != seen.1 {
+        renderer.forget_photos();
+    }
+    *seen = now;
     preload(renderer, gpu, engine);
 }
 

@@ -194,6 +194,7 @@ impl Watch {
         if now == self.seen {
             return false;
         }
+        let photos_changed = now.photos != self.seen.photos;
         self.seen = now;
         let Some(source) = &self.seen.source else {
             self.report(vec![format!(
@@ -229,7 +230,10 @@ impl Watch {
                     self.geometry = now;
                 }
                 self.reported = None;
-                self.send(Reload::Show(Arc::new(show)));
+                self.send(Reload::Show {
+                    show: Arc::new(show),
+                    photos_changed,
+                });
                 changed
             }
             (_, problems) => {

@@ -48,7 +48,7 @@ pub fn run(engine: Engine, options: WindowOptions, links: LinkOptions) -> anyhow
     });
     let mut app = App {
         links: Links::start(links, &engine, deliver)?,
-        revision: engine.revision(),
+        revisions: super::revisions(&engine),
         engine,
         start: Instant::now(),
         options,
@@ -79,8 +79,8 @@ struct App {
     drawing: Option<Drawing>,
     next_monitor_check: Instant,
     frames: u64,
-    /// The engine's show revision the renderer has loaded photos for.
-    revision: u64,
+    /// The engine's show and photo revisions the renderer has loaded photos for.
+    revisions: super::Revisions,
     result: anyhow::Result<()>,
 }
 
@@ -453,10 +453,12 @@ impl App {
         let Some(drawing) = &mut self.drawing else {
             return;
         };
-        if self.engine.revision() != self.revision {
-            self.revision = self.engine.revision();
-            super::reloaded(&mut drawing.renderer, &drawing.gpu, &self.engine);
-        }
+        super::reloaded(
+            &mut self.revisions,
+            &mut drawing.renderer,
+            &drawing.gpu,
+            &self.engine,
+        );
         self.links.report(&self.engine);
         if drawing.draw(&mut self.screens, &scene, self.engine.stage()) {
             self.frames += 1;
