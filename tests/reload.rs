@@ -174,3 +174,57 @@ fn bad_half_written_deleted_and_garbage_files_keep_the_old_show() {
         "half a file was played:\n{log}"
     );
 }
+
+#[test]
+fn outside_its_hours_the_show_is_black_until_an_operator_overrides_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    // Hours on one day long past: never within them.
+    let show = SHOW.to_string()
+        + "\n[schedule]\nstart = \"19:00\"\nend = \"23:00\"\ndates = [\"1999-12-31\"]\nfade = 0\n";
+    std::fs::write(dir.path().join("show.toml"), show).unwrap();
+    photo(&dir.path().join("photo.png"), [0, 255, 0]);
+    let candela = Candela::start(dir.path(), &["--state-dir", state.path().to_str().unwrap()]);
+    let schedule = &candela.state()["schedule"];
+    assert_eq!(schedule["on"], false, "{schedule}");
+    assert_eq!(schedule["hours"], true);
+    let on = candela.ok(
+        "/candela/schedule/override",
+        vec![OscType::String("on".into())],
+    );
+    assert_eq!(on["schedule"]["on"], true);
+    assert_eq!(on["schedule"]["override"], "on");
+    let auto = candela.ok(
+        "/candela/schedule/override",
+        vec![OscType::String("auto".into())],
+    );
+    assert_eq!(auto["schedule"]["on"], false);
+    let refused = candela.ask(
+        "/candela/schedule/override",
+        vec![OscType::String("sometimes".into())],
+    );
+    assert_eq!(refused["status"], "error");
+    drop(candela);
+
+    // What the wall shows meanwhile: black.
+    let out = dir.path().join("out.png");
+    let played = std::process::Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args([
+            "play",
+            "--headless",
+            "--seconds",
+            "0.5",
+            "--no-osc",
+            "--out",
+        ])
+        .arg(&out)
+        .arg("--state-dir")
+        .arg(state.path())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(played.status.success(), "{played:?}");
+    let last = image::open(&out).unwrap().to_rgba8();
+    let brightest = last.pixels().map(|p| p[0].max(p[1]).max(p[2])).max();
+    assert_eq!(brightest, Some(0), "outside its hours the wall is black");
+}

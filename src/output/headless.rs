@@ -164,11 +164,12 @@ impl Headless {
     /// frame if the picture changed. When it returns, the frame is done on the GPU.
     pub fn frame(&mut self, now: Duration) -> Step {
         let mut handled = 0;
+        // Before any request, so even the first answer knows whether the hours allow the show.
+        self.engine.set_local_time(super::local_now(), now);
         while let Some(incoming) = self.waiting.take().or_else(|| self.inbox.try_recv().ok()) {
             inbox::handle(&mut self.engine, incoming, now);
             handled += 1;
         }
-        self.engine.set_local_time(super::local_now(), now);
         self.engine.tick(now);
         super::reloaded(
             &mut self.revisions,
