@@ -11,7 +11,7 @@
 use super::command::{Command, SlideRef};
 use super::ramp::Ramp;
 use super::scene::{Layer, Scene, SlideView, slide_view};
-use super::schedule::{self, LocalTime, Override};
+use super::schedule::{Hours, LocalTime, ScheduleStatus};
 use super::stage::{Pattern, Stage, StageError};
 use super::tally::Tally;
 use crate::counts::{Counts, NumberFormat};
@@ -86,18 +86,6 @@ pub struct Status {
     pub schedule: ScheduleStatus,
 }
 
-/// The show's hours as they stand.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ScheduleStatus {
-    /// "auto" (the hours decide), "on" or "off" (an operator decided).
-    #[serde(rename = "override")]
-    pub mode: &'static str,
-    /// The show is on (false: black, outside its hours or switched off).
-    pub on: bool,
-    /// The show file has a `[schedule]`.
-    pub hours: bool,
-}
-
 pub struct Engine {
     show: Show,
     numbers: NumberFormat,
@@ -126,11 +114,7 @@ pub struct Engine {
     revision: u64,
     /// ...and how many times its photo files changed on disk.
     photo_revision: u64,
-    schedule_mode: Override,
-    /// The local wall-clock time the engine was last told of.
-    local: Option<LocalTime>,
-    /// 1 within the show's hours, 0 outside.
-    schedule_level: Ramp<f32>,
+    hours: Hours,
 }
 
 fn seconds(s: f64) -> Duration {
@@ -169,9 +153,7 @@ impl Engine {
             problems: Vec::new(),
             revision: 0,
             photo_revision: 0,
-            schedule_mode: Override::Auto,
-            local: None,
-            schedule_level: Ramp::fixed(1.0),
+            hours: Hours::default(),
         };
         engine.next_advance = now + engine.hold(0);
         Ok(engine)
@@ -313,10 +295,7 @@ impl Engine {
                 self.counts.correct(&counter, value, now)?
             }
             Command::ResetCount { counter } => self.counts.reset(&counter, now)?,
-            Command::Schedule(mode) => {
-                self.schedule_mode = mode;
-                self.follow_schedule(now, false);
-            }
+            Command::Schedule(mode) => self.hours.set_mode(mode, self.show.schedule.as_ref(), now),
         }
         Ok(())
     }
@@ -459,7 +438,7 @@ impl Engine {
         let alignment = self.stage.alignment_view();
         Scene {
             layers,
-            master: self.master.at(now) * self.output.at(now) * self.schedule_level.at(now),
+            master: self.master.at(now) * self.output.at(now) * self.hours.level(now),
             // Aligning shows the grid unless the technician picked another pattern.
             test_pattern: self
                 .test_pattern
@@ -472,7 +451,7 @@ impl Engine {
     pub fn animating(&self, now: Duration) -> bool {
         !self.output.done(now)
             || !self.master.done(now)
-            || !self.schedule_level.done(now)
+            || !self.hours.done(now)
             || self.counts.animating(now)
             || self.layers.iter().any(|l| !l.opacity.done(now))
     }
@@ -514,47 +493,14 @@ impl Engine {
                 .collect(),
             stale: self.stale(),
             problems: self.problems.clone(),
-            schedule: ScheduleStatus {
-                mode: self.schedule_mode.name(),
-                on: self.schedule_level.to > 0.0,
-                hours: self.show.schedule.is_some(),
-            },
+            schedule: self.hours.status(self.show.schedule.as_ref()),
         }
     }
 
     /// Tells the engine the local wall-clock time (the output loop reads the clock): outside
-    /// the show's hours the wall fades to black, and back in at their start. The first time
-    /// it is told, the wall is put right at once, with no fade.
+    /// the show's hours the wall fades to black, and back in at their start.
     pub fn set_local_time(&mut self, local: LocalTime, now: Duration) {
-        let first = self.local.is_none();
-        self.local = Some(local);
-        self.follow_schedule(now, first);
-    }
-
-    fn follow_schedule(&mut self, now: Duration, at_once: bool) {
-        let on = match self.local {
-            Some(t) => schedule::on(self.show.schedule.as_ref(), self.schedule_mode, t),
-            None => self.schedule_mode != Override::Off,
-        };
-        let level = if on { 1.0 } else { 0.0 };
-        if self.schedule_level.to == level {
-            return;
-        }
-        let fade = match (at_once, &self.show.schedule) {
-            (false, Some(s)) => seconds(s.fade),
-            (false, None) => seconds(3.0),
-            (true, _) => Duration::ZERO,
-        };
-        tracing::info!(
-            "{} (schedule: {})",
-            if on {
-                "within the show's hours: fading in"
-            } else {
-                "outside the show's hours: fading to black"
-            },
-            self.schedule_mode.name()
-        );
-        self.schedule_level = self.schedule_level.retarget(level, now, fade);
+        self.hours.set_time(local, self.show.schedule.as_ref(), now);
     }
 
     /// Swaps in a new version of the show file at `now`, without blanking: the slide shown
@@ -609,7 +555,7 @@ impl Engine {
         self.current = target;
         self.problems.clear();
         self.revision += 1;
-        self.follow_schedule(now, false);
+        self.hours.follow(self.show.schedule.as_ref(), now, false);
         Ok(())
     }
 

@@ -13,7 +13,7 @@ mod stage;
 mod tally;
 
 pub use command::{Command, SlideRef};
-pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, RELOAD_FADE, ScheduleStatus, Status};
+pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, RELOAD_FADE, Status};
 pub use resume::Resume;
 pub use scene::{CounterText, Layer, Scene, SlideView, ViewContent, slide_view};
 pub use stage::{

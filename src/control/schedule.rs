@@ -1,7 +1,9 @@
 //! Whether the permit's hours (`[schedule]`) allow the show to be on, at a local wall-clock
 //! time that is passed in, never read here; and the operator's override.
 
+use super::ramp::Ramp;
 use crate::show::Schedule;
+use std::time::Duration;
 
 /// A local wall-clock time: the day (days since 1970-01-01) and seconds after midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +84,95 @@ pub fn on(schedule: Option<&Schedule>, mode: Override, t: LocalTime) -> bool {
         Override::On => true,
         Override::Off => false,
         Override::Auto => schedule.is_none_or(|s| open(s, t)),
+    }
+}
+
+/// The show's hours as they stand, for `/candela/state`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ScheduleStatus {
+    /// "auto" (the hours decide), "on" or "off" (an operator decided).
+    #[serde(rename = "override")]
+    pub mode: &'static str,
+    /// The show is on (false: black, outside its hours or switched off).
+    pub on: bool,
+    /// The show file has a `[schedule]`.
+    pub hours: bool,
+}
+
+/// The engine's side of the hours: the override, the last local time it was told, and the
+/// level the wall fades to (1 within the hours, 0 outside).
+#[derive(Debug, Clone)]
+pub struct Hours {
+    mode: Override,
+    local: Option<LocalTime>,
+    level: Ramp<f32>,
+}
+
+impl Default for Hours {
+    fn default() -> Hours {
+        Hours {
+            mode: Override::Auto,
+            local: None,
+            level: Ramp::fixed(1.0),
+        }
+    }
+}
+
+impl Hours {
+    /// The first time it is told, the wall is put right at once, with no fade.
+    pub fn set_time(&mut self, local: LocalTime, schedule: Option<&Schedule>, now: Duration) {
+        let first = self.local.is_none();
+        self.local = Some(local);
+        self.follow(schedule, now, first);
+    }
+
+    pub fn set_mode(&mut self, mode: Override, schedule: Option<&Schedule>, now: Duration) {
+        self.mode = mode;
+        self.follow(schedule, now, false);
+    }
+
+    /// Fades toward what the hours (and the override) say at the last local time told.
+    pub fn follow(&mut self, schedule: Option<&Schedule>, now: Duration, at_once: bool) {
+        let on = match self.local {
+            Some(t) => self::on(schedule, self.mode, t),
+            None => self.mode != Override::Off,
+        };
+        let level = if on { 1.0 } else { 0.0 };
+        if self.level.to == level {
+            return;
+        }
+        let fade = match (at_once, schedule) {
+            (true, _) => Duration::ZERO,
+            (false, Some(s)) => Duration::try_from_secs_f64(s.fade).unwrap_or_default(),
+            (false, None) => Duration::from_secs(3),
+        };
+        tracing::info!(
+            "{} (schedule: {})",
+            if on {
+                "within the show's hours: fading in"
+            } else {
+                "outside the show's hours: fading to black"
+            },
+            self.mode.name()
+        );
+        self.level = self.level.retarget(level, now, fade);
+    }
+
+    /// The wall's level at `now`, 0 to 1.
+    pub fn level(&self, now: Duration) -> f32 {
+        self.level.at(now)
+    }
+
+    pub fn done(&self, now: Duration) -> bool {
+        self.level.done(now)
+    }
+
+    pub fn status(&self, schedule: Option<&Schedule>) -> ScheduleStatus {
+        ScheduleStatus {
+            mode: self.mode.name(),
+            on: self.level.to > 0.0,
+            hours: schedule.is_some(),
+        }
     }
 }
 
