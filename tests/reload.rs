@@ -228,3 +228,30 @@ fn outside_its_hours_the_show_is_black_until_an_operator_overrides_them() {
     let brightest = last.pixels().map(|p| p[0].max(p[1]).max(p[2])).max();
     assert_eq!(brightest, Some(0), "outside its hours the wall is black");
 }
+
+#[test]
+fn a_feed_changed_over_reload_is_started_again_and_the_old_one_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.csv"), "letters,10\n").unwrap();
+    std::fs::write(dir.path().join("b.csv"), "letters,20\n").unwrap();
+    let fed = |file: &str| {
+        format!(
+            "{SHOW}\n[[counters]]\nid = \"letters\"\nlabel = \"letters\"\nvalue = 0\n[counters.file]\npath = \"{file}\"\n"
+        )
+    };
+    std::fs::write(dir.path().join("show.toml"), fed("a.csv")).unwrap();
+    photo(&dir.path().join("photo.png"), [0, 255, 0]);
+    let candela = Candela::start(dir.path(), &["--state-dir", state.path().to_str().unwrap()]);
+    candela.until("the first feed read", |s| s["counters"]["letters"] == 10);
+    save(dir.path(), &fed("b.csv"));
+    candela.until("the new feed read", |s| s["counters"]["letters"] == 20);
+    // The old feed is stopped: its file rising no longer reaches the show.
+    std::fs::write(dir.path().join("a.csv"), "letters,30\n").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(candela.state()["counters"]["letters"], 20);
+    std::fs::write(dir.path().join("b.csv"), "letters,40\n").unwrap();
+    candela.until("the new feed still read", |s| {
+        s["counters"]["letters"] == 40
+    });
+}
