@@ -69,6 +69,7 @@ pub fn read<T: serde::de::DeserializeOwned>(file: &Path, what: &str) -> Result<O
 /// Keeps the newest value offered in a file, from a thread of its own.
 pub struct Keeper<T> {
     sender: Option<mpsc::Sender<T>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     /// What the file holds, or will once the writer gets to it.
     last: Option<T>,
 }
@@ -113,15 +114,16 @@ impl<T: Clone + PartialEq + Send + 'static> Keeper<T> {
                     std::thread::sleep(every);
                 }
             });
-        let sender = match spawned {
-            Ok(_) => Some(sender),
+        let (sender, thread) = match spawned {
+            Ok(thread) => (Some(sender), Some(thread)),
             Err(e) => {
                 tracing::error!("cannot start keeping {what}: {e}; it is not kept");
-                None
+                (None, None)
             }
         };
         Keeper {
             sender,
+            thread,
             last: on_disk,
         }
     }
@@ -133,6 +135,18 @@ impl<T: Clone + PartialEq + Send + 'static> Keeper<T> {
             if let Some(sender) = &self.sender {
                 let _ = sender.send(value.clone());
             }
+        }
+    }
+}
+
+impl<T> Keeper<T> {
+    /// Writes what is pending and stops: the show is ending.
+    pub fn finish(&mut self) {
+        self.sender = None;
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the thread keeping files on disk failed");
         }
     }
 }
@@ -160,6 +174,25 @@ mod tests {
                 .collect();
             assert!(litter.is_empty(), "{litter:?}");
         }
+    }
+
+    #[test]
+    fn the_newest_value_is_on_disk_when_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("n.json");
+        let mut keeper = Keeper::start(file.clone(), None, "test", Duration::ZERO, |n: &u32| {
+            n.to_string().into_bytes()
+        });
+        for n in 0..100u32 {
+            keeper.offer(&n);
+        }
+        keeper.offer(&99);
+        keeper.finish();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "99");
+        assert_eq!(read::<u32>(&file, "test"), Ok(Some(99)));
+        assert_eq!(read::<u32>(&dir.path().join("none"), "test"), Ok(None));
+        std::fs::write(&file, "nine").unwrap();
+        assert!(read::<u32>(&file, "test").unwrap_err().contains("damaged"));
     }
 
     #[test]

@@ -34,8 +34,9 @@ pub struct Links {
     resume: Option<crate::keep::Keeper<Resume>>,
     /// Kept for as long as the show plays: dropping it stops the feeds.
     feeds: Option<Feeds>,
-    /// What the feeds were started for, and the show revision they were started at.
+    /// What the feeds were started for...
     feeding: (Vec<feed::HttpSource>, Vec<feed::FileSource>),
+    /// ...and the engine's show revision when that was last looked at.
     revision: u64,
     deliver: Deliver,
     _watcher: Option<super::watcher::ShowWatcher>,
@@ -132,6 +133,12 @@ impl Links {
     pub fn finish(&mut self, engine: &Engine) {
         self.report(engine);
         if let Some(keeper) = &mut self.calibration {
+            keeper.finish();
+        }
+        if let Some(keeper) = &mut self.keeper {
+            keeper.finish();
+        }
+        if let Some(keeper) = &mut self.resume {
             keeper.finish();
         }
     }
