@@ -29,6 +29,17 @@ impl Drop for Candela {
 impl Candela {
     /// Starts `candela play --headless` on `show` with `args`, and waits until it listens.
     pub fn start(show: &Path, args: &[&str]) -> Candela {
+        // The OSC server takes a free UDP port, then TCP on the same number, which another
+        // process may hold: that start fails at once, and another port is tried.
+        for _ in 0..4 {
+            if let Some(candela) = Self::try_start(show, args) {
+                return candela;
+            }
+        }
+        panic!("candela never listened for OSC");
+    }
+
+    fn try_start(show: &Path, args: &[&str]) -> Option<Candela> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
             .args(["play", "--headless", "--fps", "60", "--osc", "127.0.0.1:0"])
             .args(args)
@@ -54,12 +65,18 @@ impl Candela {
                 kept.lock().unwrap().push(line);
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("candela listens for OSC")
-            .parse()
-            .unwrap();
-        Candela { child, addr, log }
+        let Ok(addr) = rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = log.lock().unwrap().join("\n");
+            assert!(
+                log.contains("Address already in use"),
+                "candela did not start:\n{log}"
+            );
+            return None;
+        };
+        let addr = addr.parse().unwrap();
+        Some(Candela { child, addr, log })
     }
 
     /// Sends a native address and returns the reply's data; panics on an error reply.
