@@ -47,8 +47,9 @@ struct Watch {
     seen: Seen,
     /// What was last reported: a show swapped in (None) or these problems.
     reported: Option<Vec<String>>,
-    /// The canvas and projectors as the file gave them at the start: they change only then.
-    geometry: Option<Geometry>,
+    /// What changes only at the next start (canvas, projectors, fonts), as the file gave it
+    /// at the start.
+    fixed: Option<Fixed>,
     deliver: Deliver,
 }
 
@@ -61,7 +62,7 @@ pub fn start(show: &Show, deliver: Deliver) -> ShowWatcher {
         file: show.path.clone(),
         photos,
         reported: None,
-        geometry: Show::load(&show.path).ok().map(|(s, _)| geometry(&s)),
+        fixed: Show::load(&show.path).ok().map(|(s, _)| fixed(&s)),
         deliver,
     };
     let flag = stop.clone();
@@ -80,14 +81,24 @@ pub fn start(show: &Show, deliver: Deliver) -> ShowWatcher {
     ShowWatcher { stop }
 }
 
-type Geometry = (
+/// The canvas, the projectors, the masks and the fonts.
+type Fixed = (
     crate::show::Size,
     Vec<crate::show::Output>,
     Vec<crate::geometry::Mask>,
+    Option<String>,
+    Vec<PathBuf>,
 );
 
-fn geometry(show: &Show) -> Geometry {
-    (show.size, show.outputs.clone(), show.masks.clone())
+fn fixed(show: &Show) -> Fixed {
+    let fonts = show.fonts.iter().map(|f| f.value.clone()).collect();
+    (
+        show.size,
+        show.outputs.clone(),
+        show.masks.clone(),
+        show.font.clone(),
+        fonts,
+    )
 }
 
 fn photos_of(show: &Show) -> Vec<PathBuf> {
@@ -222,12 +233,12 @@ impl Watch {
                     self.photos = photos;
                     self.seen = seen(&self.file, &self.photos);
                 }
-                let now = Some(geometry(&show));
-                if self.geometry.is_some() && self.geometry != now {
+                let now = Some(fixed(&show));
+                if self.fixed.is_some() && self.fixed != now {
                     tracing::warn!(
-                        "the show file's size, [[outputs]] or masks changed: they take effect at the next start"
+                        "the show file's size, [[outputs]], masks or fonts changed: they take effect at the next start"
                     );
-                    self.geometry = now;
+                    self.fixed = now;
                 }
                 self.reported = None;
                 self.send(Reload::Show {
