@@ -26,29 +26,16 @@ pub fn file_for(dir: &Path, show: &Show) -> PathBuf {
 /// start; an unreadable one is reported and the show's own values are used.
 pub fn restore(file: &Path, show: &Show) -> (Counts, Option<String>) {
     let mut counts = Counts::from_show(show);
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (counts, None),
-        Err(e) => {
-            return (
-                counts,
-                Some(format!("cannot read kept counts {}: {e}", file.display())),
-            );
-        }
-    };
-    match serde_json::from_str::<BTreeMap<String, u64>>(&text) {
+    match crate::keep::read::<BTreeMap<String, u64>>(file, "counts") {
         Ok(kept) => {
-            for (id, v) in kept {
+            for (id, v) in kept.into_iter().flatten() {
                 counts.set(&id, v);
             }
             (counts, None)
         }
         Err(e) => (
             counts,
-            Some(format!(
-                "kept counts {} are damaged ({e}); starting from the show file's values",
-                file.display()
-            )),
+            Some(format!("{e}; starting from the show file's values")),
         ),
     }
 }
