@@ -176,15 +176,16 @@ impl Watch {
                     }
                 }
                 Ok(Err(e)) => tracing::warn!("watching the show file: {e}"),
-                Err(RecvTimeoutError::Timeout) => {
-                    if due.is_some_and(|d| Instant::now() >= d) {
-                        due = None;
-                        refresh = self.look();
-                    }
-                }
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err("the file watcher stopped".into());
                 }
+            }
+            // Looked at here, not only when no event came: a busy folder (a feed's file
+            // rewritten beside the show) must not hold a reload back.
+            if due.is_some_and(|d| Instant::now() >= d) {
+                due = None;
+                refresh = self.look();
             }
         }
         Ok(())
