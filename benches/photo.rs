@@ -102,12 +102,7 @@ fn slide_change() {
     let (show, _) = Show::load(&show_path).unwrap();
     let counts = Counts::from_show(&show);
     let engine = Engine::new(show, counts, Duration::ZERO).unwrap();
-    let links = LinkOptions {
-        osc: None,
-        counts_file: None,
-        calibration_file: None,
-    };
-    let mut player = Headless::new(engine, links).unwrap();
+    let mut player = Headless::new(engine, LinkOptions::default()).unwrap();
     player.black();
     let frame = Duration::from_secs_f64(1.0 / 60.0);
     let start = Instant::now();

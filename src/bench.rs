@@ -220,8 +220,7 @@ pub fn run(engine: Engine, seconds: f64, launch: Instant) -> anyhow::Result<Repo
             binds: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             log: false,
         }),
-        counts_file: None,
-        calibration_file: None,
+        ..LinkOptions::default()
     };
     let mut player = Headless::new(engine, links)?;
     let adapter = player.adapter();

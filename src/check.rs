@@ -11,7 +11,17 @@ use std::path::Path;
 /// Loads `path` and checks all of it. The show is returned when it could be parsed, together
 /// with every problem found (none means the show is ready).
 pub fn check(path: &Path) -> (Option<Show>, Vec<Problem>) {
-    let (show, mut problems) = match Show::load(path) {
+    checked(Show::load(path))
+}
+
+/// Like [`check`], for the show file `file` already read as `source` (the watcher checks
+/// exactly the bytes it read, not what the file holds a moment later).
+pub fn check_source(file: &Path, source: &str) -> (Option<Show>, Vec<Problem>) {
+    checked(Show::parse(file, source))
+}
+
+fn checked(loaded: Result<(Show, Vec<Problem>), Problem>) -> (Option<Show>, Vec<Problem>) {
+    let (show, mut problems) = match loaded {
         Ok(loaded) => loaded,
         Err(fatal) => return (None, vec![fatal]),
     };

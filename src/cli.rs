@@ -26,6 +26,10 @@ use std::time::{Duration, Instant};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Also write the log to this file, with timestamps: a new file each day (PATH.YYYY-MM-DD),
+    /// the last 7 kept.
+    #[arg(long, global = true, value_name = "PATH")]
+    log_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -127,6 +131,10 @@ struct PlayArgs {
     /// ~/.local/state/candela].
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Start from the first slide, shown, instead of where the show was when it last stopped
+    /// (counts and calibration are still kept).
+    #[arg(long)]
+    fresh: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -231,20 +239,9 @@ fn default_show() -> PathBuf {
 
 pub fn main() -> ExitCode {
     let launch = crate::bench::launched();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "candela=info,wgpu=error,naga=error".into())
-                // The HTTP client logs whole URLs and request bytes below info, and a feed's
-                // URL or header may hold an API token: never let those through.
-                .add_directive("ureq=info".parse().expect("a valid directive"))
-                .add_directive("ureq_proto=info".parse().expect("a valid directive")),
-        )
-        .without_time()
-        .with_target(false)
-        .init();
     let cli = Cli::parse();
+    // Held to the end: dropping it writes out what the log file's writer still holds.
+    let _log = init_logging(cli.log_file.as_deref());
     let result = match cli.command.unwrap_or(Command::Play(PlayArgs {
         fps: DEFAULT_FPS,
         ..Default::default()
@@ -262,6 +259,59 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr, and to `file` too when given (rotated daily); every line with its time.
+fn init_logging(file: Option<&Path>) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "candela=info,wgpu=error,naga=error".into())
+        // The HTTP client logs whole URLs and request bytes below info, and a feed's URL or
+        // header may hold an API token: never let those through.
+        .add_directive("ureq=info".parse().expect("a valid directive"))
+        .add_directive("ureq_proto=info".parse().expect("a valid directive"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let (to_file, guard) = match file.map(rotating) {
+        Some(Ok(appender)) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let layer = tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false)
+                .with_target(false);
+            (Some(layer), Some(guard))
+        }
+        Some(Err(e)) => {
+            eprintln!("candela: {e}; logging to stderr only");
+            (None, None)
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(to_file)
+        .init();
+    guard
+}
+
+fn rotating(file: &Path) -> Result<tracing_appender::rolling::RollingFileAppender, String> {
+    let name = file
+        .file_name()
+        .ok_or_else(|| format!("--log-file {} names no file", file.display()))?;
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot write the log to {}: {e}", file.display()))?;
+    tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(name.to_string_lossy())
+        .max_log_files(7)
+        .build(dir)
+        .map_err(|e| format!("cannot write the log to {}: {e}", file.display()))
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {
@@ -411,10 +461,10 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
     let calibration = calibration_file
         .as_ref()
         .and_then(|_| kept_calibration(&show));
-    let counts_file = (!args.list_monitors).then(|| {
-        let dir = args.state_dir.clone().unwrap_or_else(store::default_dir);
-        store::file_for(&dir, &show)
-    });
+    let state_dir = args.state_dir.clone().unwrap_or_else(store::default_dir);
+    let counts_file = (!args.list_monitors).then(|| store::file_for(&state_dir, &show));
+    let resume_file =
+        (!args.list_monitors).then(|| crate::keep::file_for(&state_dir, &show.path, "resume"));
     let counts = match &counts_file {
         Some(file) => {
             let (counts, problem) = store::restore(file, &show);
@@ -442,6 +492,9 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!("calibration {}: {s}", loaded.from.display());
         }
     }
+    if let Some(file) = &resume_file {
+        resume(&mut engine, file, args.fresh);
+    }
     if args.headless {
         let status = output::run_headless(
             engine,
@@ -455,6 +508,8 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 osc,
                 counts_file,
                 calibration_file,
+                resume_file,
+                watch: true,
             },
         )?;
         println!("{}", serde_json::to_string(&status)?);
@@ -470,10 +525,46 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 osc,
                 counts_file,
                 calibration_file,
+                resume_file,
+                watch: true,
             },
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Brings the show back where it was when it last stopped, as kept in `file`; a damaged or
+/// unreadable file is reported and the show starts from the top.
+fn resume(engine: &mut Engine, file: &Path, fresh: bool) {
+    if fresh {
+        tracing::info!("--fresh: starting from the first slide");
+        return;
+    }
+    let kept = match crate::keep::read::<crate::control::Resume>(file, "show position") {
+        Ok(Some(kept)) => kept,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!("{e}; starting from the first slide");
+            return;
+        }
+    };
+    let ids: Vec<&str> = engine.show().slides.iter().map(|s| s.id.as_str()).collect();
+    let (commands, skipped) = kept.commands(&ids);
+    for s in skipped {
+        tracing::warn!("resuming from {}: {s}", file.display());
+    }
+    for command in commands {
+        if let Err(e) = engine.apply(command, Duration::ZERO) {
+            tracing::warn!("resuming from {}: {e}", file.display());
+        }
+    }
+    let status = engine.status();
+    tracing::info!(
+        "resuming where the show was: slide {:?}{}{} (--fresh starts from the top)",
+        status.slide,
+        if status.blackout { ", blacked out" } else { "" },
+        if status.paused { ", paused" } else { "" },
+    );
 }
 
 /// `--size`: the canvas of a show without `[[outputs]]` (whose one output follows it).

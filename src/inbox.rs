@@ -15,6 +15,31 @@ pub enum Request {
     Commands(Vec<Command>),
     State,
     Ping,
+    /// A new version of the show file, from the watcher.
+    Reload(Reload),
+}
+
+/// What the show file on disk now holds: a show to swap in, or why it cannot be.
+#[derive(Debug, Clone)]
+pub enum Reload {
+    Show {
+        show: std::sync::Arc<crate::show::Show>,
+        /// A photo file changed on disk: what was loaded of the photos is stale.
+        photos_changed: bool,
+    },
+    Problems(Vec<String>),
+}
+
+impl PartialEq for Reload {
+    fn eq(&self, other: &Reload) -> bool {
+        match (self, other) {
+            (Reload::Show { show: a, .. }, Reload::Show { show: b, .. }) => {
+                std::sync::Arc::ptr_eq(a, b)
+            }
+            (Reload::Problems(a), Reload::Problems(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// A request on its way to the show, with where its answer goes.
@@ -48,6 +73,26 @@ fn answer(
     let commands = match request {
         Request::State => return Ok(state(engine)),
         Request::Ping => return Ok("pong".into()),
+        Request::Reload(Reload::Show {
+            show,
+            photos_changed,
+        }) => {
+            let show = std::sync::Arc::unwrap_or_clone(show);
+            let slides = show.slides.len();
+            engine.replace_show(show, now).map_err(|e| e.to_string())?;
+            if photos_changed {
+                engine.photos_changed();
+            }
+            tracing::info!(
+                "show file reloaded: {slides} slides, showing {:?}",
+                engine.status().slide
+            );
+            return Ok(state(engine));
+        }
+        Request::Reload(Reload::Problems(problems)) => {
+            engine.set_problems(problems);
+            return Ok(state(engine));
+        }
         Request::Command(c) => vec![c],
         Request::Commands(cs) => cs,
     };

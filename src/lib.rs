@@ -13,6 +13,8 @@
 //!
 //! The modules, in that order (each uses only those above it):
 //! - [`random`]: a seeded generator for tests, fuzzing and the bench; depends on nothing.
+//! - [`task`]: background tasks restarted, with a backoff, when they panic or fail.
+//! - [`keep`]: small files kept on disk across crashes: atomic writes, a writer thread.
 //! - [`geometry`]: pure projection geometry: corner-pin homographies, mesh warps, the
 //!   soft-edge blend curve, masks. No GPU, no files.
 //! - [`show`]: the show file (`show.toml`): model, loading, problems with file:line:col;
@@ -28,11 +30,13 @@
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: slides into canvas-sized layers, then one output pass per projector
 //!   (warp, masks, blend); layout, photos, test patterns, offscreen read-back.
+//! - [`check`]: `candela check`, every problem in a show found in one pass (also how the
+//!   file watcher checks an edited show).
 //! - [`osc`]: OSC from desks and tablets: framing, packets, desk dialects, the UDP/TCP
 //!   server on its own tokio thread, replies and feedback.
 //! - [`output`]: where frames go: a borderless window per projector (winit), or offscreen;
-//!   the technician's keys, alignment included; saving the calibration as it changes.
-//! - [`check`]: `candela check`, every problem in a show found in one pass.
+//!   the technician's keys, alignment included; saving the calibration as it changes;
+//!   watching the show file and swapping in each good new version.
 //! - [`bench`]: `candela bench`, the show played headless under cues, measured.
 //! - [`cli`]: the command line, a thin layer over the above.
 
@@ -44,9 +48,11 @@ pub mod control;
 pub mod counts;
 pub mod geometry;
 pub mod inbox;
+pub mod keep;
 pub mod osc;
 pub mod output;
 pub mod random;
 pub mod render;
 pub mod show;
+pub mod task;
 pub mod text;

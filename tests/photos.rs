@@ -43,12 +43,7 @@ fn player(show: &Path) -> Headless {
     let counts = Counts::from_show(&show);
     let engine = Engine::new(show, counts, Duration::ZERO).unwrap();
     assert!(problems.is_empty(), "{problems:?}");
-    let links = LinkOptions {
-        osc: None,
-        counts_file: None,
-        calibration_file: None,
-    };
-    let mut player = Headless::new(engine, links).unwrap();
+    let mut player = Headless::new(engine, LinkOptions::default()).unwrap();
     player.black();
     player
 }

@@ -79,6 +79,8 @@ pub enum Command {
     ResetCount {
         counter: String,
     },
+    /// The operator's say over the show's hours (`[schedule]`): on, off, or back to auto.
+    Schedule(super::schedule::Override),
     /// A counter's feed failed to give a good reading; the count stays as it is.
     FeedFailed {
         counter: String,

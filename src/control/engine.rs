@@ -11,6 +11,7 @@
 use super::command::{Command, SlideRef};
 use super::ramp::Ramp;
 use super::scene::{Layer, Scene, SlideView, slide_view};
+use super::schedule::{Hours, LocalTime, ScheduleStatus};
 use super::stage::{Pattern, Stage, StageError};
 use super::tally::Tally;
 use crate::counts::{Counts, NumberFormat};
@@ -51,8 +52,13 @@ pub enum EngineError {
 #[derive(Debug, Clone, PartialEq)]
 struct SlideLayer {
     slide: usize,
+    /// The slide as the show before a reload had it, fading out under its new version.
+    frozen: Option<Box<SlideView>>,
     opacity: Ramp<f32>,
 }
+
+/// How long a reloaded show crossfades in over the version it replaces.
+pub const RELOAD_FADE: Duration = Duration::from_millis(400);
 
 /// What the engine is doing, for operators (status lines, OSC replies) and tests.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -74,6 +80,10 @@ pub struct Status {
     pub corners: BTreeMap<String, [crate::geometry::Point; 4]>,
     /// Counters whose feed has failed for longer than their `stale_after`.
     pub stale: Vec<String>,
+    /// Why the show file's latest version is not playing (file:line:col: what); empty when
+    /// the file on disk is the show playing.
+    pub problems: Vec<String>,
+    pub schedule: ScheduleStatus,
 }
 
 pub struct Engine {
@@ -98,6 +108,13 @@ pub struct Engine {
     failing: BTreeMap<String, Duration>,
     /// Stale counters already warned about.
     warned_stale: BTreeSet<String>,
+    /// Why the show file on disk is not the show playing.
+    problems: Vec<String>,
+    /// How many times the show was swapped for a new version of its file...
+    revision: u64,
+    /// ...and how many times its photo files changed on disk.
+    photo_revision: u64,
+    hours: Hours,
 }
 
 fn seconds(s: f64) -> Duration {
@@ -119,6 +136,7 @@ impl Engine {
             numbers,
             layers: vec![SlideLayer {
                 slide: 0,
+                frozen: None,
                 opacity: Ramp::fixed(1.0),
             }],
             current: 0,
@@ -132,6 +150,10 @@ impl Engine {
             clock: now,
             failing: BTreeMap::new(),
             warned_stale: BTreeSet::new(),
+            problems: Vec::new(),
+            revision: 0,
+            photo_revision: 0,
+            hours: Hours::default(),
         };
         engine.next_advance = now + engine.hold(0);
         Ok(engine)
@@ -273,6 +295,7 @@ impl Engine {
                 self.counts.correct(&counter, value, now)?
             }
             Command::ResetCount { counter } => self.counts.reset(&counter, now)?,
+            Command::Schedule(mode) => self.hours.set_mode(mode, self.show.schedule.as_ref(), now),
         }
         Ok(())
     }
@@ -339,6 +362,7 @@ impl Engine {
         };
         self.layers.push(SlideLayer {
             slide: target,
+            frozen: None,
             opacity,
         });
         if self.layers.len() > MAX_LAYERS {
@@ -401,17 +425,20 @@ impl Engine {
         let layers = self
             .layers
             .iter()
-            .map(|l| (l.slide, l.opacity.at(now)))
+            .map(|l| (l, l.opacity.at(now)))
             .filter(|(_, opacity)| *opacity > 0.0)
-            .map(|(slide, opacity)| Layer {
+            .map(|(layer, opacity)| Layer {
                 opacity,
-                slide: slide_view(&self.show, &self.numbers, &shown, slide),
+                slide: match &layer.frozen {
+                    Some(view) => (**view).clone(),
+                    None => slide_view(&self.show, &self.numbers, &shown, layer.slide),
+                },
             })
             .collect();
         let alignment = self.stage.alignment_view();
         Scene {
             layers,
-            master: self.master.at(now) * self.output.at(now),
+            master: self.master.at(now) * self.output.at(now) * self.hours.level(now),
             // Aligning shows the grid unless the technician picked another pattern.
             test_pattern: self
                 .test_pattern
@@ -424,6 +451,7 @@ impl Engine {
     pub fn animating(&self, now: Duration) -> bool {
         !self.output.done(now)
             || !self.master.done(now)
+            || !self.hours.done(now)
             || self.counts.animating(now)
             || self.layers.iter().any(|l| !l.opacity.done(now))
     }
@@ -464,6 +492,91 @@ impl Engine {
                 .map(|o| (o.name.clone(), o.corners))
                 .collect(),
             stale: self.stale(),
+            problems: self.problems.clone(),
+            schedule: self.hours.status(self.show.schedule.as_ref()),
         }
+    }
+
+    /// Tells the engine the local wall-clock time (the output loop reads the clock): outside
+    /// the show's hours the wall fades to black, and back in at their start.
+    pub fn set_local_time(&mut self, local: LocalTime, now: Duration) {
+        self.hours.set_time(local, self.show.schedule.as_ref(), now);
+    }
+
+    /// Swaps in a new version of the show file at `now`, without blanking: the slide shown
+    /// stays if its id is still there (else the slide at its position), crossfading from its
+    /// old version over [`RELOAD_FADE`]. Counts carry over for counters that remain; the
+    /// canvas and the projectors' geometry stay as they are (they change at the next start).
+    pub fn replace_show(&mut self, mut show: Show, now: Duration) -> Result<(), EngineError> {
+        if show.slides.is_empty() {
+            return Err(EngineError::NoSlides);
+        }
+        self.settle(now);
+        self.clock = self.clock.max(now);
+        show.size = self.show.size;
+        show.outputs = self.show.outputs.clone();
+        show.masks = self.show.masks.clone();
+        let old = self.scene(now).layers.pop().map(|l| Box::new(l.slide));
+        let id = &self.show.slides[self.current].id;
+        let target = show
+            .slides
+            .iter()
+            .position(|s| s.id == *id)
+            .unwrap_or(self.current.min(show.slides.len() - 1));
+        let mut counts = Counts::from_show(&show);
+        for (id, value) in self.counts.values().iter() {
+            counts.set(id, value);
+        }
+        self.counts = Tally::new(&show, counts);
+        self.numbers = NumberFormat::lenient(&show.locale);
+        self.failing.retain(|id, _| show.counter(id).is_some());
+        self.warned_stale.retain(|id| show.counter(id).is_some());
+        self.show = show;
+        self.layers = vec![
+            SlideLayer {
+                slide: target,
+                frozen: old,
+                opacity: Ramp::fixed(1.0),
+            },
+            SlideLayer {
+                slide: target,
+                frozen: None,
+                opacity: Ramp {
+                    from: 0.0,
+                    to: 1.0,
+                    start: now,
+                    length: RELOAD_FADE,
+                },
+            },
+        ];
+        if target != self.current {
+            self.next_advance = now + RELOAD_FADE + self.hold(target);
+        }
+        self.current = target;
+        self.problems.clear();
+        self.revision += 1;
+        self.hours.follow(self.show.schedule.as_ref(), now, false);
+        Ok(())
+    }
+
+    /// Why the show file's latest version is not playing, as the watcher found it.
+    pub fn set_problems(&mut self, problems: Vec<String>) {
+        self.problems = problems;
+    }
+
+    /// Counts the shows swapped in: whoever caches what a show needs (photos, feeds) looks
+    /// again when it changes.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The show's photo files changed on disk (the same paths, new pictures).
+    pub fn photos_changed(&mut self) {
+        self.photo_revision += 1;
+    }
+
+    /// Counts the times the photo files changed: whoever holds them decoded loads them again.
+    pub fn photo_revision(&self) -> u64 {
+        self.photo_revision
     }
 }

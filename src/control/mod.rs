@@ -6,12 +6,15 @@
 mod command;
 mod engine;
 mod ramp;
+mod resume;
 mod scene;
+pub mod schedule;
 mod stage;
 mod tally;
 
 pub use command::{Command, SlideRef};
-pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, Status};
+pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, RELOAD_FADE, Status};
+pub use resume::Resume;
 pub use scene::{CounterText, Layer, Scene, SlideView, ViewContent, slide_view};
 pub use stage::{
     AlignStep, AlignmentView, Handle, Pattern, Stage, StageError, UNDO_DEPTH, WarpEdit,

@@ -251,6 +251,19 @@ fn native(rest: &str, original: &str, address: &str, args: &[OscType]) -> Meanin
                 counter: originals[1].to_string(),
             })
         }),
+        ["schedule", "override"] => Some(
+            match args
+                .first()
+                .and_then(|a| match a {
+                    OscType::String(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .and_then(crate::control::schedule::Override::parse)
+            {
+                Some(mode) => command(Command::Schedule(mode)),
+                None => Err("give on, off or auto".into()),
+            },
+        ),
         ["state"] => Some(Ok(Request::State)),
         ["ping"] => Some(Ok(Request::Ping)),
         _ => Some(Err(format!("unknown address {address:?}"))),

@@ -56,6 +56,8 @@ pub struct Headless {
     /// Frames drawn so far.
     pub drawn: u64,
     links: Links,
+    /// The engine's show and photo revisions the renderer has loaded photos for.
+    revisions: super::Revisions,
 }
 
 impl Headless {
@@ -88,7 +90,6 @@ impl Headless {
             })
             .collect();
         Ok(Headless {
-            engine,
             gpu,
             renderer,
             targets,
@@ -96,7 +97,9 @@ impl Headless {
             waiting: None,
             last: None,
             drawn: 0,
+            revisions: super::revisions(&engine),
             links,
+            engine,
         })
     }
 
@@ -166,11 +169,14 @@ impl Headless {
     /// frame if the picture changed. When it returns, the frame is done on the GPU.
     pub fn frame(&mut self, now: Duration) -> Step {
         let mut handled = 0;
+        // Before any request, so even the first answer knows whether the hours allow the show.
+        self.engine.set_local_time(super::local_now(), now);
         while let Some(incoming) = self.waiting.take().or_else(|| self.inbox.try_recv().ok()) {
             inbox::handle(&mut self.engine, incoming, now);
             handled += 1;
         }
         self.engine.tick(now);
+        super::reloaded(&mut self.revisions, &mut self.renderer, &self.engine);
         self.links.report(&self.engine);
         let scene = self.engine.scene(now);
         let geometry = self.engine.stage().revision();

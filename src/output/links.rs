@@ -3,9 +3,9 @@
 //! calibration kept on disk.
 
 use super::keeper::CalibrationKeeper;
-use crate::control::{Command, Engine};
+use crate::control::{Command, Engine, Resume};
 use crate::counts::feed::{self, FeedEvent, Feeds};
-use crate::counts::store::Keeper;
+use crate::counts::store::{self, Keeper};
 use crate::inbox;
 use crate::inbox::{Deliver, Incoming, Request};
 use crate::osc::server::{self, OscOptions, OscServer};
@@ -21,50 +21,99 @@ pub struct LinkOptions {
     pub counts_file: Option<PathBuf>,
     /// The file the calibration is saved to when the technician changes it.
     pub calibration_file: Option<PathBuf>,
+    /// The file where the show is (slide, blackout...) is kept in, for resuming after a crash.
+    pub resume_file: Option<PathBuf>,
+    /// Watch the show file and its photos, and swap in each good new version.
+    pub watch: bool,
 }
 
 pub struct Links {
     pub osc: Option<OscServer>,
     keeper: Option<Keeper>,
     calibration: Option<CalibrationKeeper>,
+    resume: Option<crate::keep::Keeper<Resume>>,
     /// Kept for as long as the show plays: dropping it stops the feeds.
-    _feeds: Option<Feeds>,
+    feeds: Option<Feeds>,
+    /// What the feeds were started for...
+    feeding: (Vec<feed::HttpSource>, Vec<feed::FileSource>),
+    /// ...and the engine's show revision when that was last looked at.
+    revision: u64,
+    deliver: Deliver,
+    _watcher: Option<super::watcher::ShowWatcher>,
+}
+
+/// The feeds `engine`'s show asks for.
+fn feeds_of(engine: &Engine) -> (Vec<feed::HttpSource>, Vec<feed::FileSource>) {
+    let counters = &engine.show().counters;
+    let http = counters.iter().filter_map(|c| c.http.clone()).collect();
+    let files = counters.iter().filter_map(|c| c.file.clone()).collect();
+    (http, files)
+}
+
+fn start_feeds(
+    (http, files): &(Vec<feed::HttpSource>, Vec<feed::FileSource>),
+    deliver: &Deliver,
+) -> Option<Feeds> {
+    (!http.is_empty() || !files.is_empty())
+        .then(|| feed::start(http.clone(), files.clone(), feed_sink(deliver.clone())))
 }
 
 impl Links {
     /// Starts what `options` asks for, and the show's count feeds; requests and readings
     /// reach the show through `deliver`.
     pub fn start(options: LinkOptions, engine: &Engine, deliver: Deliver) -> anyhow::Result<Links> {
-        let counters = &engine.show().counters;
-        let http: Vec<_> = counters.iter().filter_map(|c| c.http.clone()).collect();
-        let files: Vec<_> = counters.iter().filter_map(|c| c.file.clone()).collect();
-        let feeds = (!http.is_empty() || !files.is_empty())
-            .then(|| feed::start(http, files, feed_sink(deliver.clone())));
+        let feeding = feeds_of(engine);
+        let feeds = start_feeds(&feeding, &deliver);
         let osc = match options.osc {
             Some(o) => Some(server::start(
                 &o.binds,
                 engine.show().osc.clone(),
                 o.log,
-                deliver,
+                deliver.clone(),
             )?),
             None => None,
         };
+        let watcher = options
+            .watch
+            .then(|| super::watcher::start(engine.show(), deliver.clone()));
         let keeper = options
             .counts_file
-            .map(|file| Keeper::start(file, engine.counts().clone()));
+            .map(|file| store::keeper(file, engine.counts().clone()));
         let calibration = options
             .calibration_file
             .map(|file| CalibrationKeeper::start(file, engine.stage().revision()));
+        // Cues are rare and a crash right after one must not lose it: written at once.
+        let resume = options.resume_file.map(|file| {
+            let every = std::time::Duration::from_millis(20);
+            crate::keep::Keeper::start(file, None, "where the show is", every, encode_resume)
+        });
         Ok(Links {
             osc,
             keeper,
             calibration,
-            _feeds: feeds,
+            resume,
+            feeds,
+            feeding,
+            revision: engine.revision(),
+            deliver,
+            _watcher: watcher,
         })
     }
 
-    /// After each frame: feedback targets hear of changes, changed counts are kept.
+    /// After each frame: feedback targets hear of changes, changed counts are kept, and a
+    /// reloaded show's feeds are started if they changed.
     pub fn report(&mut self, engine: &Engine) {
+        if engine.revision() != self.revision {
+            self.revision = engine.revision();
+            let feeding = feeds_of(engine);
+            if feeding != self.feeding {
+                tracing::info!("the show's count feeds changed: starting them again");
+                // The old ones are told to stop first (dropping them does, without waiting).
+                self.feeds = None;
+                self.feeding = feeding;
+                self.feeds = start_feeds(&self.feeding, &self.deliver);
+            }
+        }
         if let Some(osc) = self.osc.as_ref().filter(|o| o.has_feedback()) {
             osc.publish(inbox::state(engine));
         }
@@ -75,12 +124,21 @@ impl Links {
             let stage = engine.stage();
             keeper.offer(stage.revision(), || stage.calibration());
         }
+        if let Some(keeper) = &mut self.resume {
+            keeper.offer(&Resume::of(&engine.status()));
+        }
     }
 
     /// The show is ending: what is still to be saved is saved now.
     pub fn finish(&mut self, engine: &Engine) {
         self.report(engine);
         if let Some(keeper) = &mut self.calibration {
+            keeper.finish();
+        }
+        if let Some(keeper) = &mut self.keeper {
+            keeper.finish();
+        }
+        if let Some(keeper) = &mut self.resume {
             keeper.finish();
         }
     }
@@ -119,4 +177,8 @@ fn feed_sink(deliver: Deliver) -> Arc<dyn Fn(FeedEvent) + Send + Sync> {
             reply: None,
         });
     })
+}
+
+fn encode_resume(resume: &Resume) -> Vec<u8> {
+    serde_json::to_vec_pretty(resume).unwrap_or_default()
 }

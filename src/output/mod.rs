@@ -5,6 +5,7 @@ mod keeper;
 pub mod keys;
 mod links;
 pub mod monitor;
+mod watcher;
 mod window;
 
 pub use headless::{Drawn, Headless, HeadlessOptions, Step, run_headless};
@@ -23,6 +24,36 @@ fn renderer_for(
         tracing::warn!("{p}");
     }
     crate::render::Renderer::new(gpu, format, fonts)
+}
+
+/// The local wall-clock time, for the show's hours (the engine never reads a clock).
+fn local_now() -> crate::control::schedule::LocalTime {
+    let now = jiff::Zoned::now();
+    let local = now.timestamp().as_second() + i64::from(now.offset().seconds());
+    crate::control::schedule::LocalTime::from_local_seconds(local)
+}
+
+/// The engine's show and photo revisions, which say when the renderer must look again.
+type Revisions = (u64, u64);
+
+fn revisions(engine: &crate::control::Engine) -> Revisions {
+    (engine.revision(), engine.photo_revision())
+}
+
+/// After a reload (`seen` is what the renderer planned for): the new show's photos are
+/// planned and loaded; photo files changed on disk are decoded again (the photo cache knows
+/// each file's version), and the slides drawn with them redrawn once they are.
+fn reloaded(
+    seen: &mut Revisions,
+    renderer: &mut crate::render::Renderer,
+    engine: &crate::control::Engine,
+) {
+    let now = revisions(engine);
+    if now == *seen {
+        return;
+    }
+    *seen = now;
+    preload(renderer, engine);
 }
 
 /// Plans every slide's photo at the canvas's size and starts loading those near the current

@@ -48,6 +48,7 @@ pub fn run(engine: Engine, options: WindowOptions, links: LinkOptions) -> anyhow
     });
     let mut app = App {
         links: Links::start(links, &engine, deliver)?,
+        revisions: super::revisions(&engine),
         engine,
         start: Instant::now(),
         options,
@@ -78,6 +79,8 @@ struct App {
     drawing: Option<Drawing>,
     next_monitor_check: Instant,
     frames: u64,
+    /// The engine's show and photo revisions the renderer has loaded photos for.
+    revisions: super::Revisions,
     result: anyhow::Result<()>,
 }
 
@@ -450,6 +453,7 @@ impl App {
         let Some(drawing) = &mut self.drawing else {
             return;
         };
+        super::reloaded(&mut self.revisions, &mut drawing.renderer, &self.engine);
         self.links.report(&self.engine);
         if drawing.draw(&mut self.screens, &scene, self.engine.stage()) {
             self.frames += 1;
@@ -501,8 +505,14 @@ impl ApplicationHandler<Incoming> for App {
     }
 
     fn new_events(&mut self, _: &ActiveEventLoop, cause: StartCause) {
+        // The show's hours: looked at whenever the loop wakes (at least every MONITOR_CHECK).
+        let now = self.now();
+        self.engine.set_local_time(super::local_now(), now);
+        if self.engine.animating(now) {
+            self.request_redraw();
+        }
         // Woken by a deadline: redraw only if it was the show's (not the monitor check's).
-        let due = self.engine.next_change().is_some_and(|c| self.now() >= c);
+        let due = self.engine.next_change().is_some_and(|c| now >= c);
         if let (StartCause::ResumeTimeReached { .. }, true) = (cause, due) {
             self.request_redraw();
         }

@@ -170,6 +170,7 @@ impl Builder<'_> {
         let osc = self.osc(raw.osc, &slides, &cues);
         let outputs = self.outputs(raw.outputs, size);
         let masks = self.masks(raw.masks);
+        let schedule = self.schedule(raw.schedule);
         if slides.is_empty() {
             self.problems.push(
                 Problem::new(self.file, None, "the show has no slides")
@@ -195,6 +196,7 @@ impl Builder<'_> {
             osc,
             outputs,
             masks,
+            schedule,
         }
     }
 

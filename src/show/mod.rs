@@ -11,12 +11,14 @@ mod feeds;
 mod model;
 mod outputs;
 mod problem;
+mod schedule;
 
 pub use cues::{Action, Cue, MapEntry, OscSettings};
 pub use feeds::{FileSource, Header, HttpSource};
 pub use model::{Fit, TransitionKind};
 pub use outputs::{Blend, DEFAULT_OUTPUT, IDENTITY_CORNERS, Output, Region};
 pub use problem::{Locator, Problem};
+pub use schedule::{Schedule, date as schedule_date};
 
 use builder::Builder;
 use model::ShowFile;
@@ -102,6 +104,8 @@ pub struct Show {
     pub outputs: Vec<Output>,
     /// Polygons kept black, in canvas pixels.
     pub masks: Vec<crate::geometry::Mask>,
+    /// The hours the show may run; None runs it whenever candela plays.
+    pub schedule: Option<Schedule>,
 }
 
 /// A value with the place in the show file it came from.

@@ -68,6 +68,8 @@ pub struct ShowFile {
     /// Black polygons in canvas pixels: windows, doors, whatever must stay dark.
     #[serde(default)]
     pub masks: Vec<MaskFile>,
+    /// The hours the show may run.
+    pub schedule: Option<super::schedule::ScheduleFile>,
 }
 
 /// A monitor as written: its name (or part of it), or its number.

@@ -141,12 +141,24 @@ pub fn start(
 ) -> Feeds {
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
-    let mut spawn = |counter: &str, shown: String, run: Box<dyn FnOnce(Reporter, Stop) + Send>| {
-        let report = Reporter::new(counter, shown.clone(), &sink, &stop);
-        let flag = Stop(stop.clone());
+    // A feed that panics is logged and started again, with a backoff (crate::task): one bad
+    // source never takes the show, or the other feeds, down.
+    let mut spawn = |counter: &str, shown: String, run: Box<dyn Fn(Reporter, Stop) + Send>| {
+        let (sink_, stop_) = (sink.clone(), stop.clone());
+        let (name, source) = (counter.to_owned(), shown.clone());
         let spawned = thread::Builder::new()
             .name(format!("feed {counter}"))
-            .spawn(move || run(report, flag));
+            .spawn(move || {
+                crate::task::restarting(
+                    &format!("the feed for counter {name:?}"),
+                    || stop_.load(Ordering::SeqCst),
+                    || {
+                        let report = Reporter::new(&name, source.clone(), &sink_, &stop_);
+                        run(report, Stop(stop_.clone()));
+                        Ok(())
+                    },
+                )
+            });
         match spawned {
             Ok(t) => threads.push(t),
             Err(e) => Reporter::new(counter, shown, &sink, &stop)
@@ -155,11 +167,19 @@ pub fn start(
     };
     for src in http {
         let (counter, shown) = (src.counter.clone(), redact_url(&src.url));
-        spawn(&counter, shown, Box::new(move |r, s| run_http(src, r, s)));
+        spawn(
+            &counter,
+            shown,
+            Box::new(move |r, s| run_http(src.clone(), r, s)),
+        );
     }
     for src in files {
         let (counter, shown) = (src.counter.clone(), src.path.display().to_string());
-        spawn(&counter, shown, Box::new(move |r, s| run_file(src, r, s)));
+        spawn(
+            &counter,
+            shown,
+            Box::new(move |r, s| run_file(src.clone(), r, s)),
+        );
     }
     Feeds { stop, threads }
 }
@@ -275,6 +295,40 @@ pub(super) fn backoff(interval: Duration, failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feed_that_panics_is_started_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("counts.csv");
+        std::fs::write(&path, "letters,42\n").unwrap();
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (sender, received) = std::sync::mpsc::channel();
+        let sender = std::sync::Mutex::new(sender);
+        let counted = calls.clone();
+        // The first reading finds a bug downstream; the task must survive it.
+        let sink: Arc<dyn Fn(FeedEvent) + Send + Sync> = Arc::new(move |event| {
+            if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("a bug in the sink");
+            }
+            let _ = sender.lock().unwrap().send(event);
+        });
+        let file = FileSource {
+            counter: "letters".into(),
+            path,
+            pointer: None,
+        };
+        let feeds = start(vec![], vec![file], sink);
+        let event = received.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(
+            event,
+            FeedEvent::Value {
+                counter: "letters".into(),
+                value: 42
+            }
+        );
+        assert!(calls.load(Ordering::SeqCst) >= 2);
+        assert!(feeds.shutdown(Duration::from_secs(5)));
+    }
 
     #[test]
     fn backoff_doubles_from_the_interval_and_stops_at_five_minutes() {
