@@ -220,6 +220,7 @@ pub fn run(engine: Engine, seconds: f64, launch: Instant) -> anyhow::Result<Repo
             binds: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             log: false,
         }),
+        web: None,
         counts_file: None,
         calibration_file: None,
     };

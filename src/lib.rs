@@ -4,7 +4,7 @@
 //! Data flows one way, from the show file to pixels:
 //!
 //! ```text
-//! show file ─► Show ─► Engine ◄─ Command ◄─ keys, OSC, count feeds
+//! show file ─► Show ─► Engine ◄─ Command ◄─ keys, OSC, the web, count feeds
 //!                        │
 //!                        ▼
 //!                      Scene (plain data) ─► Renderer ─► one texture view per projector
@@ -30,6 +30,9 @@
 //!   (warp, masks, blend); layout, photos, test patterns, offscreen read-back.
 //! - [`osc`]: OSC from desks and tablets: framing, packets, desk dialects, the UDP/TCP
 //!   server on its own tokio thread, replies and feedback.
+//! - [`web`]: the web remote: a page and an API (axum) on its own tokio thread, commands
+//!   read by the OSC dialect and handed to the inbox, the wall read back off the render
+//!   thread while someone watches.
 //! - [`output`]: where frames go: a borderless window per projector (winit), or offscreen;
 //!   the technician's keys, alignment included; saving the calibration as it changes.
 //! - [`check`]: `candela check`, every problem in a show found in one pass.
@@ -50,3 +53,4 @@ pub mod random;
 pub mod render;
 pub mod show;
 pub mod text;
+pub mod web;

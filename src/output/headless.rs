@@ -105,6 +105,11 @@ impl Headless {
         self.gpu.adapter.get_info().name
     }
 
+    /// Where the web remote listens, if it does.
+    pub fn web_addr(&self) -> Option<std::net::SocketAddr> {
+        self.links.web.as_ref().map(|w| w.local_addr)
+    }
+
     /// The OSC listeners' addresses (none when not listening).
     pub fn osc_addrs(&self) -> &[std::net::SocketAddr] {
         self.links.osc.as_ref().map_or(&[], |o| &o.local_addrs)
@@ -183,6 +188,10 @@ impl Headless {
                 done: Instant::now(),
             });
             self.drawn += 1;
+        }
+        self.links
+            .web_frame(&self.engine, now, &scene, &self.gpu, &mut self.renderer);
+        if !unchanged {
             self.last = Some((scene, geometry));
         }
         Step { handled, drawn }

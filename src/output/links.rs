@@ -1,6 +1,6 @@
 //! The show's links to the world outside its output, the same for the window and headless:
-//! the OSC server (requests in, feedback out), the count feeds, and the counts and the
-//! calibration kept on disk.
+//! the OSC server (requests in, feedback out), the web remote, the count feeds, and the
+//! counts and the calibration kept on disk.
 
 use super::keeper::CalibrationKeeper;
 use crate::control::{Command, Engine};
@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, Default)]
 pub struct LinkOptions {
     pub osc: Option<OscOptions>,
+    pub web: Option<crate::web::WebOptions>,
     /// The file counts are kept in across restarts; None keeps nothing.
     pub counts_file: Option<PathBuf>,
     /// The file the calibration is saved to when the technician changes it.
@@ -25,6 +26,7 @@ pub struct LinkOptions {
 
 pub struct Links {
     pub osc: Option<OscServer>,
+    pub web: Option<crate::web::WebServer>,
     keeper: Option<Keeper>,
     calibration: Option<CalibrationKeeper>,
     /// Kept for as long as the show plays: dropping it stops the feeds.
@@ -40,6 +42,10 @@ impl Links {
         let files: Vec<_> = counters.iter().filter_map(|c| c.file.clone()).collect();
         let feeds = (!http.is_empty() || !files.is_empty())
             .then(|| feed::start(http, files, feed_sink(deliver.clone())));
+        let web = match &options.web {
+            Some(w) => Some(crate::web::start(w, engine, deliver.clone())?),
+            None => None,
+        };
         let osc = match options.osc {
             Some(o) => Some(server::start(
                 &o.binds,
@@ -57,6 +63,7 @@ impl Links {
             .map(|file| CalibrationKeeper::start(file, engine.stage().revision()));
         Ok(Links {
             osc,
+            web,
             keeper,
             calibration,
             _feeds: feeds,
@@ -74,6 +81,21 @@ impl Links {
         if let Some(keeper) = &mut self.calibration {
             let stage = engine.stage();
             keeper.offer(stage.revision(), || stage.calibration());
+        }
+    }
+
+    /// After each frame, drawn or not, with the GPU that drew it: the web remote's state,
+    /// and its picture of the wall while someone watches. Never waits.
+    pub fn web_frame(
+        &mut self,
+        engine: &Engine,
+        now: std::time::Duration,
+        scene: &crate::control::Scene,
+        gpu: &crate::render::Gpu,
+        renderer: &mut crate::render::Renderer,
+    ) {
+        if let Some(web) = &mut self.web {
+            web.tap.frame(engine, now, scene, gpu, renderer);
         }
     }
 

@@ -180,9 +180,22 @@ impl Renderer {
     /// warp, no mask, no blend.
     pub fn render_canvas(&mut self, gpu: &Gpu, scene: &Scene, target: &wgpu::Texture) {
         let size = (target.width(), target.height());
+        self.render_canvas_scaled(gpu, scene, size, target);
+    }
+
+    /// Draws the canvas, its layers at `canvas` size as the outputs use them (so their cache
+    /// serves both), scaled into `target`: the web remote's small picture of the wall.
+    pub fn render_canvas_scaled(
+        &mut self,
+        gpu: &Gpu,
+        scene: &Scene,
+        canvas: (u32, u32),
+        target: &wgpu::Texture,
+    ) {
+        let size = (target.width(), target.height());
         let whole = Output::whole_canvas(crate::show::Size {
-            width: size.0,
-            height: size.1,
+            width: canvas.0,
+            height: canvas.1,
         });
         let target = OutputTarget {
             output: 0,
@@ -197,7 +210,15 @@ impl Renderer {
                 region: whole.region,
             }]
         };
-        self.frame_for(gpu, scene, size, &[], &[(&whole, &target)], labels);
+        self.frame_for(gpu, scene, canvas, &[], &[(&whole, &target)], labels);
+    }
+
+    /// Draws one slide straight into `target` (of [`LAYER_FORMAT`]) at its size, past the
+    /// layer cache: a thumbnail costs no slide on screen its cached layer.
+    pub fn render_slide(&mut self, gpu: &Gpu, view: &SlideView, target: &wgpu::Texture) {
+        let size = (target.width(), target.height());
+        let view_of_target = target.create_view(&Default::default());
+        self.draw_slide(gpu, view, &view_of_target, size);
     }
 
     fn frame_for(

@@ -11,12 +11,14 @@ mod feeds;
 mod model;
 mod outputs;
 mod problem;
+mod web;
 
 pub use cues::{Action, Cue, MapEntry, OscSettings};
 pub use feeds::{FileSource, Header, HttpSource};
 pub use model::{Fit, TransitionKind};
 pub use outputs::{Blend, DEFAULT_OUTPUT, IDENTITY_CORNERS, Output, Region};
 pub use problem::{Locator, Problem};
+pub use web::WebSettings;
 
 use builder::Builder;
 use model::ShowFile;
@@ -98,6 +100,7 @@ pub struct Show {
     pub slides: Vec<Slide>,
     pub cues: Vec<Cue>,
     pub osc: OscSettings,
+    pub web: WebSettings,
     /// The projectors; always at least one.
     pub outputs: Vec<Output>,
     /// Polygons kept black, in canvas pixels.
