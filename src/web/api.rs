@@ -172,6 +172,15 @@ struct CommandBody {
     args: Vec<Value>,
 }
 
+/// A JSON object of the shape `T` (serde would take a list of its fields in order too).
+fn object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if !value.is_object() {
+        return Err("expected an object".into());
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
 /// A command as the OSC message it stands for: `{prefix}/{verb}` with the arguments.
 fn message(prefix: &str, body: &CommandBody) -> Result<Message, String> {
     let verb = body.verb.trim().trim_matches('/');
@@ -268,7 +277,7 @@ async fn command(
         }
         Err(e) => return problem(e.status(), "error", e.body_text()),
     };
-    let body: CommandBody = match serde_json::from_slice(&body) {
+    let body: CommandBody = match object(&body) {
         Ok(b) => b,
         Err(e) => {
             return problem(
@@ -355,7 +364,7 @@ async fn login(
         Ok(b) => b,
         Err(e) => return problem(e.status(), "error", e.body_text()),
     };
-    let body: LoginBody = match serde_json::from_slice(&body) {
+    let body: LoginBody = match object(&body) {
         Ok(b) => b,
         Err(e) => {
             return problem(
@@ -530,6 +539,10 @@ async fn events(
         .on_upgrade(move |socket| follow(socket, viewer, control))
 }
 
+fn picture_event(generation: u64) -> String {
+    json!({ "type": "preview", "frame": generation }).to_string()
+}
+
 /// Sends one client the state, then each change of it and each new preview, until it goes
 /// or stops reading. Only the latest of each is kept for it, so a slow client skips.
 async fn follow(mut socket: WebSocket, viewer: Viewer, control: bool) {
@@ -543,29 +556,38 @@ async fn follow(mut socket: WebSocket, viewer: Viewer, control: bool) {
         state["control"] = control.into();
         json!({ "type": "state", "state": state }).to_string()
     };
-    let mut next = Some(state_event(&shared));
+    // Before the render loop's first word there is no state to send; it comes as a change.
+    let published = !shared.feed.state.borrow().state.is_null();
+    // The picture at hand, if any: a newer one follows if it is out of date.
+    let at_hand = pictures.borrow_and_update().generation;
+    let mut out: Vec<String> = [
+        published.then(|| state_event(&shared)),
+        (at_hand > 0).then(|| picture_event(at_hand)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     loop {
-        if let Some(text) = next.take() {
+        for text in out.drain(..) {
             let sent =
                 tokio::time::timeout(SEND_PATIENCE, socket.send(ws::Message::Text(text.into())));
             match sent.await {
                 Ok(Ok(())) => {}
-                Ok(Err(_)) => break,
+                Ok(Err(_)) => return,
                 Err(_) => {
                     tracing::info!("web: a viewer stopped reading; dropped");
-                    break;
+                    return;
                 }
             }
         }
-        next = tokio::select! {
+        let event = tokio::select! {
             changed = states.changed() => match changed {
                 Ok(()) => Some(state_event(&shared)),
                 Err(_) => break,
             },
             changed = pictures.changed() => match changed {
                 Ok(()) => {
-                    let generation = pictures.borrow_and_update().generation;
-                    Some(json!({ "type": "preview", "frame": generation }).to_string())
+                    Some(picture_event(pictures.borrow_and_update().generation))
                 }
                 Err(_) => break,
             },
@@ -574,5 +596,6 @@ async fn follow(mut socket: WebSocket, viewer: Viewer, control: bool) {
                 Some(Ok(_)) => None,
             },
         };
+        out.extend(event);
     }
 }
