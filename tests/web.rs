@@ -1005,3 +1005,52 @@ fn the_page_fits_a_phone() {
     );
     assert_eq!(layout["slides"], 3, "{layout}");
 }
+
+#[test]
+fn a_viewer_that_never_reads_is_dropped_without_stalling_anyone() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let addr = candela.addr;
+    let mut sleeper = websocket(addr, &[]).unwrap();
+    let mut reader = websocket(addr, &[]).unwrap();
+    event(&mut reader, "state", Duration::from_secs(10), |_| true);
+    // Far more state changes than the kernel's buffers between the server and a client
+    // that never reads can hold; each one answered at once all the same.
+    let changes = 1500u64;
+    let started = Instant::now();
+    for i in 0..changes {
+        let value = 1000 + i;
+        let reply = command(addr, json!({"verb": "count/letters", "args": [value]}));
+        assert_eq!(reply["counters"]["letters"], value);
+    }
+    let took = started.elapsed();
+    event(&mut reader, "state", Duration::from_secs(10), |e| {
+        e["state"]["counters"]["letters"] == 1000 + changes - 1
+    });
+    // Past the server's patience, the sleeper's connection is closed: what it still holds
+    // is read, then the end, not a wait for more.
+    std::thread::sleep(Duration::from_secs(7));
+    let mut held = 0;
+    let end = loop {
+        match sleeper.read() {
+            Ok(_) => held += 1,
+            Err(e) => break e,
+        }
+    };
+    let closed = match &end {
+        tungstenite::Error::Io(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        _ => true,
+    };
+    assert!(
+        closed,
+        "the sleeper is still connected after {held} events: {end}"
+    );
+    assert!(
+        held < changes,
+        "the sleeper was dropped with {held} of {changes} events in its buffers"
+    );
+    eprintln!("{changes} commands in {took:?}; the sleeper held {held} events when dropped");
+    assert_eq!(state(addr)["counters"]["letters"], 1000 + changes - 1);
+}

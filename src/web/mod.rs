@@ -54,12 +54,17 @@ pub struct WebServer {
 /// own; requests reach the show through `deliver`.
 pub fn start(options: &WebOptions, engine: &Engine, deliver: Deliver) -> anyhow::Result<WebServer> {
     let bind = options.bind;
-    let listener = std::net::TcpListener::bind(bind).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot serve the web remote on {bind}: {e} (is another candela running? choose another with --http, or --no-http)"
-        )
-    })?;
-    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let listener = {
+        let _entered = runtime.enter();
+        listen(bind).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot serve the web remote on {bind}: {e} (is another candela running? choose another with --http, or --no-http)"
+            )
+        })?
+    };
     let local_addr = listener.local_addr()?;
     let show = engine.show();
     let (pin, from) = match (std::env::var("CANDELA_PIN"), &show.web.pin) {
@@ -95,9 +100,6 @@ pub fn start(options: &WebOptions, engine: &Engine, deliver: Deliver) -> anyhow:
     });
     let tap = Tap::new(feed.clone())?;
     let show_path = show.path.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     std::thread::Builder::new()
         .name("web".into())
         .spawn(move || {
@@ -107,17 +109,29 @@ pub fn start(options: &WebOptions, engine: &Engine, deliver: Deliver) -> anyhow:
                     problems.iter().map(|p| p.to_string()).collect();
             }
             runtime.block_on(async move {
-                match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => {
-                        if let Err(e) = run(listener, shared).await {
-                            tracing::error!("web remote stopped: {e}");
-                        }
-                    }
-                    Err(e) => tracing::error!("web remote: {e}"),
+                if let Err(e) = run(listener, shared).await {
+                    tracing::error!("web remote stopped: {e}");
                 }
             });
         })?;
     Ok(WebServer { local_addr, tap })
+}
+
+/// The kernel's send buffer for each connection (accepted sockets inherit the listener's):
+/// a phone on a slow link, or a client that never reads, holds at most this much there, and
+/// is dropped once it has taken nothing for a while.
+const SEND_BUFFER: u32 = 128 * 1024;
+
+/// A listener on `bind`, within the web runtime's context.
+fn listen(bind: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match bind {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(SEND_BUFFER)?;
+    socket.bind(bind)?;
+    socket.listen(1024)
 }
 
 /// Serves the web remote on `listener` until the process ends.

@@ -9,7 +9,9 @@
 
 use crate::control::{Engine, Scene};
 use crate::inbox::{self, Deliver, Incoming, Request};
-use crate::render::{Gpu, LAYER_FORMAT, Renderer, output_texture};
+use crate::render::{
+    Gpu, LAYER_FORMAT, Renderer, copy_to_buffer, output_texture, padded_row, readback_buffer,
+};
 use axum::body::Bytes;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -128,7 +130,6 @@ struct Readback {
     device: wgpu::Device,
     texture: wgpu::Texture,
     buffer: wgpu::Buffer,
-    padded_row: u32,
 }
 
 /// A picture on its way from the GPU to a JPEG.
@@ -136,7 +137,6 @@ struct Job {
     device: wgpu::Device,
     buffer: wgpu::Buffer,
     size: (u32, u32),
-    padded_row: u32,
     /// The bytes are blue, green, red, alpha.
     bgra: bool,
     mapped: std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
@@ -266,21 +266,19 @@ impl Tap {
                 format,
                 wgpu::TextureUsages::COPY_SRC,
             );
-            let (buffer, padded_row) = readback_buffer(gpu, size);
             self.readback = Some(Readback {
                 device: gpu.device.clone(),
                 texture,
-                buffer,
-                padded_row,
+                buffer: readback_buffer(gpu, size),
             });
         }
         let Some(r) = &self.readback else {
             return;
         };
-        renderer.render_canvas_scaled(gpu, scene, canvas, &r.texture);
-        let (texture, buffer, padded_row) = (r.texture.clone(), r.buffer.clone(), r.padded_row);
+        renderer.render_canvas_scaled(gpu, scene, canvas, &r.texture, Some(&r.buffer));
+        let buffer = r.buffer.clone();
         self.captured = Some(scene.clone());
-        self.start(gpu, &texture, buffer, padded_row, bgra, What::Preview);
+        self.hand_over(gpu, buffer, size, bgra, What::Preview);
     }
 
     /// Draws one of the slides asked for, straight into a texture of its own.
@@ -322,42 +320,22 @@ impl Tap {
             view_formats: &[],
         });
         renderer.render_slide(gpu, &view, &texture);
-        let (buffer, padded_row) = readback_buffer(gpu, size);
-        self.start(
-            gpu,
-            &texture,
-            buffer,
-            padded_row,
-            false,
-            What::Thumbnail(id),
-        );
+        let buffer = readback_buffer(gpu, size);
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        copy_to_buffer(&mut encoder, &texture, &buffer);
+        gpu.queue.submit([encoder.finish()]);
+        self.hand_over(gpu, buffer, size, false, What::Thumbnail(id));
     }
 
-    /// Copies `texture` into `buffer` and hands the encoder the wait for it.
-    fn start(
+    /// Hands the encoder a buffer the picture is being copied into, to wait for and encode.
+    fn hand_over(
         &mut self,
         gpu: &Gpu,
-        texture: &wgpu::Texture,
         buffer: wgpu::Buffer,
-        padded_row: u32,
+        size: (u32, u32),
         bgra: bool,
         what: What,
     ) {
-        let size = (texture.width(), texture.height());
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        encoder.copy_texture_to_buffer(
-            texture.as_image_copy(),
-            wgpu::TexelCopyBufferInfo {
-                buffer: &buffer,
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(padded_row),
-                    rows_per_image: Some(size.1),
-                },
-            },
-            texture.size(),
-        );
-        gpu.queue.submit([encoder.finish()]);
         let (sender, mapped) = std::sync::mpsc::channel();
         buffer.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = sender.send(r);
@@ -367,7 +345,6 @@ impl Tap {
             device: gpu.device.clone(),
             buffer,
             size,
-            padded_row,
             bgra,
             mapped,
             what,
@@ -377,19 +354,6 @@ impl Tap {
             tracing::warn!("web: the preview encoder has stopped");
         }
     }
-}
-
-/// A buffer to read a texture of `size` back into, and its row pitch.
-fn readback_buffer(gpu: &Gpu, size: (u32, u32)) -> (wgpu::Buffer, u32) {
-    let padded_row = (size.0 * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
-        * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
-    let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("web read-back"),
-        size: padded_row as u64 * size.1 as u64,
-        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-        mapped_at_creation: false,
-    });
-    (buffer, padded_row)
 }
 
 /// On the encoder's thread: waits for the copy without blocking the render thread's GPU use
@@ -424,7 +388,7 @@ fn encode(job: Job, feed: &Feed) {
             return;
         };
         let mut rgb = Vec::with_capacity((w * h * 3) as usize);
-        for row in data.chunks(job.padded_row as usize).take(h as usize) {
+        for row in data.chunks(padded_row(w) as usize).take(h as usize) {
             for px in row[..(w * 4) as usize].chunks_exact(4) {
                 if job.bgra {
                     rgb.extend_from_slice(&[px[2], px[1], px[0]]);
