@@ -43,7 +43,13 @@ struct Player {
 
 impl Player {
     fn new(show: &str) -> Player {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(show);
+        // The sources' folder, or the current one for a copy of the bench run elsewhere.
+        let here = Path::new(show);
+        let path = if here.is_file() {
+            here.to_path_buf()
+        } else {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(show)
+        };
         let (mut show, _) = Show::load(&path).unwrap();
         let size = Size {
             width: 1920,
