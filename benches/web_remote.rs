@@ -68,8 +68,11 @@ impl Player {
         });
         let options = WebOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            required: true,
         };
-        let web = candela::web::start(&options, &engine, deliver).unwrap();
+        let web = candela::web::start(&options, &engine, deliver)
+            .unwrap()
+            .unwrap();
         let gpu = Gpu::headless().unwrap();
         let mut renderer = Renderer::new(&gpu, HEADLESS_FORMAT, fonts);
         let target = output_texture(

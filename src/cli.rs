@@ -445,6 +445,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
         bind: args.http.unwrap_or_else(|| {
             std::net::SocketAddr::from(([0, 0, 0, 0], crate::web::DEFAULT_PORT))
         }),
+        required: args.http.is_some(),
     });
     let mut engine = Engine::new(show, counts, Duration::ZERO)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -1054,3 +1054,31 @@ fn a_viewer_that_never_reads_is_dropped_without_stalling_anyone() {
     eprintln!("{changes} commands in {took:?}; the sleeper held {held} events when dropped");
     assert_eq!(state(addr)["counters"]["letters"], 1000 + changes - 1);
 }
+
+#[test]
+fn an_address_asked_for_and_taken_stops_with_a_clear_message() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args([
+            "play",
+            "--headless",
+            "--no-osc",
+            "--seconds",
+            "1",
+            "--http",
+            &addr,
+        ])
+        .arg("--state-dir")
+        .arg(scratch("taken"))
+        .arg(fixture("show.toml"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains(&format!("cannot serve the web remote on {addr}"))
+            && said.contains("--no-http"),
+        "{said}"
+    );
+}

@@ -43,7 +43,7 @@ impl Links {
         let feeds = (!http.is_empty() || !files.is_empty())
             .then(|| feed::start(http, files, feed_sink(deliver.clone())));
         let web = match &options.web {
-            Some(w) => Some(crate::web::start(w, engine, deliver.clone())?),
+            Some(w) => crate::web::start(w, engine, deliver.clone())?,
             None => None,
         };
         let osc = match options.osc {

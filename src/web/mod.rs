@@ -32,6 +32,10 @@ pub const DEFAULT_PORT: u16 = 8080;
 #[derive(Debug, Clone)]
 pub struct WebOptions {
     pub bind: SocketAddr,
+    /// The address was asked for (`--http`): not getting it stops the show. The default one
+    /// may be taken by something else on the laptop; then the show goes on without the web
+    /// remote, and says so.
+    pub required: bool,
 }
 
 /// What every request handler shares.
@@ -51,19 +55,32 @@ pub struct WebServer {
 }
 
 /// Binds `options.bind` and serves the web remote for `engine`'s show on a thread of its
-/// own; requests reach the show through `deliver`.
-pub fn start(options: &WebOptions, engine: &Engine, deliver: Deliver) -> anyhow::Result<WebServer> {
+/// own; requests reach the show through `deliver`. None when the default address is taken.
+pub fn start(
+    options: &WebOptions,
+    engine: &Engine,
+    deliver: Deliver,
+) -> anyhow::Result<Option<WebServer>> {
     let bind = options.bind;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let listener = {
+    let bound = {
         let _entered = runtime.enter();
-        listen(bind).map_err(|e| {
-            anyhow::anyhow!(
+        listen(bind)
+    };
+    let listener = match bound {
+        Ok(listener) => listener,
+        Err(e) => {
+            let why = format!(
                 "cannot serve the web remote on {bind}: {e} (is another candela running? choose another with --http, or --no-http)"
-            )
-        })?
+            );
+            if options.required {
+                anyhow::bail!(why);
+            }
+            tracing::error!("{why}; the show goes on without it");
+            return Ok(None);
+        }
     };
     let local_addr = listener.local_addr()?;
     let show = engine.show();
@@ -114,7 +131,7 @@ pub fn start(options: &WebOptions, engine: &Engine, deliver: Deliver) -> anyhow:
                 }
             });
         })?;
-    Ok(WebServer { local_addr, tap })
+    Ok(Some(WebServer { local_addr, tap }))
 }
 
 /// The kernel's send buffer for each connection (accepted sockets inherit the listener's):
