@@ -197,9 +197,10 @@ fn viewer(addr: SocketAddr, n: usize, stop: Arc<AtomicBool>) -> std::thread::Joi
         .unwrap()
 }
 
-/// CPU seconds used so far by this process's threads, but the viewers'.
-fn cpu_but_viewers() -> f64 {
-    let mut ticks = 0u64;
+/// CPU seconds used so far by this process's threads but the viewers', and by the web
+/// remote's own threads (server and encoder) among them.
+fn cpu_used() -> (f64, f64) {
+    let (mut ticks, mut web) = (0u64, 0u64);
     for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
             continue;
@@ -207,13 +208,18 @@ fn cpu_but_viewers() -> f64 {
         let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             continue;
         };
-        if stat[open + 1..close].starts_with("viewer") {
+        let name = &stat[open + 1..close];
+        if name.starts_with("viewer") {
             continue;
         }
         let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        ticks += fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        let used = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        ticks += used;
+        if name.starts_with("web") {
+            web += used;
+        }
     }
-    ticks as f64 / 100.0
+    (ticks as f64 / 100.0, web as f64 / 100.0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -240,7 +246,7 @@ fn cost(viewers: usize, seconds: u64) {
             warm_stop.store(true, Ordering::SeqCst);
         }
     });
-    let (cpu, wall) = (cpu_but_viewers(), Instant::now());
+    let (cpu, wall) = (cpu_used(), Instant::now());
     let end = Instant::now() + Duration::from_secs(seconds);
     let mut next_cue = Duration::ZERO;
     let playing = AtomicBool::new(false);
@@ -253,17 +259,18 @@ fn cost(viewers: usize, seconds: u64) {
             playing.store(true, Ordering::SeqCst);
         }
     });
-    let cpu = (cpu_but_viewers() - cpu) / wall.elapsed().as_secs_f64();
+    let (all, web) = cpu_used();
+    let seconds = wall.elapsed().as_secs_f64();
+    let (all, web) = ((all - cpu.0) / seconds, (web - cpu.1) / seconds);
     stop.store(true, Ordering::SeqCst);
     let fetched: u64 = clients.into_iter().map(|c| c.join().unwrap()).sum();
     taps.sort();
     println!(
-        "cost, {viewers} viewer(s), {} frames: tap per frame p50 {}, p99 {}, max {}; CPU {:.2} cores (all threads but the viewers'); {fetched} previews fetched",
+        "cost, {viewers} viewer(s), {} frames in {seconds:.1} s: tap per frame p50 {}, p99 {}, max {}; CPU {all:.2} cores (all threads but the viewers'), of which the web server and encoder {web:.3}; {fetched} previews fetched",
         taps.len(),
         ms(percentile(&taps, 0.5)),
         ms(percentile(&taps, 0.99)),
         ms(*taps.last().unwrap()),
-        cpu
     );
 }
 
