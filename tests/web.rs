@@ -1082,3 +1082,17 @@ fn an_address_asked_for_and_taken_stops_with_a_clear_message() {
         "{said}"
     );
 }
+
+#[test]
+fn the_page_lists_the_show_files_problems() {
+    let candela = start(&fixture("problem.toml"), &[]);
+    let problems = state(candela.addr)["problems"].clone();
+    let listed = problems.as_array().expect("a list of problems");
+    assert_eq!(listed.len(), 1, "{problems}");
+    let text = listed[0].as_str().unwrap();
+    assert!(
+        text.contains("problem.toml:") && text.contains("pin \"12\""),
+        "{text}"
+    );
+    assert_eq!(command(candela.addr, json!({"verb": "next"}))["slide"], "a");
+}

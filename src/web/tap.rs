@@ -4,8 +4,9 @@
 //! publishes the show's state when it changed, and, only while someone watches, draws a
 //! small copy of the canvas and starts reading it back with `map_async`. It never waits: a
 //! thread of its own polls the GPU until the copy is there and encodes the JPEG. While one
-//! picture is being encoded no other is started, so a slow encoder or client means fewer
-//! pictures, never a longer frame or a queue.
+//! picture is being encoded, and for a tenth of a second from its start, no other is
+//! started, so a slow encoder or client means fewer pictures, never a longer frame or a
+//! queue, and the last picture of a movement is taken once the encoder is free.
 
 use crate::control::{Engine, Scene};
 use crate::inbox::{self, Deliver, Incoming, Request};
@@ -29,6 +30,9 @@ const JPEG_QUALITY: u8 = 75;
 const ASKED_KEEPS: Duration = Duration::from_secs(3);
 /// How long the encoder waits for the GPU to hand over a picture before giving it up.
 const READBACK_PATIENCE: Duration = Duration::from_secs(2);
+/// Pictures of the wall are started at most this often: several a second while something
+/// moves is enough for a phone, and its link and battery are spared the rest.
+const PICTURE_EVERY: Duration = Duration::from_millis(100);
 
 /// The show's state as the render thread last published it.
 #[derive(Debug, Clone, Default)]
@@ -171,7 +175,15 @@ impl Tap {
             .name("web-encode".into())
             .spawn(move || {
                 for job in inbox {
+                    let (started, preview) = (Instant::now(), matches!(job.what, What::Preview));
                     encode(job, &encoder_feed);
+                    if preview {
+                        // Busy until the next picture is due; a change meanwhile is caught
+                        // up with by the wake below.
+                        std::thread::sleep(
+                            (started + PICTURE_EVERY).saturating_duration_since(Instant::now()),
+                        );
+                    }
                     encoder_busy.store(false, Ordering::SeqCst);
                     let wanted = encoder_feed.thumbs_wanted.load(Ordering::SeqCst);
                     if encoder_feed.behind.swap(false, Ordering::SeqCst) || wanted {
