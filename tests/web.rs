@@ -47,10 +47,19 @@ fn scratch(name: &str) -> PathBuf {
 /// Starts a headless show serving the web remote on a free loopback port (PIN `PIN` unless
 /// the environment says otherwise), and waits until it listens.
 fn start(show: &str, env: &[(&str, &str)]) -> Candela {
-    let state = scratch(&format!("state-{}", show.replace('/', "_")));
+    launch(&["--headless", "--size", "640x360"], show, env)
+}
+
+/// Starts `candela play` with `args`, serving the web remote on a free loopback port.
+fn launch(args: &[&str], show: &str, env: &[(&str, &str)]) -> Candela {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let state = scratch(&format!("state-{n}"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_candela"));
     command
-        .args(["play", "--headless", "--size", "640x360", "--no-osc"])
+        .arg("play")
+        .args(args)
+        .arg("--no-osc")
         .args(["--http", "127.0.0.1:0", "--state-dir"])
         .arg(&state)
         .arg(show)
@@ -1095,4 +1104,80 @@ fn the_page_lists_the_show_files_problems() {
         "{text}"
     );
     assert_eq!(command(candela.addr, json!({"verb": "next"}))["slide"], "a");
+}
+
+/// A process we started, ended when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_window_offers_its_frames_to_the_preview_too() {
+    // A fresh Xvfb on a display number it picks itself.
+    let mut xvfb = Proc(
+        Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x720x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (scripts/deps installs xvfb)"),
+    );
+    let mut number = String::new();
+    BufReader::new(xvfb.0.stdout.as_mut().unwrap())
+        .read_line(&mut number)
+        .unwrap();
+    let display = format!(":{}", number.trim());
+    let candela = launch(
+        &["--windowed", "1280x720"],
+        &fixture("show.toml"),
+        &[("DISPLAY", &display), ("WAYLAND_DISPLAY", "")],
+    );
+    // The window draws the show's own canvas (1920x1080): the picture is scaled down from it.
+    let s = state(candela.addr);
+    assert_eq!(s["slide"], "a");
+    let preview = jpeg(&get(candela.addr, "/api/preview.jpg"));
+    assert_eq!(preview.dimensions(), (640, 360));
+    let a = rendered("a");
+    // The background in the right channel order (the window's frames are often BGRA).
+    for (x, y) in [(5, 5), (630, 350), (5, 350), (630, 5)] {
+        let (p, r) = (preview.get_pixel(x, y).0, a.get_pixel(x, y).0);
+        for c in 0..3 {
+            assert!(
+                p[c].abs_diff(r[c]) <= 8,
+                "({x}, {y}): preview {p:?}, rendered {r:?}"
+            );
+        }
+    }
+    let d = difference(&preview, &a);
+    assert!(
+        d < 4.0,
+        "the window's preview differs from the rendering by {d}"
+    );
+    command(candela.addr, json!({"verb": "goto", "args": ["b"]}));
+    let b = rendered("b");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let d = loop {
+        let d = difference(&jpeg(&get(candela.addr, "/api/preview.jpg")), &b);
+        if d < 4.0 || Instant::now() > deadline {
+            break d;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        d < 4.0,
+        "after a cue, the window's preview differs from slide b by {d}"
+    );
 }
