@@ -105,11 +105,6 @@ impl Headless {
         self.gpu.adapter.get_info().name
     }
 
-    /// Where the web remote listens, if it does.
-    pub fn web_addr(&self) -> Option<std::net::SocketAddr> {
-        self.links.web.as_ref().map(|w| w.local_addr)
-    }
-
     /// The OSC listeners' addresses (none when not listening).
     pub fn osc_addrs(&self) -> &[std::net::SocketAddr] {
         self.links.osc.as_ref().map_or(&[], |o| &o.local_addrs)

@@ -26,7 +26,7 @@ pub struct LinkOptions {
 
 pub struct Links {
     pub osc: Option<OscServer>,
-    pub web: Option<crate::web::WebServer>,
+    web: Option<crate::web::WebServer>,
     keeper: Option<Keeper>,
     calibration: Option<CalibrationKeeper>,
     /// Kept for as long as the show plays: dropping it stops the feeds.
