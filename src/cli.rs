@@ -127,6 +127,12 @@ struct PlayArgs {
     /// Print every OSC message received and what it did.
     #[arg(long)]
     osc_log: bool,
+    /// Serve the web remote (page and API) on this address [default: 0.0.0.0:8080].
+    #[arg(long, value_name = "ADDR:PORT")]
+    http: Option<std::net::SocketAddr>,
+    /// Do not serve the web remote.
+    #[arg(long, conflicts_with = "http")]
+    no_http: bool,
     /// Where counts are kept across restarts [default: $XDG_STATE_HOME/candela, else
     /// ~/.local/state/candela].
     #[arg(long, value_name = "DIR")]
@@ -485,6 +491,12 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
         },
         log: args.osc_log,
     });
+    let web = (!args.no_http && !args.list_monitors).then(|| crate::web::WebOptions {
+        bind: args.http.unwrap_or_else(|| {
+            std::net::SocketAddr::from(([0, 0, 0, 0], crate::web::DEFAULT_PORT))
+        }),
+        required: args.http.is_some(),
+    });
     let mut engine = Engine::new(show, counts, Duration::ZERO)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if let Some(loaded) = &calibration {
@@ -495,7 +507,19 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
     if let Some(file) = &resume_file {
         resume(&mut engine, file, args.fresh);
     }
-    if args.headless {
+    let no_display = std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty())
+        && std::env::var_os("WAYLAND_DISPLAY").is_none_or(|d| d.is_empty());
+    if !args.headless && !args.list_monitors && no_display {
+        tracing::warn!(
+            "no display (DISPLAY and WAYLAND_DISPLAY are unset): playing headless; {}",
+            if web.is_some() {
+                "see and cue the wall on the web remote"
+            } else {
+                "cue it over OSC"
+            }
+        );
+    }
+    if args.headless || (no_display && !args.list_monitors) {
         let status = output::run_headless(
             engine,
             output::HeadlessOptions {
@@ -506,6 +530,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
             },
             output::LinkOptions {
                 osc,
+                web,
                 counts_file,
                 calibration_file,
                 resume_file,
@@ -523,6 +548,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
             },
             output::LinkOptions {
                 osc,
+                web,
                 counts_file,
                 calibration_file,
                 resume_file,

@@ -4,7 +4,7 @@
 //! Data flows one way, from the show file to pixels:
 //!
 //! ```text
-//! show file ─► Show ─► Engine ◄─ Command ◄─ keys, OSC, count feeds
+//! show file ─► Show ─► Engine ◄─ Command ◄─ keys, OSC, the web, count feeds
 //!                        │
 //!                        ▼
 //!                      Scene (plain data) ─► Renderer ─► one texture view per projector
@@ -34,6 +34,9 @@
 //!   file watcher checks an edited show).
 //! - [`osc`]: OSC from desks and tablets: framing, packets, desk dialects, the UDP/TCP
 //!   server on its own tokio thread, replies and feedback.
+//! - [`web`]: the web remote: a page and an API (axum) on its own tokio thread, commands
+//!   read by the OSC dialect and handed to the inbox, the wall read back off the render
+//!   thread while someone watches.
 //! - [`output`]: where frames go: a borderless window per projector (winit), or offscreen;
 //!   the technician's keys, alignment included; saving the calibration as it changes;
 //!   watching the show file and swapping in each good new version.
@@ -56,3 +59,4 @@ pub mod render;
 pub mod show;
 pub mod task;
 pub mod text;
+pub mod web;

@@ -258,6 +258,7 @@ fn headless(seconds: &str, png: &Path) -> (serde_json::Value, image::RgbaImage) 
         "play",
         "--headless",
         "--no-osc",
+        "--no-http",
         "--state-dir",
         state_dir.to_str().unwrap(),
         "--size",

@@ -56,7 +56,15 @@ fn start_keeping(show: &str, state_dir: &std::path::Path) -> Candela {
 /// Starts a headless show with `args` besides the OSC port, and waits until it listens.
 fn launch(show: &str, args: &[&str]) -> Candela {
     let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
-        .args(["play", "--headless", "--fps", "60", "--osc", "127.0.0.1:0"])
+        .args([
+            "play",
+            "--headless",
+            "--no-http",
+            "--fps",
+            "60",
+            "--osc",
+            "127.0.0.1:0",
+        ])
         .args(args)
         .arg(show)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -215,6 +215,7 @@ fn outside_its_hours_the_show_is_black_until_an_operator_overrides_them() {
             "--seconds",
             "0.5",
             "--no-osc",
+            "--no-http",
             "--out",
         ])
         .arg(&out)

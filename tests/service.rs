@@ -11,6 +11,7 @@ fn play(log_file: &std::path::Path, state: &std::path::Path) -> std::process::Ou
             "--seconds",
             "0.2",
             "--no-osc",
+            "--no-http",
             "--size",
             "320x180",
         ])

@@ -224,7 +224,7 @@ fn play_on(display: &Display, osc: &[&str]) -> Proc {
 fn play_show(display: &Display, show: &Path, osc: &[&str]) -> Proc {
     Proc(
         Command::new(env!("CARGO_BIN_EXE_candela"))
-            .arg("play")
+            .args(["play", "--no-http"])
             .args(osc)
             .arg("--state-dir")
             .arg(state_dir(osc[0]))

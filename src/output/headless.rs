@@ -195,6 +195,10 @@ impl Headless {
                 done: Instant::now(),
             });
             self.drawn += 1;
+        }
+        self.links
+            .web_frame(&self.engine, now, &scene, &self.gpu, &mut self.renderer);
+        if !unchanged {
             self.last = Some((scene, geometry));
         }
         Step { handled, drawn }

@@ -1,6 +1,6 @@
 //! The show's links to the world outside its output, the same for the window and headless:
-//! the OSC server (requests in, feedback out), the count feeds, and the counts and the
-//! calibration kept on disk.
+//! the OSC server (requests in, feedback out), the web remote, the count feeds, and the
+//! counts and the calibration kept on disk.
 
 use super::keeper::CalibrationKeeper;
 use crate::control::{Command, Engine, Resume};
@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, Default)]
 pub struct LinkOptions {
     pub osc: Option<OscOptions>,
+    pub web: Option<crate::web::WebOptions>,
     /// The file counts are kept in across restarts; None keeps nothing.
     pub counts_file: Option<PathBuf>,
     /// The file the calibration is saved to when the technician changes it.
@@ -29,6 +30,7 @@ pub struct LinkOptions {
 
 pub struct Links {
     pub osc: Option<OscServer>,
+    web: Option<crate::web::WebServer>,
     keeper: Option<Keeper>,
     calibration: Option<CalibrationKeeper>,
     resume: Option<crate::keep::Keeper<Resume>>,
@@ -64,6 +66,10 @@ impl Links {
     pub fn start(options: LinkOptions, engine: &Engine, deliver: Deliver) -> anyhow::Result<Links> {
         let feeding = feeds_of(engine);
         let feeds = start_feeds(&feeding, &deliver);
+        let web = match &options.web {
+            Some(w) => crate::web::start(w, engine, deliver.clone())?,
+            None => None,
+        };
         let osc = match options.osc {
             Some(o) => Some(server::start(
                 &o.binds,
@@ -89,6 +95,7 @@ impl Links {
         });
         Ok(Links {
             osc,
+            web,
             keeper,
             calibration,
             resume,
@@ -126,6 +133,21 @@ impl Links {
         }
         if let Some(keeper) = &mut self.resume {
             keeper.offer(&Resume::of(&engine.status()));
+        }
+    }
+
+    /// After each frame, drawn or not, with the GPU that drew it: the web remote's state,
+    /// and its picture of the wall while someone watches. Never waits.
+    pub fn web_frame(
+        &mut self,
+        engine: &Engine,
+        now: std::time::Duration,
+        scene: &crate::control::Scene,
+        gpu: &crate::render::Gpu,
+        renderer: &mut crate::render::Renderer,
+    ) {
+        if let Some(web) = &mut self.web {
+            web.tap.frame(engine, now, scene, gpu, renderer);
         }
     }
 

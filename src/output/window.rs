@@ -459,6 +459,13 @@ impl App {
             self.frames += 1;
             tracing::debug!("frame {} at {:.3} s", self.frames, now.as_secs_f64());
         }
+        self.links.web_frame(
+            &self.engine,
+            now,
+            &scene,
+            &drawing.gpu,
+            &mut drawing.renderer,
+        );
         if self.engine.animating(now) || drawing.renderer.photos_settling() {
             self.request_redraw();
         }

@@ -17,7 +17,10 @@ mod photo_cache;
 mod quad;
 
 pub use gpu::{Gpu, GpuError};
-pub use offscreen::{HEADLESS_FORMAT, ReadbackError, render_image, render_output_image};
+pub use offscreen::{
+    HEADLESS_FORMAT, ReadbackError, copy_to_buffer, padded_row, readback_buffer, render_image,
+    render_output_image,
+};
 
 use crate::control::{Pattern, Scene, SlideView, Stage};
 use crate::geometry::Mask;
@@ -222,19 +225,36 @@ impl Renderer {
             .iter()
             .filter_map(|t| Some((*all.get(t.output)?, t)))
             .collect();
-        self.frame_for(gpu, scene, canvas, stage.masks(), &outputs, labels);
+        let encoder = self.frame_for(gpu, scene, canvas, stage.masks(), &outputs, labels);
+        gpu.queue.submit([encoder.finish()]);
     }
 
     /// Draws the canvas itself into `target` (made by [`output_texture`]), at its size: no
     /// warp, no mask, no blend.
     pub fn render_canvas(&mut self, gpu: &Gpu, scene: &Scene, target: &wgpu::Texture) {
         let size = (target.width(), target.height());
+        self.render_canvas_scaled(gpu, scene, size, target, None);
+    }
+
+    /// Draws the canvas, its layers at `canvas` size as the outputs use them (so their cache
+    /// serves both), scaled into `target`: the web remote's small picture of the wall. With
+    /// `read_into` (made by [`readback_buffer`]), the picture is copied there in the same
+    /// submission, ready to map.
+    pub fn render_canvas_scaled(
+        &mut self,
+        gpu: &Gpu,
+        scene: &Scene,
+        canvas: (u32, u32),
+        target: &wgpu::Texture,
+        read_into: Option<&wgpu::Buffer>,
+    ) {
+        let size = (target.width(), target.height());
         let whole = Output::whole_canvas(crate::show::Size {
-            width: size.0,
-            height: size.1,
+            width: canvas.0,
+            height: canvas.1,
         });
         let target = OutputTarget {
-            output: 0,
+            output: output::WHOLE_CANVAS,
             texture: target,
             monitor: "canvas",
         };
@@ -246,7 +266,19 @@ impl Renderer {
                 region: whole.region,
             }]
         };
-        self.frame_for(gpu, scene, size, &[], &[(&whole, &target)], labels);
+        let mut encoder = self.frame_for(gpu, scene, canvas, &[], &[(&whole, &target)], labels);
+        if let Some(buffer) = read_into {
+            copy_to_buffer(&mut encoder, target.texture, buffer);
+        }
+        gpu.queue.submit([encoder.finish()]);
+    }
+
+    /// Draws one slide straight into `target` (of [`LAYER_FORMAT`]) at its size, past the
+    /// layer cache: a thumbnail costs no slide on screen its cached layer.
+    pub fn render_slide(&mut self, gpu: &Gpu, view: &SlideView, target: &wgpu::Texture) {
+        let size = (target.width(), target.height());
+        let view_of_target = target.create_view(&Default::default());
+        self.draw_slide(gpu, view, &view_of_target, size);
     }
 
     fn frame_for(
@@ -257,7 +289,7 @@ impl Renderer {
         masks: &[Mask],
         outputs: &[(&Output, &OutputTarget)],
         labels: impl FnOnce() -> Vec<OutputLabel>,
-    ) {
+    ) -> wgpu::CommandEncoder {
         self.frame += 1;
         self.photos.begin_frame(gpu, &self.quads);
         let mut wanted: Vec<(LayerKey, f32)> = match scene.test_pattern {
@@ -320,7 +352,6 @@ impl Renderer {
                 &frame,
             );
         }
-        gpu.queue.submit([encoder.finish()]);
         self.text.atlas.trim();
         // A scene with more layers than the cache holds grew it; shrink it back.
         while self.layers.len() > CACHED_LAYERS {
@@ -329,6 +360,7 @@ impl Renderer {
             };
             self.layers.swap_remove(i);
         }
+        encoder
     }
 
     /// The index of `key`'s layer texture, drawing it if it is not cached.

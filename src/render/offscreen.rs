@@ -61,34 +61,51 @@ fn readable_target(gpu: &Gpu, renderer: &Renderer, size: (u32, u32)) -> wgpu::Te
     )
 }
 
+/// A buffer a texture of `size` can be copied into and mapped, rows padded as copies need.
+pub fn readback_buffer(gpu: &Gpu, size: (u32, u32)) -> wgpu::Buffer {
+    gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: padded_row(size.0) as u64 * size.1 as u64,
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    })
+}
+
+/// Bytes per row in a read-back buffer: rows in a buffer copy start on 256-byte boundaries.
+pub fn padded_row(width: u32) -> u32 {
+    (width * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT
+}
+
+/// Records copying all of `texture` (4 bytes a pixel) into `buffer` (from [`readback_buffer`]).
+pub fn copy_to_buffer(
+    encoder: &mut wgpu::CommandEncoder,
+    texture: &wgpu::Texture,
+    buffer: &wgpu::Buffer,
+) {
+    encoder.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded_row(texture.width())),
+                rows_per_image: Some(texture.height()),
+            },
+        },
+        texture.size(),
+    );
+}
+
 fn read_back(
     gpu: &Gpu,
     texture: &wgpu::Texture,
     size: (u32, u32),
 ) -> Result<RgbaImage, ReadbackError> {
-    // Rows in a buffer copy must start on 256-byte boundaries.
     let row = size.0 * 4;
-    let padded_row =
-        row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
-    let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("readback"),
-        size: padded_row as u64 * size.1 as u64,
-        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-        mapped_at_creation: false,
-    });
+    let padded_row = padded_row(size.0);
+    let buffer = readback_buffer(gpu, size);
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    encoder.copy_texture_to_buffer(
-        texture.as_image_copy(),
-        wgpu::TexelCopyBufferInfo {
-            buffer: &buffer,
-            layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(padded_row),
-                rows_per_image: Some(size.1),
-            },
-        },
-        texture.size(),
-    );
+    copy_to_buffer(&mut encoder, texture, &buffer);
     gpu.queue.submit([encoder.finish()]);
     let slice = buffer.slice(..);
     let (sender, receiver) = std::sync::mpsc::channel();

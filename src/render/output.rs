@@ -268,8 +268,13 @@ pub struct OutputPipeline {
     mask: Option<(Vec<Mask>, (u32, u32), wgpu::TextureView)>,
     /// One full-light pixel: no masks.
     no_mask: wgpu::TextureView,
-    meshes: Vec<OutputMesh>,
+    /// By output index; [`WHOLE_CANVAS`] for the canvas drawn whole (a preview, a PNG),
+    /// kept apart so drawing it never costs a projector its geometry.
+    meshes: HashMap<usize, OutputMesh>,
 }
+
+/// The output index of the canvas drawn whole, unwarped, at any size.
+pub const WHOLE_CANVAS: usize = usize::MAX;
 
 fn single_pixel(gpu: &Gpu, format: wgpu::TextureFormat, data: &[u8]) -> wgpu::TextureView {
     upload_texture(gpu, format, (1, 1), data)
@@ -316,7 +321,7 @@ impl OutputPipeline {
             empty: single_pixel(gpu, wgpu::TextureFormat::Rgba8UnormSrgb, &[0, 0, 0, 255]),
             mask: None,
             no_mask: single_pixel(gpu, wgpu::TextureFormat::R8Unorm, &[255]),
-            meshes: Vec::new(),
+            meshes: HashMap::new(),
         }
     }
 
@@ -391,23 +396,18 @@ impl OutputPipeline {
     ) {
         self.pipeline(gpu, variant);
         let mask = self.mask_view(gpu, masks, canvas);
-        while self.meshes.len() <= index {
-            let (vertices, indices) = tessellate(&output.corners, &output.mesh, target);
-            let mesh = self.upload_mesh(gpu, output, target, &vertices, &indices);
-            self.meshes.push(mesh);
-        }
-        let stale = {
-            let m = &self.meshes[index];
+        let stale = self.meshes.get(&index).is_none_or(|m| {
             m.corners != output.corners
                 || m.mesh != output.mesh
                 || m.blend != (output.blend, output.region)
                 || m.size != target
-        };
+        });
         if stale {
             let (vertices, indices) = tessellate(&output.corners, &output.mesh, target);
-            self.meshes[index] = self.upload_mesh(gpu, output, target, &vertices, &indices);
+            let mesh = self.upload_mesh(gpu, output, target, &vertices, &indices);
+            self.meshes.insert(index, mesh);
         }
-        let mesh = &self.meshes[index];
+        let mesh = &self.meshes[&index];
         let params = Params::new(output, canvas, target, frame);
         gpu.queue
             .write_buffer(&mesh.params, 0, bytemuck::bytes_of(&params));

@@ -168,6 +168,7 @@ impl Builder<'_> {
         }
         let cues = self.cues(raw.cues, &slides);
         let osc = self.osc(raw.osc, &slides, &cues);
+        let web = self.web(raw.web);
         let outputs = self.outputs(raw.outputs, size);
         let masks = self.masks(raw.masks);
         let schedule = self.schedule(raw.schedule);
@@ -194,6 +195,7 @@ impl Builder<'_> {
             slides,
             cues,
             osc,
+            web,
             outputs,
             masks,
             schedule,

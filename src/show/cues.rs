@@ -268,26 +268,7 @@ impl Builder<'_> {
             }
             None => defaults.prefix,
         };
-        let allow = osc.allow.as_ref().map(|list| {
-            list.iter()
-                .filter_map(|a| {
-                    let text = a.get_ref().trim();
-                    let parsed = text.parse::<ipnet::IpNet>().ok().or_else(|| {
-                        text.parse::<std::net::IpAddr>()
-                            .ok()
-                            .map(ipnet::IpNet::from)
-                    });
-                    if parsed.is_none() {
-                        self.problem(
-                            a,
-                            format!("{text:?} is not an address or network"),
-                            "write e.g. \"192.168.1.0/24\" or \"127.0.0.1\"",
-                        );
-                    }
-                    parsed
-                })
-                .collect()
-        });
+        let allow = osc.allow.as_ref().map(|list| self.networks(list));
         let map = osc
             .map
             .iter()
@@ -322,6 +303,29 @@ impl Builder<'_> {
             map,
             feedback,
         }
+    }
+
+    /// Addresses and networks ("192.168.1.0/24", "127.0.0.1") for an `allow` list; each
+    /// one that is neither is a problem.
+    pub(super) fn networks(&mut self, list: &[Spanned<String>]) -> Vec<ipnet::IpNet> {
+        list.iter()
+            .filter_map(|a| {
+                let text = a.get_ref().trim();
+                let parsed = text.parse::<ipnet::IpNet>().ok().or_else(|| {
+                    text.parse::<std::net::IpAddr>()
+                        .ok()
+                        .map(ipnet::IpNet::from)
+                });
+                if parsed.is_none() {
+                    self.problem(
+                        a,
+                        format!("{text:?} is not an address or network"),
+                        "write e.g. \"192.168.1.0/24\" or \"127.0.0.1\"",
+                    );
+                }
+                parsed
+            })
+            .collect()
     }
 
     fn map_entry(&mut self, m: &MapFile, slides: &[Slide], cues: &[Cue]) -> Option<MapEntry> {

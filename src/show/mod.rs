@@ -12,6 +12,7 @@ mod model;
 mod outputs;
 mod problem;
 mod schedule;
+mod web;
 
 pub use cues::{Action, Cue, MapEntry, OscSettings};
 pub use feeds::{FileSource, Header, HttpSource};
@@ -19,6 +20,7 @@ pub use model::{Fit, TransitionKind};
 pub use outputs::{Blend, DEFAULT_OUTPUT, IDENTITY_CORNERS, Output, Region};
 pub use problem::{Locator, Problem};
 pub use schedule::{Schedule, date as schedule_date};
+pub use web::WebSettings;
 
 use builder::Builder;
 use model::ShowFile;
@@ -100,6 +102,7 @@ pub struct Show {
     pub slides: Vec<Slide>,
     pub cues: Vec<Cue>,
     pub osc: OscSettings,
+    pub web: WebSettings,
     /// The projectors; always at least one.
     pub outputs: Vec<Output>,
     /// Polygons kept black, in canvas pixels.

@@ -62,6 +62,7 @@ pub struct ShowFile {
     #[serde(default)]
     pub cues: Vec<CueFile>,
     pub osc: Option<OscFile>,
+    pub web: Option<WebFile>,
     /// The projectors; none means one output, `main`, showing the whole canvas.
     #[serde(default)]
     pub outputs: Vec<OutputFile>,
@@ -206,6 +207,17 @@ pub struct OscFile {
     pub map: Vec<MapFile>,
     #[serde(default)]
     pub feedback: Vec<FeedbackFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebFile {
+    /// The PIN that allows control from the web page and the API.
+    pub pin: Option<Spanned<String>>,
+    /// A PIN needed to view, when viewing should not be open to everyone.
+    pub view_pin: Option<Spanned<String>>,
+    /// Who may connect: addresses and networks. Default: anyone.
+    pub allow: Option<Vec<Spanned<String>>>,
 }
 
 /// A user mapping: any address pattern to actions, or to a show cue.

@@ -41,7 +41,15 @@ impl Candela {
 
     fn try_start(show: &Path, args: &[&str]) -> Option<Candela> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
-            .args(["play", "--headless", "--fps", "60", "--osc", "127.0.0.1:0"])
+            .args([
+                "play",
+                "--headless",
+                "--no-http",
+                "--fps",
+                "60",
+                "--osc",
+                "127.0.0.1:0",
+            ])
             .args(args)
             .arg(show)
             .current_dir(env!("CARGO_MANIFEST_DIR"))

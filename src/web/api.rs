@@ -1,0 +1,601 @@
+//! The routes: the page, the show's state, commands (the OSC addresses without the prefix,
+//! interpreted by the show's own [`Dialect`]), login, the preview, thumbnails and the
+//! WebSocket of events.
+
+use super::Shared;
+use super::auth::{COOKIE_NAME, Level, Refusal, SESSION_LIFE};
+use crate::inbox::{Incoming, Request};
+use crate::osc::dialect::Meaning;
+use crate::osc::packet::Message;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::{self, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use rosc::OscType;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// The largest request body: a command or a PIN is a few dozen bytes.
+pub const MAX_BODY: usize = 4096;
+/// WebSocket clients at once; more are told to come back later.
+pub const MAX_VIEWERS: usize = 256;
+/// A client that has not taken an event in this long is dropped.
+const SEND_PATIENCE: Duration = Duration::from_secs(5);
+/// How long a request waits for the render loop to make a picture or answer.
+const SHOW_PATIENCE: Duration = Duration::from_secs(5);
+/// A thumbnail older than this is drawn again (the counts on it move).
+const THUMBNAIL_FRESH: Duration = Duration::from_secs(30);
+/// Arguments a command may carry.
+const MAX_ARGS: usize = 8;
+
+const PAGE: &str = include_str!("page.html");
+
+type Addr = ConnectInfo<SocketAddr>;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/api/state", get(state))
+        .route("/api/command", post(command))
+        .route("/api/login", post(login))
+        .route("/api/preview.jpg", get(preview))
+        .route("/api/slides/{id}/thumbnail.jpg", get(thumbnail))
+        .route("/api/events", get(events))
+        .fallback(|| async { problem(StatusCode::NOT_FOUND, "error", "no such page") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(shared)
+}
+
+/// A JSON answer saying what went wrong.
+fn problem(code: StatusCode, status: &str, error: impl Into<String>) -> Response {
+    let body = json!({ "status": status, "error": error.into() });
+    (code, axum::Json(body)).into_response()
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::NotAllowed => problem(
+                StatusCode::FORBIDDEN,
+                "denied",
+                "this address is not in the show's [web] allow",
+            ),
+            Refusal::NoPin(why) => problem(StatusCode::UNAUTHORIZED, "denied", why),
+            Refusal::WrongPin => problem(StatusCode::UNAUTHORIZED, "denied", "wrong PIN"),
+            Refusal::TooMany(wait) => {
+                let secs = wait.as_secs().max(1);
+                let mut r = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "denied",
+                    format!("too many wrong PINs from this address; try again in {secs} s"),
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                r
+            }
+        }
+    }
+}
+
+/// Lets the request on if it may do `need`.
+fn guard(
+    shared: &Shared,
+    addr: SocketAddr,
+    headers: &HeaderMap,
+    need: Level,
+) -> Result<(), Refusal> {
+    let level = shared.auth.level(addr.ip(), headers)?;
+    if level >= need {
+        return Ok(());
+    }
+    Err(Refusal::NoPin(match need {
+        Level::Control => "control needs the PIN: log in, or send Authorization: Bearer <PIN>",
+        _ => "viewing needs the PIN: log in, or send Authorization: Bearer <PIN>",
+    }))
+}
+
+async fn page(State(shared): State<Arc<Shared>>, ConnectInfo(addr): Addr) -> Response {
+    if !shared.auth.allowed(addr.ip()) {
+        return Refusal::NotAllowed.into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        PAGE,
+    )
+        .into_response()
+}
+
+/// The state as the page sees it: the show's, the time left in the hold, the problems.
+fn state_now(shared: &Shared) -> Value {
+    let published = shared.feed.state.borrow().clone();
+    let mut state = published.state;
+    if state.is_null() {
+        return state;
+    }
+    let advance_at = state["advance_at"].as_f64();
+    state["hold_left"] = match (advance_at, published.clock) {
+        (Some(at), Some((clock, when))) => {
+            let now = clock + when.elapsed();
+            (at - now.as_secs_f64()).max(0.0).into()
+        }
+        _ => Value::Null,
+    };
+    state["problems"] = shared
+        .feed
+        .problems
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .into();
+    state["control"] = Value::Null;
+    state
+}
+
+async fn state(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(addr): Addr,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = guard(&shared, addr, &headers, Level::View) {
+        return r.into_response();
+    }
+    let mut state = state_now(&shared);
+    if state.is_null() {
+        // Before the first frame: wait for the render loop's first word.
+        let mut rx = shared.feed.state.subscribe();
+        let _ = tokio::time::timeout(SHOW_PATIENCE, rx.changed()).await;
+        state = state_now(&shared);
+    }
+    let level = shared
+        .auth
+        .level(addr.ip(), &headers)
+        .unwrap_or(Level::View);
+    state["control"] = (level == Level::Control).into();
+    axum::Json(state).into_response()
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandBody {
+    verb: String,
+    #[serde(default)]
+    args: Vec<Value>,
+}
+
+/// A JSON object of the shape `T` (serde would take a list of its fields in order too).
+fn object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if !value.is_object() {
+        return Err("expected an object".into());
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+/// A command as the OSC message it stands for: `{prefix}/{verb}` with the arguments.
+fn message(prefix: &str, body: &CommandBody) -> Result<Message, String> {
+    let verb = body.verb.trim().trim_matches('/');
+    if verb.is_empty() {
+        return Err("give a verb, e.g. {\"verb\": \"next\"}".into());
+    }
+    if verb.len() > 200 || !verb.chars().all(|c| c.is_ascii_graphic()) || verb.contains("//") {
+        return Err(format!(
+            "verb {:?} is not an address such as next or count/total/add",
+            body.verb
+        ));
+    }
+    if body.args.len() > MAX_ARGS {
+        return Err(format!("at most {MAX_ARGS} arguments"));
+    }
+    let args = body
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match a {
+            Value::String(s) => Ok(OscType::String(s.clone())),
+            Value::Bool(b) => Ok(OscType::Bool(*b)),
+            Value::Number(n) => Ok(match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => match i32::try_from(i) {
+                    Ok(i) => OscType::Int(i),
+                    Err(_) => OscType::Long(i),
+                },
+                (None, Some(f)) => OscType::Double(f),
+                _ => return Err(format!("argument {} is out of range", i + 1)),
+            }),
+            _ => Err(format!(
+                "argument {} must be a number, text, or true/false",
+                i + 1
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Message {
+        address: format!("{prefix}/{verb}"),
+        args,
+    })
+}
+
+/// The same command from the same address within the show's debounce window: a double tap.
+fn is_repeat(shared: &Shared, addr: SocketAddr, message: &Message) -> bool {
+    let window = shared.dialect.settings.debounce;
+    if window.is_zero() {
+        return false;
+    }
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        addr.ip().hash(&mut h);
+        message.address.to_ascii_lowercase().hash(&mut h);
+        format!("{:?}", message.args).hash(&mut h);
+        h.finish()
+    };
+    let now = Instant::now();
+    let mut seen = shared.debounce.lock().unwrap_or_else(|p| p.into_inner());
+    if seen.len() > 4096 {
+        seen.retain(|_, t| now.duration_since(*t) < window);
+        if seen.len() > 4096 {
+            seen.clear();
+        }
+    }
+    seen.insert(key, now)
+        .is_some_and(|before| now.duration_since(before) < window)
+}
+
+fn answer(code: StatusCode, status: &str, verb: &str, data: Value) -> Response {
+    (
+        code,
+        axum::Json(json!({ "status": status, "verb": verb, "data": data })),
+    )
+        .into_response()
+}
+
+async fn command(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(addr): Addr,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(r) = guard(&shared, addr, &headers, Level::Control) {
+        return r.into_response();
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "error",
+                format!("the body is over {MAX_BODY} bytes"),
+            );
+        }
+        Err(e) => return problem(e.status(), "error", e.body_text()),
+    };
+    let body: CommandBody = match object(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "error",
+                format!(
+                    "malformed JSON: {e}; send e.g. {{\"verb\": \"goto\", \"args\": [\"total\"]}}"
+                ),
+            );
+        }
+    };
+    let message = match message(&shared.dialect.settings.prefix, &body) {
+        Ok(m) => m,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "error", e),
+    };
+    let verb = body.verb.trim().trim_matches('/').to_string();
+    let request = match shared.dialect.interpret(&message) {
+        Meaning::Native(Ok(r)) => r,
+        Meaning::Native(Err(e)) if e.starts_with("unknown address") => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "error",
+                format!(
+                    "unknown verb {verb:?}; verbs are the OSC addresses without the prefix: next, prev, goto, blackout, restore, master, cycle/pause, cycle/resume, test, count/<id>[/add|/correct|/reset], state"
+                ),
+            );
+        }
+        Meaning::Native(Err(e)) => return problem(StatusCode::BAD_REQUEST, "error", e),
+        // A show mapping on one of candela's own addresses: its actions, as OSC does.
+        Meaning::Desk(commands) => Request::Commands(commands),
+        Meaning::Quiet => {
+            return answer(
+                StatusCode::OK,
+                "ok",
+                &verb,
+                "released; nothing to do".into(),
+            );
+        }
+        Meaning::Unknown => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "error",
+                format!("unknown verb {verb:?}"),
+            );
+        }
+    };
+    let query = matches!(request, Request::State | Request::Ping);
+    if !query && is_repeat(&shared, addr, &message) {
+        return answer(StatusCode::OK, "ok", &verb, "repeat ignored".into());
+    }
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    (shared.deliver)(Incoming {
+        source: format!("web {addr}"),
+        request,
+        reply: Some(sender),
+    });
+    match tokio::time::timeout(SHOW_PATIENCE, receiver).await {
+        Ok(Ok(Ok(data))) => answer(StatusCode::OK, "ok", &verb, data),
+        Ok(Ok(Err(e))) => answer(StatusCode::BAD_REQUEST, "error", &verb, e.into()),
+        _ => answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error",
+            &verb,
+            "the show did not answer".into(),
+        ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    pin: String,
+}
+
+async fn login(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(addr): Addr,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if !shared.auth.allowed(addr.ip()) {
+        return Refusal::NotAllowed.into_response();
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return problem(e.status(), "error", e.body_text()),
+    };
+    let body: LoginBody = match object(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "error",
+                format!("malformed JSON: {e}; send {{\"pin\": \"123456\"}}"),
+            );
+        }
+    };
+    let level = match shared.auth.check_pin(addr.ip(), &body.pin) {
+        Ok(level) => level,
+        Err(refusal) => {
+            tracing::warn!("web: wrong PIN from {addr}");
+            return refusal.into_response();
+        }
+    };
+    let token = match shared.auth.open_session(level) {
+        Ok(t) => t,
+        Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, "error", e.to_string()),
+    };
+    tracing::info!(
+        "web: {addr} logged in to {}",
+        if level == Level::Control {
+            "control"
+        } else {
+            "view"
+        }
+    );
+    let cookie = format!(
+        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        SESSION_LIFE.as_secs()
+    );
+    let mut r =
+        axum::Json(json!({ "status": "ok", "control": level == Level::Control })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+fn jpeg(bytes: Bytes, frame: Option<u64>) -> Response {
+    let mut r = (
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response();
+    if let Some(n) = frame {
+        r.headers_mut()
+            .insert("x-candela-frame", HeaderValue::from(n));
+    }
+    r
+}
+
+async fn preview(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(addr): Addr,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = guard(&shared, addr, &headers, Level::View) {
+        return r.into_response();
+    }
+    let mut rx = shared.feed.preview.subscribe();
+    let current = shared.feed.ask_preview();
+    if !current || rx.borrow_and_update().generation == 0 {
+        // Nobody was watching: the picture at hand may be old. The render loop is woken to
+        // make one now.
+        shared.feed.wake();
+        let _ = tokio::time::timeout(SHOW_PATIENCE, rx.changed()).await;
+    }
+    let picture = rx.borrow().clone();
+    if picture.generation == 0 {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error",
+            "no picture of the wall yet; try again",
+        );
+    }
+    jpeg(picture.jpeg, Some(picture.generation))
+}
+
+async fn thumbnail(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(addr): Addr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = guard(&shared, addr, &headers, Level::View) {
+        return r.into_response();
+    }
+    let known = shared.feed.state.borrow().state["slides"]
+        .as_array()
+        .is_some_and(|slides| slides.iter().any(|s| s["id"] == id.as_str()));
+    if !known {
+        return problem(StatusCode::NOT_FOUND, "error", format!("no slide {id:?}"));
+    }
+    let mut made = shared.feed.thumbs_made.subscribe();
+    let deadline = Instant::now() + SHOW_PATIENCE;
+    let mut asked = false;
+    loop {
+        made.borrow_and_update();
+        let at_hand = {
+            let thumbs = shared.feed.thumbs.lock().unwrap_or_else(|p| p.into_inner());
+            thumbs.made.get(&id).cloned()
+        };
+        match at_hand {
+            Some((bytes, when)) if when.elapsed() < THUMBNAIL_FRESH || asked => {
+                return jpeg(bytes, None);
+            }
+            _ if !asked => {
+                shared.feed.want_thumbnail(&id);
+                shared.feed.wake();
+                asked = true;
+            }
+            _ => {}
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || tokio::time::timeout(left, made.changed()).await.is_err() {
+            return problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "error",
+                "the thumbnail is not ready; try again",
+            );
+        }
+    }
+}
+
+/// A connected WebSocket client, counted while it lasts.
+struct Viewer(Arc<Shared>);
+
+impl Viewer {
+    fn join(shared: &Arc<Shared>) -> Option<Viewer> {
+        shared
+            .feed
+            .viewers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < MAX_VIEWERS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Viewer(shared.clone()))
+    }
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        self.0.feed.viewers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn events(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(addr): Addr,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(r) = guard(&shared, addr, &headers, Level::View) {
+        return r.into_response();
+    }
+    let Some(viewer) = Viewer::join(&shared) else {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error",
+            format!("{MAX_VIEWERS} viewers already; try again later"),
+        );
+    };
+    let control = shared.auth.level(addr.ip(), &headers) == Ok(Level::Control);
+    upgrade
+        .max_message_size(MAX_BODY)
+        .max_frame_size(MAX_BODY)
+        .on_upgrade(move |socket| follow(socket, viewer, control))
+}
+
+fn picture_event(generation: u64) -> String {
+    json!({ "type": "preview", "frame": generation }).to_string()
+}
+
+/// Sends one client the state, then each change of it and each new preview, until it goes
+/// or stops reading. Only the latest of each is kept for it, so a slow client skips.
+async fn follow(mut socket: WebSocket, viewer: Viewer, control: bool) {
+    let shared = viewer.0.clone();
+    let mut states = shared.feed.state.subscribe();
+    let mut pictures = shared.feed.preview.subscribe();
+    // A new viewer: the picture at hand may be from before anyone watched.
+    shared.feed.wake();
+    let state_event = |shared: &Shared| {
+        let mut state = state_now(shared);
+        state["control"] = control.into();
+        json!({ "type": "state", "state": state }).to_string()
+    };
+    // Before the render loop's first word there is no state to send; it comes as a change.
+    let published = !shared.feed.state.borrow().state.is_null();
+    // The picture at hand, if any: a newer one follows if it is out of date.
+    let at_hand = pictures.borrow_and_update().generation;
+    let mut out: Vec<String> = [
+        published.then(|| state_event(&shared)),
+        (at_hand > 0).then(|| picture_event(at_hand)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    loop {
+        for text in out.drain(..) {
+            let sent =
+                tokio::time::timeout(SEND_PATIENCE, socket.send(ws::Message::Text(text.into())));
+            match sent.await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    tracing::info!("web: a viewer stopped reading; dropped");
+                    return;
+                }
+            }
+        }
+        let event = tokio::select! {
+            changed = states.changed() => match changed {
+                Ok(()) => Some(state_event(&shared)),
+                Err(_) => break,
+            },
+            changed = pictures.changed() => match changed {
+                Ok(()) => {
+                    Some(picture_event(pictures.borrow_and_update().generation))
+                }
+                Err(_) => break,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(ws::Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => None,
+            },
+        };
+        out.extend(event);
+    }
+}

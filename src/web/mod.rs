@@ -1,0 +1,173 @@
+//! The web remote: one page served from the binary, and the API it uses, so an operator with
+//! only a phone can see the wall and cue the show, behind a PIN.
+//!
+//! - [`api`]: the routes: the page, state, commands, login, preview, thumbnails, events.
+//! - [`auth`]: the allowlist, PINs, sessions, and the limit on wrong PINs.
+//! - [`tap`]: the render thread's side: the state published, the wall read back and
+//!   encoded off the render thread, only while someone watches.
+//!
+//! Commands go through the same inbox as keys and OSC, as OSC addresses without the prefix,
+//! read by the show's own OSC [`Dialect`]: the web adds no second set of show rules.
+
+mod api;
+mod auth;
+mod tap;
+
+pub use api::{MAX_BODY, MAX_VIEWERS};
+pub use auth::{WRONG_PIN_WINDOW, WRONG_PINS};
+pub use tap::Tap;
+
+use crate::control::Engine;
+use crate::inbox::Deliver;
+use crate::osc::dialect::Dialect;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Where `candela play` serves the web remote unless told otherwise.
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// Where to listen, from the command line.
+#[derive(Debug, Clone)]
+pub struct WebOptions {
+    pub bind: SocketAddr,
+    /// The address was asked for (`--http`): not getting it stops the show. The default one
+    /// may be taken by something else on the laptop; then the show goes on without the web
+    /// remote, and says so.
+    pub required: bool,
+}
+
+/// What every request handler shares.
+pub struct Shared {
+    dialect: Dialect,
+    deliver: Deliver,
+    auth: auth::Auth,
+    feed: Arc<tap::Feed>,
+    /// Recent commands by sender, to drop a double tap.
+    debounce: Mutex<HashMap<u64, Instant>>,
+}
+
+pub struct WebServer {
+    /// The address actually bound (port 0 becomes a real one).
+    pub local_addr: SocketAddr,
+    pub tap: Tap,
+}
+
+/// Binds `options.bind` and serves the web remote for `engine`'s show on a thread of its
+/// own; requests reach the show through `deliver`. None when the default address is taken.
+pub fn start(
+    options: &WebOptions,
+    engine: &Engine,
+    deliver: Deliver,
+) -> anyhow::Result<Option<WebServer>> {
+    let bind = options.bind;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let bound = {
+        let _entered = runtime.enter();
+        listen(bind)
+    };
+    let listener = match bound {
+        Ok(listener) => listener,
+        Err(e) => {
+            let why = format!(
+                "cannot serve the web remote on {bind}: {e} (is another candela running? choose another with --http, or --no-http)"
+            );
+            if options.required {
+                anyhow::bail!(why);
+            }
+            tracing::error!("{why}; the show goes on without it");
+            return Ok(None);
+        }
+    };
+    let local_addr = listener.local_addr()?;
+    let show = engine.show();
+    let (pin, from) = match (std::env::var("CANDELA_PIN"), &show.web.pin) {
+        (Ok(pin), _) if !pin.trim().is_empty() => (pin.trim().to_string(), "CANDELA_PIN"),
+        (_, Some(pin)) => (pin.clone(), "the show's [web] pin"),
+        _ => (auth::random_pin()?, ""),
+    };
+    let url = format!(
+        "http://{}:{}/",
+        lan_address(local_addr.ip()),
+        local_addr.port()
+    );
+    if from.is_empty() {
+        tracing::info!(
+            "web remote: {url} (control PIN {pin}; set your own with CANDELA_PIN or [web] pin)"
+        );
+    } else {
+        tracing::info!("web remote: {url} (control PIN from {from})");
+    }
+    tracing::info!("web remote listening on {local_addr}");
+    if show.web.allow.is_none() && !local_addr.ip().is_loopback() {
+        tracing::info!(
+            "web: anyone on the network may view the show; list who may connect in [web] allow = [...]"
+        );
+    }
+    let feed = Arc::new(tap::Feed::new(deliver.clone()));
+    let shared = Arc::new(Shared {
+        dialect: Dialect::new(show.osc.clone()),
+        deliver,
+        auth: auth::Auth::new(pin, show.web.view_pin.clone(), show.web.allow.clone()),
+        feed: feed.clone(),
+        debounce: Mutex::new(HashMap::new()),
+    });
+    let tap = Tap::new(feed.clone())?;
+    let show_path = show.path.clone();
+    std::thread::Builder::new()
+        .name("web".into())
+        .spawn(move || {
+            // The problems the page lists, found again here rather than on the render thread.
+            if let Ok((_, problems)) = crate::show::Show::load(&show_path) {
+                *feed.problems.lock().unwrap_or_else(|p| p.into_inner()) =
+                    problems.iter().map(|p| p.to_string()).collect();
+            }
+            runtime.block_on(async move {
+                if let Err(e) = run(listener, shared).await {
+                    tracing::error!("web remote stopped: {e}");
+                }
+            });
+        })?;
+    Ok(Some(WebServer { local_addr, tap }))
+}
+
+/// The kernel's send buffer for each connection (accepted sockets inherit the listener's):
+/// a phone on a slow link, or a client that never reads, holds at most this much there, and
+/// is dropped once it has taken nothing for a while.
+const SEND_BUFFER: u32 = 128 * 1024;
+
+/// A listener on `bind`, within the web runtime's context.
+fn listen(bind: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match bind {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(SEND_BUFFER)?;
+    socket.bind(bind)?;
+    socket.listen(1024)
+}
+
+/// Serves the web remote on `listener` until the process ends.
+pub async fn run(listener: tokio::net::TcpListener, shared: Arc<Shared>) -> std::io::Result<()> {
+    let app = api::router(shared).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).await
+}
+
+/// The address a phone on the same network reaches this machine at: the bound one, or for
+/// "every interface" the one the system would use to reach a LAN (no packet is sent).
+fn lan_address(bound: IpAddr) -> IpAddr {
+    if !bound.is_unspecified() {
+        return bound;
+    }
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            s.connect("192.168.0.1:9")?;
+            s.local_addr()
+        })
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}

@@ -1,0 +1,1183 @@
+//! The web remote, over real HTTP and WebSocket on 127.0.0.1 against a real `candela play
+//! --headless`: every endpoint, PINs refused and accepted, the allowlist, each bad input,
+//! hundreds of viewers coming and going, the preview against the rendered output, and a real
+//! browser (Debian's chromium, driven over WebDriver) tapping Next, at laptop and phone size.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PIN: &str = "4321";
+
+struct Candela {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Candela {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("tests/fixtures/web")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A fresh folder under the target dir for this run's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("candela-web-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Starts a headless show serving the web remote on a free loopback port (PIN `PIN` unless
+/// the environment says otherwise), and waits until it listens.
+fn start(show: &str, env: &[(&str, &str)]) -> Candela {
+    launch(&["--headless", "--size", "640x360"], show, env)
+}
+
+/// Starts `candela play` with `args`, serving the web remote on a free loopback port.
+fn launch(args: &[&str], show: &str, env: &[(&str, &str)]) -> Candela {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let state = scratch(&format!("state-{n}"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_candela"));
+    command
+        .arg("play")
+        .args(args)
+        .arg("--no-osc")
+        .args(["--http", "127.0.0.1:0", "--state-dir"])
+        .arg(&state)
+        .arg(show)
+        .env("CANDELA_PIN", PIN)
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        if v.is_empty() {
+            command.env_remove(k);
+        } else {
+            command.env(k, v);
+        }
+    }
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Keep reading stderr so the pipe never fills; pass on the line that names the port.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if std::env::var_os("CANDELA_TEST_LOG").is_some() {
+                eprintln!("candela: {line}");
+            }
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("candela serves the web remote");
+        if let Some(addr) = line.split("web remote listening on ").nth(1) {
+            break addr.trim().parse().unwrap();
+        }
+    };
+    Candela { child, addr }
+}
+
+/// One HTTP response.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// One request on a connection of its own, read to the end: every byte as sent.
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    // The server may answer (413) before reading all of a long body; that is fine.
+    let _ = stream.write_all(body);
+    // Read to the end of the body as its length says: some servers (chromedriver) keep the
+    // connection open whatever the request asked.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    let (head, end) = loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break (String::from_utf8_lossy(&raw[..end]).into_owned(), end + 4);
+        }
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "no HTTP head in {:?}", String::from_utf8_lossy(&raw));
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let length = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.parse::<usize>().unwrap());
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let complete = |raw: &[u8]| match length {
+        Some(n) => raw.len() >= end + n,
+        None if chunked => raw[end..].windows(5).any(|w| w == b"0\r\n\r\n"),
+        None => false,
+    };
+    while !complete(&raw) {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+    let mut body = raw[end..].to_vec();
+    if let Some(n) = length {
+        body.truncate(n);
+    }
+    if chunked {
+        body = dechunk(&body);
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&raw[..line_end]).unwrap().trim(), 16)
+            .unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&raw[line_end + 2..line_end + 2 + size]);
+        raw = &raw[line_end + 4 + size..];
+    }
+}
+
+fn get(addr: SocketAddr, path: &str) -> Reply {
+    http(addr, "GET", path, &[], b"")
+}
+
+fn command_as(addr: SocketAddr, auth: &[(&str, &str)], body: &str) -> Reply {
+    let mut headers = vec![("Content-Type", "application/json")];
+    headers.extend_from_slice(auth);
+    http(addr, "POST", "/api/command", &headers, body.as_bytes())
+}
+
+fn bearer(pin: &str) -> String {
+    format!("Bearer {pin}")
+}
+
+fn command(addr: SocketAddr, body: Value) -> Value {
+    let auth = bearer(PIN);
+    let reply = command_as(addr, &[("Authorization", &auth)], &body.to_string());
+    assert_eq!(
+        reply.status,
+        200,
+        "{body}: {}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let answer = reply.json();
+    assert_eq!(answer["status"], "ok", "{body}: {answer}");
+    answer["data"].clone()
+}
+
+fn state(addr: SocketAddr) -> Value {
+    let reply = get(addr, "/api/state");
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()
+}
+
+fn jpeg(reply: &Reply) -> image::RgbImage {
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.header("content-type"), Some("image/jpeg"));
+    image::load_from_memory_with_format(&reply.body, image::ImageFormat::Jpeg)
+        .expect("a JPEG")
+        .to_rgb8()
+}
+
+/// Mean absolute difference per channel, 0 to 255.
+fn difference(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| x.abs_diff(*y) as u64)
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+/// What `candela render` draws for `slide` of the web show, at the preview's size.
+fn rendered(slide: &str) -> image::RgbImage {
+    let out = scratch(&format!("render-{slide}")).join("frame.png");
+    let status = Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args(["render", "--slide", slide, "--size", "640x360", "--out"])
+        .arg(&out)
+        .arg(fixture("show.toml"))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    image::open(&out).unwrap().to_rgb8()
+}
+
+#[test]
+fn state_commands_and_every_bad_input() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let addr = candela.addr;
+
+    let page = get(addr, "/");
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8(page.body.clone()).unwrap();
+    assert!(html.contains("id=\"next\""), "the page has a Next button");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page loads nothing from elsewhere"
+    );
+
+    let s = state(addr);
+    assert_eq!(s["slide"], "a");
+    assert_eq!(s["next"], "b");
+    assert_eq!(s["title"], "web test");
+    assert_eq!(s["slides"].as_array().unwrap().len(), 3);
+    assert_eq!(s["slides"][1], json!({"id": "b", "name": "BBBBBBBB"}));
+    assert_eq!(s["counters"]["letters"], 10);
+    assert_eq!(s["control"], false);
+    let hold = s["hold_left"].as_f64().unwrap();
+    assert!(hold > 500.0 && hold <= 600.0, "hold left {hold}");
+
+    // No PIN, a wrong one, and a malformed header: 401, and nothing moves.
+    let next = r#"{"verb": "next"}"#;
+    assert_eq!(command_as(addr, &[], next).status, 401);
+    let wrong = bearer("9999");
+    let refused = command_as(addr, &[("Authorization", &wrong)], next);
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.json()["status"], "denied");
+    assert_eq!(
+        command_as(addr, &[("Authorization", "4321")], next).status,
+        401
+    );
+    assert_eq!(state(addr)["slide"], "a");
+
+    // The OSC addresses without the prefix, answered with the state.
+    assert_eq!(command(addr, json!({"verb": "next"}))["slide"], "b");
+    assert_eq!(
+        command(addr, json!({"verb": "goto", "args": ["c"]}))["slide"],
+        "c"
+    );
+    assert_eq!(
+        command(addr, json!({"verb": "goto", "args": [1]}))["slide"],
+        "a"
+    );
+    let counted = command(addr, json!({"verb": "count/letters/add", "args": [120]}));
+    assert_eq!(counted["counters"]["letters"], 130);
+    assert_eq!(command(addr, json!({"verb": "blackout"}))["blackout"], true);
+    assert_eq!(command(addr, json!({"verb": "restore"}))["blackout"], false);
+    assert_eq!(
+        command(addr, json!({"verb": "master", "args": [0.5]}))["master"],
+        0.5
+    );
+    assert_eq!(
+        command(addr, json!({"verb": "cycle/pause"}))["paused"],
+        true
+    );
+    assert_eq!(
+        command(addr, json!({"verb": "test", "args": ["grid"]}))["test_pattern"],
+        "grid"
+    );
+    assert_eq!(
+        command(addr, json!({"verb": "test", "args": ["off"]}))["test_pattern"],
+        "off"
+    );
+    assert_eq!(command(addr, json!({"verb": "ping"})), "pong");
+
+    // Each bad input: a clear answer, and nothing changes.
+    let auth = bearer(PIN);
+    let auth = [("Authorization", auth.as_str())];
+    let bad = |body: &str, status: u16, says: &str| {
+        let reply = command_as(addr, &auth, body);
+        let text = String::from_utf8_lossy(&reply.body).into_owned();
+        assert_eq!(reply.status, status, "{body}: {text}");
+        assert!(text.contains(says), "{body}: {text} should say {says:?}");
+    };
+    bad(r#"{"verb": "next""#, 400, "malformed JSON");
+    bad(r#"["next"]"#, 400, "malformed JSON");
+    bad(r#"{"verb": "next", "extra": 1}"#, 400, "unknown field");
+    bad(r#"{"verb": "fly"}"#, 400, "unknown verb \\\"fly\\\"");
+    bad(r#"{"verb": ""}"#, 400, "give a verb");
+    bad(r#"{"verb": "goto"}"#, 400, "slide's id or position");
+    bad(r#"{"verb": "goto", "args": ["nowhere"]}"#, 400, "nowhere");
+    bad(r#"{"verb": "goto", "args": [{"a": 1}]}"#, 400, "argument 1");
+    bad(
+        r#"{"verb": "count/letters/add", "args": [-3]}"#,
+        400,
+        "whole number",
+    );
+    bad(
+        r#"{"verb": "master", "args": [7]}"#,
+        400,
+        "level from 0 to 1",
+    );
+    let huge = format!(
+        r#"{{"verb": "next", "args": ["{}"]}}"#,
+        "x".repeat(64 * 1024)
+    );
+    bad(&huge, 413, "over 4096 bytes");
+    let after = state(addr);
+    assert_eq!(after["slide"], "a");
+    assert_eq!(after["counters"]["letters"], 130);
+    assert_eq!(after["blackout"], false);
+
+    // A browser logs in and gets a session cookie that scripts cannot read.
+    let login = |pin: &str| {
+        let body = json!({ "pin": pin }).to_string();
+        http(addr, "POST", "/api/login", &[], body.as_bytes())
+    };
+    assert_eq!(login("0000").status, 401);
+    assert_eq!(
+        http(addr, "POST", "/api/login", &[], b"pin=4321").status,
+        400
+    );
+    let ok = login(PIN);
+    assert_eq!(ok.status, 200);
+    let cookie = ok
+        .header("set-cookie")
+        .expect("a session cookie")
+        .to_string();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    let session = cookie.split(';').next().unwrap();
+    let by_cookie = command_as(
+        addr,
+        &[("Cookie", session)],
+        r#"{"verb": "goto", "args": ["b"]}"#,
+    );
+    assert_eq!(by_cookie.status, 200);
+    assert_eq!(by_cookie.json()["data"]["slide"], "b");
+    let s = http(addr, "GET", "/api/state", &[("Cookie", session)], b"").json();
+    assert_eq!(s["control"], true);
+    let forged = command_as(addr, &[("Cookie", "candela_session=00ff")], next);
+    assert_eq!(forged.status, 401);
+
+    // Thumbnails, of known slides only; anything else is a clear 404.
+    let thumb = jpeg(&get(addr, "/api/slides/c/thumbnail.jpg"));
+    assert_eq!(thumb.dimensions(), (320, 180));
+    assert_eq!(get(addr, "/api/slides/nope/thumbnail.jpg").status, 404);
+    assert_eq!(get(addr, "/api/nothing").status, 404);
+}
+
+#[test]
+fn preview_matches_the_rendered_output() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let addr = candela.addr;
+    let a = rendered("a");
+    let b = rendered("b");
+    assert!(
+        difference(&a, &b) > 3.0,
+        "the two slides differ enough to tell"
+    );
+
+    let preview = jpeg(&get(addr, "/api/preview.jpg"));
+    assert_eq!(preview.dimensions(), (640, 360));
+    let d = difference(&preview, &a);
+    assert!(
+        d < 2.5,
+        "preview of slide a differs from its rendering by {d}"
+    );
+    // Probes: the background, and the middle of the title's letter.
+    for (x, y) in [(5, 5), (630, 350), (320, 20), (100, 300)] {
+        let (p, r) = (preview.get_pixel(x, y).0, a.get_pixel(x, y).0);
+        for c in 0..3 {
+            assert!(
+                p[c].abs_diff(r[c]) <= 12,
+                "({x}, {y}): preview {p:?}, rendered {r:?}"
+            );
+        }
+    }
+
+    command(addr, json!({"verb": "next"}));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let preview = loop {
+        let p = jpeg(&get(addr, "/api/preview.jpg"));
+        if difference(&p, &b) < 2.5 || Instant::now() > deadline {
+            break p;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let d = difference(&preview, &b);
+    assert!(
+        d < 2.5,
+        "preview of slide b differs from its rendering by {d}"
+    );
+
+    command(addr, json!({"verb": "blackout"}));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let black = loop {
+        let p = jpeg(&get(addr, "/api/preview.jpg"));
+        let brightest = p.as_raw().iter().copied().max().unwrap();
+        if brightest <= 8 || Instant::now() > deadline {
+            break brightest;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        black <= 8,
+        "a blacked-out wall previews black, brightest {black}"
+    );
+}
+
+type Socket = tungstenite::WebSocket<TcpStream>;
+
+fn websocket(
+    addr: SocketAddr,
+    headers: &[(&'static str, &str)],
+) -> Result<Socket, tungstenite::Error> {
+    use tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/api/events")
+        .into_client_request()
+        .unwrap();
+    for (k, v) in headers {
+        request
+            .headers_mut()
+            .insert(*k, tungstenite::http::HeaderValue::from_str(v).unwrap());
+    }
+    let stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    tungstenite::client(request, stream)
+        .map(|(socket, _)| socket)
+        .map_err(|e| match e {
+            tungstenite::HandshakeError::Failure(e) => e,
+            tungstenite::HandshakeError::Interrupted(_) => {
+                tungstenite::Error::Io(std::io::ErrorKind::WouldBlock.into())
+            }
+        })
+}
+
+/// The next event of `kind` that `accept` takes, within `wait`.
+fn event(
+    socket: &mut Socket,
+    kind: &str,
+    wait: Duration,
+    accept: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + wait;
+    loop {
+        assert!(Instant::now() < deadline, "no {kind} event in {wait:?}");
+        match socket.read() {
+            Ok(tungstenite::Message::Text(text)) => {
+                let event: Value = serde_json::from_str(&text).unwrap();
+                if event["type"] == kind && accept(&event) {
+                    return event;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => panic!("events: {e}"),
+        }
+    }
+}
+
+#[test]
+fn events_push_state_and_pictures_and_survive_many_viewers() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let addr = candela.addr;
+    let mut socket = websocket(addr, &[]).unwrap();
+    let first = event(&mut socket, "state", Duration::from_secs(10), |_| true);
+    assert_eq!(first["state"]["slide"], "a");
+    event(&mut socket, "preview", Duration::from_secs(10), |e| {
+        e["frame"].as_u64() > Some(0)
+    });
+
+    command(addr, json!({"verb": "next"}));
+    event(&mut socket, "state", Duration::from_secs(5), |e| {
+        e["state"]["slide"] == "b"
+    });
+    event(&mut socket, "preview", Duration::from_secs(5), |_| true);
+
+    // A viewer that never reads, and 200 that connect and vanish: the show goes on and
+    // the server's memory stays bounded.
+    let rss = || -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", candela.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let _sleeper = websocket(addr, &[]).unwrap();
+    let before = rss();
+    for round in 0..4 {
+        let crowd: Vec<Socket> = (0..50).map(|_| websocket(addr, &[]).unwrap()).collect();
+        command(
+            addr,
+            json!({"verb": "count/letters/add", "args": [1 + round]}),
+        );
+        drop(crowd);
+    }
+    for i in 0..50 {
+        command(
+            addr,
+            json!({"verb": "count/letters/add", "args": [1000 + i]}),
+        );
+    }
+    let expected = 10 + 1 + 2 + 3 + 4 + (0..50).map(|i| 1000 + i).sum::<u64>();
+    event(&mut socket, "state", Duration::from_secs(10), |e| {
+        e["state"]["counters"]["letters"] == expected
+    });
+    assert_eq!(state(addr)["counters"]["letters"], expected);
+    let after = rss();
+    assert!(
+        after < before + 64 * 1024,
+        "200 viewers came and went: resident memory grew from {before} KiB to {after} KiB"
+    );
+}
+
+#[test]
+fn pins_from_the_show_and_a_view_pin() {
+    let candela = start(&fixture("pinned.toml"), &[("CANDELA_PIN", "")]);
+    let addr = candela.addr;
+    assert_eq!(
+        get(addr, "/").status,
+        200,
+        "the page itself, to log in from"
+    );
+    assert_eq!(get(addr, "/api/state").status, 401);
+    assert_eq!(get(addr, "/api/preview.jpg").status, 401);
+    assert_eq!(get(addr, "/api/slides/a/thumbnail.jpg").status, 401);
+    assert!(
+        websocket(addr, &[]).is_err(),
+        "events need the view PIN too"
+    );
+    let view = bearer("1357");
+    let viewer = [("Authorization", view.as_str())];
+    let s = http(addr, "GET", "/api/state", &viewer, b"");
+    assert_eq!(s.status, 200);
+    assert_eq!(s.json()["control"], false);
+    let mut socket = websocket(addr, &viewer).unwrap();
+    event(&mut socket, "state", Duration::from_secs(10), |_| true);
+    assert_eq!(
+        command_as(addr, &viewer, r#"{"verb": "blackout"}"#).status,
+        401
+    );
+    // The show's PIN, since CANDELA_PIN is not set.
+    assert_eq!(
+        command_as(
+            addr,
+            &[("Authorization", &bearer(PIN))],
+            "{\"verb\": \"blackout\"}"
+        )
+        .status,
+        401
+    );
+    let control = bearer("2468");
+    let done = command_as(
+        addr,
+        &[("Authorization", &control)],
+        r#"{"verb": "blackout"}"#,
+    );
+    assert_eq!(done.status, 200);
+    assert_eq!(done.json()["data"]["blackout"], true);
+}
+
+#[test]
+fn the_allowlist_refuses_everyone_else() {
+    let candela = start(&fixture("guarded.toml"), &[]);
+    let addr = candela.addr;
+    let auth = bearer(PIN);
+    for reply in [
+        get(addr, "/"),
+        get(addr, "/api/state"),
+        get(addr, "/api/preview.jpg"),
+        command_as(addr, &[("Authorization", &auth)], r#"{"verb": "next"}"#),
+        http(addr, "POST", "/api/login", &[], br#"{"pin": "4321"}"#),
+    ] {
+        assert_eq!(
+            reply.status,
+            403,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.json()["status"], "denied");
+    }
+    assert!(websocket(addr, &[]).is_err());
+}
+
+#[test]
+fn wrong_pins_are_limited_per_address() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let addr = candela.addr;
+    let next = r#"{"verb": "next"}"#;
+    for i in 0..candela::web::WRONG_PINS {
+        let wrong = bearer(&format!("{:04}", 1000 + i));
+        assert_eq!(
+            command_as(addr, &[("Authorization", &wrong)], next).status,
+            401
+        );
+    }
+    let right = bearer(PIN);
+    let locked = command_as(addr, &[("Authorization", &right)], next);
+    assert_eq!(
+        locked.status, 429,
+        "even the right PIN waits after too many wrong ones"
+    );
+    assert!(locked.header("retry-after").is_some());
+    let login = http(addr, "POST", "/api/login", &[], br#"{"pin": "4321"}"#);
+    assert_eq!(login.status, 429);
+    assert_eq!(
+        state(addr)["slide"],
+        "a",
+        "viewing needs no PIN, and nothing moved"
+    );
+}
+
+#[test]
+fn no_display_plays_headless_with_the_web_remote() {
+    let state_dir = scratch("no-display");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args(["play", "--no-osc", "--http", "127.0.0.1:0", "--state-dir"])
+        .arg(&state_dir)
+        .arg(fixture("show.toml"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = String::new();
+    let addr: SocketAddr = loop {
+        let line = lines.next().expect("candela keeps running").unwrap();
+        said.push_str(&line);
+        said.push('\n');
+        if let Some(a) = line.split("web remote listening on ").nth(1) {
+            break a.trim().parse().unwrap();
+        }
+    };
+    let s = state(addr);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(s["slide"], "a");
+    assert!(
+        said.contains("no display"),
+        "it says why it plays headless: {said}"
+    );
+}
+
+// ---- A real browser ----
+
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+];
+
+/// chromedriver, and one browser session driven over WebDriver's HTTP API.
+struct Browser {
+    driver: Child,
+    at: SocketAddr,
+    session: String,
+    /// Where a screenshot goes when the test fails.
+    name: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn which(names: &[&str]) -> String {
+    for name in names {
+        for dir in ["/usr/bin", "/usr/lib/chromium", "/usr/local/bin"] {
+            let path = Path::new(dir).join(name);
+            if path.is_file() {
+                return path.to_string_lossy().into_owned();
+            }
+        }
+    }
+    panic!("{names:?} not found: scripts/deps installs chromium and chromium-driver");
+}
+
+impl Browser {
+    fn open(name: &str, mobile: bool) -> Browser {
+        let port = free_port();
+        let driver = Command::new(which(&["chromedriver"]))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let at = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(at).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let profile = scratch(&format!("chromium-{name}"));
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.push("--window-size=1280,900".into());
+        let mut options = json!({ "binary": which(&["chromium"]), "args": args });
+        if mobile {
+            options["mobileEmulation"] =
+                json!({ "deviceMetrics": { "width": 360, "height": 740, "pixelRatio": 2.0 } });
+        }
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome", "goog:chromeOptions": options } } });
+        let mut browser = Browser {
+            driver,
+            at,
+            session: String::new(),
+            name: name.into(),
+        };
+        let created = browser.call("POST", "/session", caps);
+        browser.session = created["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {created}"))
+            .to_string();
+        browser
+    }
+
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let body = if method == "GET" {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let reply = http(
+            self.at,
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        let value = reply.json();
+        assert_eq!(reply.status, 200, "WebDriver {method} {path}: {value}");
+        value["value"].clone()
+    }
+
+    fn session_call(&self, method: &str, path: &str, body: Value) -> Value {
+        self.call(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn go(&self, url: &str) {
+        self.session_call("POST", "/url", json!({ "url": url }));
+    }
+
+    fn script(&self, script: &str) -> Value {
+        self.session_call(
+            "POST",
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
+    }
+
+    /// Waits until `script` returns something truthy, and returns it.
+    fn until(&self, what: &str, script: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let v = self.script(script);
+            if !(v.is_null() || v == false) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "the page never showed {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn tap(&self, css: &str) {
+        let found = self.session_call(
+            "POST",
+            "/element",
+            json!({ "using": "css selector", "value": css }),
+        );
+        let id = found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_string();
+        self.session_call("POST", &format!("/element/{id}/click"), json!({}));
+    }
+
+    fn screenshot(&self) -> Option<PathBuf> {
+        let shot = self.session_call("GET", "/screenshot", Value::Null);
+        let bytes = base64(shot.as_str()?);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-browser");
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = dir.join(format!("{}-failure.png", self.name));
+        std::fs::write(&path, bytes).ok()?;
+        Some(path)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if std::thread::panicking() && !self.session.is_empty() {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.screenshot())) {
+                Ok(Some(path)) => eprintln!("screenshot of the failing page: {}", path.display()),
+                _ => eprintln!("no screenshot of the failing page could be taken"),
+            }
+        }
+        if !self.session.is_empty() {
+            let path = format!("/session/{}", self.session);
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                http(self.at, "DELETE", &path, &[], b"")
+            }));
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let digits: Vec<u8> = text.bytes().filter_map(value).collect();
+    digits
+        .chunks(4)
+        .flat_map(|c| {
+            let n = c.iter().fold(0u32, |n, d| n << 6 | *d as u32) << (6 * (4 - c.len()));
+            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+            bytes[..c.len().saturating_sub(1)].to_vec()
+        })
+        .collect()
+}
+
+/// The preview's average brightness as the page shows it, read through a canvas.
+const PREVIEW_LOOK: &str = r#"
+    const img = document.getElementById('preview');
+    if (!img.complete || !img.naturalWidth) return null;
+    const c = document.createElement('canvas'); c.width = 64; c.height = 36;
+    const g = c.getContext('2d'); g.drawImage(img, 0, 0, 64, 36);
+    const d = g.getImageData(0, 0, 64, 36).data; let s = 0;
+    for (let i = 0; i < d.length; i += 4) s += d[i] + d[i + 1] + d[i + 2];
+    return { frame: Number(img.dataset.frame), look: s / (64 * 36 * 3) };
+"#;
+
+#[test]
+fn a_browser_logs_in_taps_next_and_sees_the_wall_change() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let browser = Browser::open("laptop", false);
+    browser.go(&format!("http://{}/", candela.addr));
+    browser.until(
+        "the show's state",
+        "return document.getElementById('now-name').dataset.slide === 'a'",
+    );
+    let before = browser.until(
+        "a preview",
+        &format!("return (() => {{ {PREVIEW_LOOK} }})()"),
+    );
+    browser.script("document.getElementById('pin').value = '4321'; return true;");
+    browser.tap("#login button");
+    browser.until(
+        "control after logging in",
+        "return !document.getElementById('next').disabled && document.getElementById('mode').textContent === 'control'",
+    );
+    browser.tap("#next");
+    browser.until(
+        "the next slide's name",
+        "return document.getElementById('now-name').dataset.slide === 'b'",
+    );
+    let script = format!(
+        "const p = (() => {{ {PREVIEW_LOOK} }})(); return p && p.frame > {} && Math.abs(p.look - {}) > 1 ? p : null;",
+        before["frame"], before["look"]
+    );
+    browser.until("the preview of the new slide", &script);
+    assert_eq!(state(candela.addr)["slide"], "b");
+    let connected = browser.script("return document.getElementById('conn').textContent");
+    assert_eq!(connected, "connected");
+}
+
+#[test]
+fn the_page_fits_a_phone() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let browser = Browser::open("phone", true);
+    browser.go(&format!("http://{}/", candela.addr));
+    browser.until(
+        "the show's state",
+        "return document.getElementById('now-name').dataset.slide === 'a'",
+    );
+    browser.until(
+        "a preview",
+        &format!("return (() => {{ {PREVIEW_LOOK} }})()"),
+    );
+    let layout = browser.script(
+        r#"const r = (id) => document.getElementById(id).getBoundingClientRect();
+           return { viewport: window.innerWidth, scroll: document.documentElement.scrollWidth,
+                    next: [r('next').width, r('next').height], back: [r('back').width, r('back').height],
+                    wall: r('wall').width, slides: document.querySelectorAll('#grid button').length };"#,
+    );
+    assert_eq!(layout["viewport"], 360, "{layout}");
+    assert!(
+        layout["scroll"].as_f64() <= Some(360.0),
+        "nothing sticks out sideways: {layout}"
+    );
+    assert!(
+        layout["next"][0].as_f64() >= Some(300.0),
+        "Next spans the phone: {layout}"
+    );
+    assert!(
+        layout["next"][1].as_f64() >= Some(56.0),
+        "Next is a big target: {layout}"
+    );
+    assert!(
+        layout["back"][1].as_f64() >= Some(48.0),
+        "Back is a big target: {layout}"
+    );
+    assert!(
+        layout["wall"].as_f64() >= Some(300.0),
+        "the wall fills the width: {layout}"
+    );
+    assert_eq!(layout["slides"], 3, "{layout}");
+}
+
+#[test]
+fn a_viewer_that_never_reads_is_dropped_without_stalling_anyone() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let addr = candela.addr;
+    let mut sleeper = websocket(addr, &[]).unwrap();
+    let mut reader = websocket(addr, &[]).unwrap();
+    event(&mut reader, "state", Duration::from_secs(10), |_| true);
+    // Far more state changes than the kernel's buffers between the server and a client
+    // that never reads can hold; each one answered at once all the same.
+    let changes = 1500u64;
+    let started = Instant::now();
+    for i in 0..changes {
+        let value = 1000 + i;
+        let reply = command(addr, json!({"verb": "count/letters", "args": [value]}));
+        assert_eq!(reply["counters"]["letters"], value);
+    }
+    let took = started.elapsed();
+    event(&mut reader, "state", Duration::from_secs(10), |e| {
+        e["state"]["counters"]["letters"] == 1000 + changes - 1
+    });
+    // Past the server's patience, the sleeper's connection is closed: what it still holds
+    // is read, then the end, not a wait for more.
+    std::thread::sleep(Duration::from_secs(7));
+    let mut held = 0;
+    let end = loop {
+        match sleeper.read() {
+            Ok(_) => held += 1,
+            Err(e) => break e,
+        }
+    };
+    let closed = match &end {
+        tungstenite::Error::Io(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        _ => true,
+    };
+    assert!(
+        closed,
+        "the sleeper is still connected after {held} events: {end}"
+    );
+    assert!(
+        held < changes,
+        "the sleeper was dropped with {held} of {changes} events in its buffers"
+    );
+    eprintln!("{changes} commands in {took:?}; the sleeper held {held} events when dropped");
+    assert_eq!(state(addr)["counters"]["letters"], 1000 + changes - 1);
+}
+
+#[test]
+fn an_address_asked_for_and_taken_stops_with_a_clear_message() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args([
+            "play",
+            "--headless",
+            "--no-osc",
+            "--seconds",
+            "1",
+            "--http",
+            &addr,
+        ])
+        .arg("--state-dir")
+        .arg(scratch("taken"))
+        .arg(fixture("show.toml"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains(&format!("cannot serve the web remote on {addr}"))
+            && said.contains("--no-http"),
+        "{said}"
+    );
+}
+
+#[test]
+fn the_page_lists_the_show_files_problems() {
+    let candela = start(&fixture("problem.toml"), &[]);
+    let problems = state(candela.addr)["problems"].clone();
+    let listed = problems.as_array().expect("a list of problems");
+    assert_eq!(listed.len(), 1, "{problems}");
+    let text = listed[0].as_str().unwrap();
+    assert!(
+        text.contains("problem.toml:") && text.contains("pin \"12\""),
+        "{text}"
+    );
+    assert_eq!(command(candela.addr, json!({"verb": "next"}))["slide"], "a");
+}
+
+/// A process we started, ended when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_window_offers_its_frames_to_the_preview_too() {
+    // A fresh Xvfb on a display number it picks itself.
+    let mut xvfb = Proc(
+        Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x720x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (scripts/deps installs xvfb)"),
+    );
+    let mut number = String::new();
+    BufReader::new(xvfb.0.stdout.as_mut().unwrap())
+        .read_line(&mut number)
+        .unwrap();
+    let display = format!(":{}", number.trim());
+    let candela = launch(
+        &["--windowed", "1280x720"],
+        &fixture("show.toml"),
+        &[("DISPLAY", &display), ("WAYLAND_DISPLAY", "")],
+    );
+    // The window draws the show's own canvas (1920x1080): the picture is scaled down from it.
+    let s = state(candela.addr);
+    assert_eq!(s["slide"], "a");
+    let preview = jpeg(&get(candela.addr, "/api/preview.jpg"));
+    assert_eq!(preview.dimensions(), (640, 360));
+    let a = rendered("a");
+    // The background in the right channel order (the window's frames are often BGRA).
+    for (x, y) in [(5, 5), (630, 350), (5, 350), (630, 5)] {
+        let (p, r) = (preview.get_pixel(x, y).0, a.get_pixel(x, y).0);
+        for c in 0..3 {
+            assert!(
+                p[c].abs_diff(r[c]) <= 8,
+                "({x}, {y}): preview {p:?}, rendered {r:?}"
+            );
+        }
+    }
+    let d = difference(&preview, &a);
+    assert!(
+        d < 4.0,
+        "the window's preview differs from the rendering by {d}"
+    );
+    command(candela.addr, json!({"verb": "goto", "args": ["b"]}));
+    let b = rendered("b");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let d = loop {
+        let d = difference(&jpeg(&get(candela.addr, "/api/preview.jpg")), &b);
+        if d < 4.0 || Instant::now() > deadline {
+            break d;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        d < 4.0,
+        "after a cue, the window's preview differs from slide b by {d}"
+    );
+}
