@@ -130,7 +130,7 @@ fn slide_change() {
             if loaded && waited.is_zero() {
                 waited = now - cue;
             }
-            if loaded && !player.renderer().photos_settling() && !player.engine.animating(now) {
+            if loaded && !player.engine.animating(now) {
                 break;
             }
             assert!(now < cue + Duration::from_secs(60), "the photo never came");

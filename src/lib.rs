@@ -27,7 +27,9 @@
 //!   goes), and the show's side that applies it.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: slides into canvas-sized layers, then one output pass per projector
-//!   (warp, masks, blend); layout, photos, test patterns, offscreen read-back.
+//!   (warp, masks, blend); layout, test patterns, offscreen read-back; photos decoded and
+//!   sized on worker threads (`photo`) and kept on the GPU near the current slide
+//!   (`photo_cache`), so no frame waits for a decode.
 //! - [`osc`]: OSC from desks and tablets: framing, packets, desk dialects, the UDP/TCP
 //!   server on its own tokio thread, replies and feedback.
 //! - [`output`]: where frames go: a borderless window per projector (winit), or offscreen;

@@ -29,6 +29,7 @@ use glyphon::{
 use layout::{Rect, TextBlock};
 use output::{FrameParams, OutputPipeline, Variant};
 use pattern::OutputLabel;
+pub use photo_cache::PhotoNeeds;
 use photo_cache::{Look, PhotoCache, PhotoKey};
 use quad::{Quad, QuadPipeline};
 use std::collections::HashSet;
@@ -163,10 +164,11 @@ impl Renderer {
         self.photos.broken()
     }
 
-    /// Whether a photo on screen is still loading or fading in: the picture changes by itself,
-    /// so a player that draws only on change should draw another frame.
-    pub fn photos_settling(&self) -> bool {
-        self.photos.settling()
+    /// What the photos on screen need of a player that draws only when the picture changes:
+    /// a frame (one arrived or is fading in), a look again soon (one is being decoded, and
+    /// no frame waits for it), or nothing. Never blocks.
+    pub fn photos_need(&mut self) -> PhotoNeeds {
+        self.photos.needs()
     }
 
     /// Looks again at every photo file kept or wanted: one replaced on disk since it was

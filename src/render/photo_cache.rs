@@ -72,6 +72,17 @@ pub struct Shown {
     arrived: u64,
 }
 
+/// What the photos on screen need of a player that draws only when the picture changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoNeeds {
+    /// Nothing: they are all in, or cannot be shown.
+    Nothing,
+    /// One is still being decoded: ask again soon (nothing to draw yet).
+    Poll,
+    /// The next frame differs: one has arrived, or is fading in.
+    Frame,
+}
+
 /// How a photo looks in a frame: what a layer drawn with it must be redrawn for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Look {
@@ -262,16 +273,27 @@ impl PhotoCache {
         (frames * 255 / FADE_FRAMES) as u8
     }
 
-    /// Whether a photo drawn last frame is still loading or fading in: the picture will
-    /// change by itself, so the output should keep drawing.
-    pub fn settling(&self) -> bool {
-        self.on_screen.iter().any(|key| match self.look(key) {
-            Look::Loading => true,
-            Look::Broken => false,
-            Look::Shown { alpha, .. } => {
-                alpha < 255 || self.entries.get(key).is_some_and(|e| e.loading.is_some())
+    /// What the photos drawn last frame need of a player that draws only when the picture
+    /// changes. Takes in finished decodes; never blocks.
+    pub fn needs(&mut self) -> PhotoNeeds {
+        while let Ok(done) = self.done.try_recv() {
+            self.arrived.push_back(done);
+        }
+        if self.arrived.iter().any(|d| self.on_screen.contains(&d.key)) {
+            return PhotoNeeds::Frame;
+        }
+        let mut needs = PhotoNeeds::Nothing;
+        for key in &self.on_screen {
+            match self.look(key) {
+                Look::Shown { alpha, .. } if alpha < 255 => return PhotoNeeds::Frame,
+                Look::Loading => needs = PhotoNeeds::Poll,
+                Look::Shown { .. } | Look::Broken => {}
             }
-        })
+            if self.entries.get(key).is_some_and(|e| e.loading.is_some()) {
+                needs = PhotoNeeds::Poll;
+            }
+        }
+        needs
     }
 
     /// Loads `key`'s photo now, on this thread, unless the current version is on the GPU or
