@@ -172,6 +172,11 @@ fn slide_change() {
     );
     assert_eq!(player.renderer().photo_opacity(&big), None, "loaded ahead");
     report("  to an unloaded 24 MP portrait", change(&mut player, 6));
+    let (photos, bytes) = player.renderer().resident_photos();
+    println!(
+        "  photos on the GPU after: {photos}, {:.1} MB",
+        bytes as f64 / 1e6
+    );
 }
 
 criterion_group!(benches, pipeline);

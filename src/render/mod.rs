@@ -6,6 +6,10 @@
 //! while it is on screen. Then one output pass per projector composites the layers and
 //! applies that projector's warp, masks and blend in the same fragment shader
 //! (`output.rs`), so a crossfade costs one full-screen draw per projector, not a slide render.
+//!
+//! Photos are decoded and sized on worker threads (`photo.rs`, `photo_cache.rs`): a layer whose
+//! photo is not in yet is drawn without it and drawn again as the photo fades in, so no frame
+//! waits for a decode. Stills (`offscreen.rs`) load theirs first.
 
 mod gpu;
 pub mod layout;
@@ -426,7 +430,7 @@ impl Renderer {
     }
 
     /// Keeps the photos of the slides in `shown` (the last on top), the one before and the
-    /// next [`photo_cache::AHEAD`] wanted, in that order; worked out again only when the
+    /// next three (`photo_cache::AHEAD`) wanted, in that order; worked out again only when the
     /// slides on screen change. With none on screen, those last on screen (or the first
     /// slide) stay the reference.
     fn want_photos_around(&mut self, shown: &[(LayerKey, f32)]) {

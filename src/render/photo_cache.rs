@@ -303,25 +303,23 @@ impl PhotoCache {
         let entry = self.entries.entry(key.clone()).or_default();
         entry.on_disk = stamp;
         entry.wanted = self.frame;
-        if stamp.is_some() && entry.made_from == stamp {
-            return;
-        }
-        let Some(stamp) = stamp else {
-            if entry.broken.is_none() {
+        match stamp {
+            None if entry.broken.is_none() => {
                 entry.broken = Some(format!("cannot read {}: it is gone", key.0.display()));
             }
-            return;
-        };
-        let result = photo::load_fitted(&key.0, key.1, key.2, key.3).map_err(|e| e.to_string());
-        self.take(
-            gpu,
-            quads,
-            Done {
-                key: key.clone(),
-                stamp,
-                result,
-            },
-        );
+            Some(stamp) if entry.made_from != Some(stamp) => {
+                let (path, w, h, fit) = key;
+                let result = photo::load_fitted(path, *w, *h, *fit).map_err(|e| e.to_string());
+                let done = Done {
+                    key: key.clone(),
+                    stamp,
+                    result,
+                };
+                self.take(gpu, quads, done);
+            }
+            None | Some(_) => {}
+        }
+        // A still shows the photo whole, not part way through a fade.
         if let Some(shown) = self.entries.get_mut(key).and_then(|e| e.shown.as_mut()) {
             shown.arrived = 0;
         }
