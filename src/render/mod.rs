@@ -265,7 +265,6 @@ impl Renderer {
         labels: impl FnOnce() -> Vec<OutputLabel>,
     ) {
         self.frame += 1;
-        self.photos.begin_frame(gpu, &self.quads);
         let mut wanted: Vec<(LayerKey, f32)> = match scene.test_pattern {
             Some(p) => vec![(LayerKey::Pattern(p, labels()), 1.0)],
             None => scene
@@ -279,6 +278,7 @@ impl Renderer {
         let skip = wanted.len().saturating_sub(crate::control::MAX_LAYERS);
         wanted.drain(..skip);
         self.want_photos_around(&wanted);
+        self.photos.begin_frame(gpu, &self.quads);
         let mut views = Vec::with_capacity(wanted.len());
         let mut photos = HashSet::new();
         for (key, _) in &wanted {

@@ -131,7 +131,7 @@ pub struct PhotoCache {
     jobs: SyncSender<Job>,
     done: Receiver<Done>,
     entries: HashMap<PhotoKey, Entry>,
-    /// Decoded photos not uploaded yet, oldest first.
+    /// Decoded photos not uploaded yet.
     arrived: VecDeque<Done>,
     /// Jobs sent whose photo is not on the GPU yet.
     in_flight: usize,
@@ -178,6 +178,14 @@ impl PhotoCache {
         while let Ok(done) = self.done.try_recv() {
             self.arrived.push_back(done);
         }
+        // Most wanted first: the photos on screen before those loaded ahead.
+        let wanted = &self.wanted;
+        self.arrived.make_contiguous().sort_by_key(|d| {
+            wanted
+                .iter()
+                .position(|k| *k == d.key)
+                .unwrap_or(usize::MAX)
+        });
         let mut budget = UPLOAD_BYTES_PER_FRAME;
         while let Some(done) = self.arrived.front() {
             let bytes = done.result.as_ref().map_or(0, |f| f.rgba.as_raw().len());
