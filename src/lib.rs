@@ -29,7 +29,9 @@
 //!   goes), and the show's side that applies it.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: slides into canvas-sized layers, then one output pass per projector
-//!   (warp, masks, blend); layout, photos, test patterns, offscreen read-back.
+//!   (warp, masks, blend); layout, test patterns, offscreen read-back; photos decoded and
+//!   sized on worker threads (`photo`) and kept on the GPU near the current slide
+//!   (`photo_cache`), so no frame waits for a decode.
 //! - [`check`]: `candela check`, every problem in a show found in one pass (also how the
 //!   file watcher checks an edited show).
 //! - [`osc`]: OSC from desks and tablets: framing, packets, desk dialects, the UDP/TCP

@@ -54,10 +54,10 @@ fn play_until(player: &mut Headless, tick: &mut u32, done: impl Fn(&Headless) ->
         if done(player) {
             return frames;
         }
-        player.frame(FRAME * *tick);
+        let drawn = player.frame(FRAME * *tick).drawn.is_some();
         *tick += 1;
-        // Nothing moves on screen: give the decoders the CPU rather than spin.
-        if !player.renderer().photos_settling() {
+        // Nothing moved: give the decoders the CPU rather than spin.
+        if !drawn {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
@@ -98,7 +98,7 @@ fn a_cue_to_an_unloaded_large_photo_drops_no_frame_and_fades_it_in() {
     let mut tick = 0;
     let first = dir.path().join("small-0.jpg");
     play_until(&mut player, &mut tick, |p| {
-        p.renderer().photo_opacity(&first) == Some(1.0) && !p.renderer().photos_settling()
+        p.renderer().photo_opacity(&first) == Some(1.0)
     });
     assert_eq!(
         player.renderer().photo_opacity(&big),
@@ -119,12 +119,15 @@ fn a_cue_to_an_unloaded_large_photo_drops_no_frame_and_fades_it_in() {
     // Each step: whether it drew, and how opaque the big photo was after it.
     let mut record: Vec<(bool, Option<f32>)> = Vec::new();
     for _ in 0..MOST_FRAMES {
-        let step = player.frame(FRAME * tick);
+        let drawn = player.frame(FRAME * tick).drawn.is_some();
         tick += 1;
         let opacity = player.renderer().photo_opacity(&big);
-        record.push((step.drawn.is_some(), opacity));
-        if opacity == Some(1.0) && !player.renderer().photos_settling() {
+        record.push((drawn, opacity));
+        if opacity == Some(1.0) {
             break;
+        }
+        if !drawn {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
     assert_eq!(record.last().unwrap().1, Some(1.0), "the photo never came");
@@ -133,21 +136,21 @@ fn a_cue_to_an_unloaded_large_photo_drops_no_frame_and_fades_it_in() {
     let shown = record.iter().position(|(drawn, _)| *drawn).unwrap();
     assert!(shown <= 1, "{:?}", &record[..3]);
     assert_eq!(record[shown].1, None, "{:?}", &record[..3]);
+    // The show went on meanwhile: the crossfade's frames were drawn while the photo was
+    // being decoded (a 24-megapixel decode outlasts several small frames many times over).
     let loading = record.iter().take_while(|(_, o)| o.is_none()).count();
-    // Every frame from then until the photo is fully in was drawn: none was dropped.
-    let settled = record.iter().position(|(_, o)| *o == Some(1.0)).unwrap();
+    let crossfade = record[shown..loading].iter().filter(|(d, _)| *d).count();
     assert!(
-        record[shown..=settled].iter().all(|(drawn, _)| *drawn),
-        "a frame was skipped while the photo loaded: {record:?}"
+        crossfade >= 3,
+        "{crossfade} frames while decoding: {record:?}"
     );
-    // It fades in over several frames, never stepping back.
-    let fade: Vec<f32> = record[loading..=settled]
-        .iter()
-        .filter_map(|(_, o)| *o)
-        .collect();
-    assert!(fade.len() >= 3, "no fade: {fade:?}");
-    assert!(fade.windows(2).all(|w| w[0] < w[1]), "{fade:?}");
-    assert!(fade[0] < 0.5, "{fade:?}");
+    // Then it fades in, a frame drawn for each step, never stepping back.
+    let fade = &record[loading..];
+    assert!(fade.iter().all(|(drawn, _)| *drawn), "{fade:?}");
+    let opacities: Vec<f32> = fade.iter().filter_map(|(_, o)| *o).collect();
+    assert!(opacities.len() >= 3, "no fade: {opacities:?}");
+    assert!(opacities.windows(2).all(|w| w[0] < w[1]), "{opacities:?}");
+    assert!(opacities[0] < 0.5, "{opacities:?}");
 
     // And it is on the wall: the photo box (left of the safe area) is the photo's red.
     let frame = player.snapshot(FRAME * tick).unwrap();

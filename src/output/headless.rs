@@ -8,7 +8,9 @@ use super::links::{LinkOptions, Links};
 use crate::control::{Engine, Status};
 use crate::inbox;
 use crate::inbox::Incoming;
-use crate::render::{Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, output_texture, render_image};
+use crate::render::{
+    Gpu, HEADLESS_FORMAT, OutputTarget, PhotoNeeds, Renderer, output_texture, render_image,
+};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -185,7 +187,7 @@ impl Headless {
             .last
             .as_ref()
             .is_some_and(|(s, g)| *s == scene && *g == geometry)
-            && !self.renderer.photos_settling();
+            && self.renderer.photos_need() != PhotoNeeds::Frame;
         if !unchanged {
             let started = Instant::now();
             let submitted = self.draw(&scene);

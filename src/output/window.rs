@@ -9,7 +9,7 @@ use super::monitor::{self, MonitorInfo};
 use crate::control::{Command, Engine, Scene, Stage};
 use crate::inbox;
 use crate::inbox::Incoming;
-use crate::render::{Gpu, OutputTarget, Renderer};
+use crate::render::{Gpu, OutputTarget, PhotoNeeds, Renderer};
 use crate::show::Size;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +23,8 @@ use winit::window::{Fullscreen, Window, WindowId, WindowLevel};
 /// How often the monitors are looked at, to put the show back on a projector that was
 /// unplugged and plugged in again.
 const MONITOR_CHECK: Duration = Duration::from_secs(2);
+/// How often the loop looks for a photo being decoded for the picture on screen.
+const PHOTO_POLL: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, Default)]
 pub struct WindowOptions {
@@ -466,7 +468,7 @@ impl App {
             &drawing.gpu,
             &mut drawing.renderer,
         );
-        if self.engine.animating(now) || drawing.renderer.photos_settling() {
+        if self.engine.animating(now) || drawing.renderer.photos_need() == PhotoNeeds::Frame {
             self.request_redraw();
         }
     }
@@ -572,6 +574,12 @@ impl ApplicationHandler<Incoming> for App {
         let mut wake = self.next_monitor_check;
         if let Some(change) = self.engine.next_change() {
             wake = wake.min(self.start + change);
+        }
+        // A photo on screen is being decoded off this thread: look for it now and then.
+        match self.drawing.as_mut().map(|d| d.renderer.photos_need()) {
+            Some(PhotoNeeds::Frame) => self.request_redraw(),
+            Some(PhotoNeeds::Poll) => wake = wake.min(Instant::now() + PHOTO_POLL),
+            Some(PhotoNeeds::Nothing) | None => {}
         }
         event_loop.set_control_flow(ControlFlow::WaitUntil(wake));
     }

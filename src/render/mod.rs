@@ -6,6 +6,10 @@
 //! while it is on screen. Then one output pass per projector composites the layers and
 //! applies that projector's warp, masks and blend in the same fragment shader
 //! (`output.rs`), so a crossfade costs one full-screen draw per projector, not a slide render.
+//!
+//! Photos are decoded and sized on worker threads (`photo.rs`, `photo_cache.rs`): a layer whose
+//! photo is not in yet is drawn without it and drawn again as the photo fades in, so no frame
+//! waits for a decode. Stills (`offscreen.rs`) load theirs first.
 
 mod gpu;
 pub mod layout;
@@ -32,6 +36,7 @@ use glyphon::{
 use layout::{Rect, TextBlock};
 use output::{FrameParams, OutputPipeline, Variant};
 use pattern::OutputLabel;
+pub use photo_cache::PhotoNeeds;
 use photo_cache::{Look, PhotoCache, PhotoKey};
 use quad::{Quad, QuadPipeline};
 use std::collections::HashSet;
@@ -166,10 +171,11 @@ impl Renderer {
         self.photos.broken()
     }
 
-    /// Whether a photo on screen is still loading or fading in: the picture changes by itself,
-    /// so a player that draws only on change should draw another frame.
-    pub fn photos_settling(&self) -> bool {
-        self.photos.settling()
+    /// What the photos on screen need of a player that draws only when the picture changes:
+    /// a frame (one arrived or is fading in), a look again soon (one is being decoded, and
+    /// no frame waits for it), or nothing. Never blocks.
+    pub fn photos_need(&mut self) -> PhotoNeeds {
+        self.photos.needs()
     }
 
     /// Looks again at every photo file kept or wanted: one replaced on disk since it was
@@ -291,7 +297,6 @@ impl Renderer {
         labels: impl FnOnce() -> Vec<OutputLabel>,
     ) -> wgpu::CommandEncoder {
         self.frame += 1;
-        self.photos.begin_frame(gpu, &self.quads);
         let mut wanted: Vec<(LayerKey, f32)> = match scene.test_pattern {
             Some(p) => vec![(LayerKey::Pattern(p, labels()), 1.0)],
             None => scene
@@ -305,6 +310,7 @@ impl Renderer {
         let skip = wanted.len().saturating_sub(crate::control::MAX_LAYERS);
         wanted.drain(..skip);
         self.want_photos_around(&wanted);
+        self.photos.begin_frame(gpu, &self.quads);
         let mut views = Vec::with_capacity(wanted.len());
         let mut photos = HashSet::new();
         for (key, _) in &wanted {
@@ -456,7 +462,7 @@ impl Renderer {
     }
 
     /// Keeps the photos of the slides in `shown` (the last on top), the one before and the
-    /// next [`photo_cache::AHEAD`] wanted, in that order; worked out again only when the
+    /// next three (`photo_cache::AHEAD`) wanted, in that order; worked out again only when the
     /// slides on screen change. With none on screen, those last on screen (or the first
     /// slide) stay the reference.
     fn want_photos_around(&mut self, shown: &[(LayerKey, f32)]) {

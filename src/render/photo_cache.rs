@@ -72,6 +72,17 @@ pub struct Shown {
     arrived: u64,
 }
 
+/// What the photos on screen need of a player that draws only when the picture changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoNeeds {
+    /// Nothing: they are all in, or cannot be shown.
+    Nothing,
+    /// One is still being decoded: ask again soon (nothing to draw yet).
+    Poll,
+    /// The next frame differs: one has arrived, or is fading in.
+    Frame,
+}
+
 /// How a photo looks in a frame: what a layer drawn with it must be redrawn for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Look {
@@ -120,7 +131,7 @@ pub struct PhotoCache {
     jobs: SyncSender<Job>,
     done: Receiver<Done>,
     entries: HashMap<PhotoKey, Entry>,
-    /// Decoded photos not uploaded yet, oldest first.
+    /// Decoded photos not uploaded yet.
     arrived: VecDeque<Done>,
     /// Jobs sent whose photo is not on the GPU yet.
     in_flight: usize,
@@ -167,6 +178,14 @@ impl PhotoCache {
         while let Ok(done) = self.done.try_recv() {
             self.arrived.push_back(done);
         }
+        // Most wanted first: the photos on screen before those loaded ahead.
+        let wanted = &self.wanted;
+        self.arrived.make_contiguous().sort_by_key(|d| {
+            wanted
+                .iter()
+                .position(|k| *k == d.key)
+                .unwrap_or(usize::MAX)
+        });
         let mut budget = UPLOAD_BYTES_PER_FRAME;
         while let Some(done) = self.arrived.front() {
             let bytes = done.result.as_ref().map_or(0, |f| f.rgba.as_raw().len());
@@ -262,16 +281,27 @@ impl PhotoCache {
         (frames * 255 / FADE_FRAMES) as u8
     }
 
-    /// Whether a photo drawn last frame is still loading or fading in: the picture will
-    /// change by itself, so the output should keep drawing.
-    pub fn settling(&self) -> bool {
-        self.on_screen.iter().any(|key| match self.look(key) {
-            Look::Loading => true,
-            Look::Broken => false,
-            Look::Shown { alpha, .. } => {
-                alpha < 255 || self.entries.get(key).is_some_and(|e| e.loading.is_some())
+    /// What the photos drawn last frame need of a player that draws only when the picture
+    /// changes. Takes in finished decodes; never blocks.
+    pub fn needs(&mut self) -> PhotoNeeds {
+        while let Ok(done) = self.done.try_recv() {
+            self.arrived.push_back(done);
+        }
+        if self.arrived.iter().any(|d| self.on_screen.contains(&d.key)) {
+            return PhotoNeeds::Frame;
+        }
+        let mut needs = PhotoNeeds::Nothing;
+        for key in &self.on_screen {
+            match self.look(key) {
+                Look::Shown { alpha, .. } if alpha < 255 => return PhotoNeeds::Frame,
+                Look::Loading => needs = PhotoNeeds::Poll,
+                Look::Shown { .. } | Look::Broken => {}
             }
-        })
+            if self.entries.get(key).is_some_and(|e| e.loading.is_some()) {
+                needs = PhotoNeeds::Poll;
+            }
+        }
+        needs
     }
 
     /// Loads `key`'s photo now, on this thread, unless the current version is on the GPU or
@@ -281,25 +311,23 @@ impl PhotoCache {
         let entry = self.entries.entry(key.clone()).or_default();
         entry.on_disk = stamp;
         entry.wanted = self.frame;
-        if stamp.is_some() && entry.made_from == stamp {
-            return;
-        }
-        let Some(stamp) = stamp else {
-            if entry.broken.is_none() {
+        match stamp {
+            None if entry.broken.is_none() => {
                 entry.broken = Some(format!("cannot read {}: it is gone", key.0.display()));
             }
-            return;
-        };
-        let result = photo::load_fitted(&key.0, key.1, key.2, key.3).map_err(|e| e.to_string());
-        self.take(
-            gpu,
-            quads,
-            Done {
-                key: key.clone(),
-                stamp,
-                result,
-            },
-        );
+            Some(stamp) if entry.made_from != Some(stamp) => {
+                let (path, w, h, fit) = key;
+                let result = photo::load_fitted(path, *w, *h, *fit).map_err(|e| e.to_string());
+                let done = Done {
+                    key: key.clone(),
+                    stamp,
+                    result,
+                };
+                self.take(gpu, quads, done);
+            }
+            None | Some(_) => {}
+        }
+        // A still shows the photo whole, not part way through a fade.
         if let Some(shown) = self.entries.get_mut(key).and_then(|e| e.shown.as_mut()) {
             shown.arrived = 0;
         }
