@@ -64,6 +64,10 @@ impl Links {
     /// Starts what `options` asks for, and the show's count feeds; requests and readings
     /// reach the show through `deliver`.
     pub fn start(options: LinkOptions, engine: &Engine, deliver: Deliver) -> anyhow::Result<Links> {
+        // Watching first: an edit saved once the show answers on the network is never missed.
+        let watcher = options
+            .watch
+            .then(|| super::watcher::start(engine.show(), deliver.clone()));
         let feeding = feeds_of(engine);
         let feeds = start_feeds(&feeding, &deliver);
         let web = match &options.web {
@@ -79,9 +83,6 @@ impl Links {
             )?),
             None => None,
         };
-        let watcher = options
-            .watch
-            .then(|| super::watcher::start(engine.show(), deliver.clone()));
         let keeper = options
             .counts_file
             .map(|file| store::keeper(file, engine.counts().clone()));

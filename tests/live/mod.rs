@@ -117,7 +117,11 @@ impl Candela {
             if f(&s) {
                 return s;
             }
-            assert!(Instant::now() < end, "never {what}; state: {s}");
+            assert!(
+                Instant::now() < end,
+                "never {what}; state: {s}\nits log:\n{}",
+                self.log.lock().unwrap().join("\n")
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
