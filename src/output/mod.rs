@@ -40,20 +40,21 @@ fn revisions(engine: &crate::control::Engine) -> Revisions {
     (engine.revision(), engine.photo_revision())
 }
 
-/// After a reload (`seen` is what the renderer planned for): the new show's photos are
-/// planned and loaded; photo files changed on disk are decoded again (the photo cache knows
-/// each file's version), and the slides drawn with them redrawn once they are.
+/// After a reload (`seen` is what the renderer planned for): a new show's photos are planned
+/// and loaded; when only photo files changed on disk, those are decoded again (the photo
+/// cache knows each file's version) and the slides drawn with them redrawn once they are.
 fn reloaded(
     seen: &mut Revisions,
     renderer: &mut crate::render::Renderer,
     engine: &crate::control::Engine,
 ) {
     let now = revisions(engine);
-    if now == *seen {
-        return;
+    if now.0 != seen.0 {
+        preload(renderer, engine);
+    } else if now.1 != seen.1 {
+        renderer.refresh_photos();
     }
     *seen = now;
-    preload(renderer, engine);
 }
 
 /// Plans every slide's photo at the canvas's size and starts loading those near the current

@@ -802,7 +802,8 @@ fn upload_texture(
         .create_view(&Default::default())
 }
 
-fn texture_descriptor(
+/// A plain 2D texture's description, one mip level, one sample.
+pub(crate) fn texture_descriptor(
     label: &str,
     size: (u32, u32),
     format: wgpu::TextureFormat,

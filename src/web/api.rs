@@ -172,13 +172,40 @@ struct CommandBody {
     args: Vec<Value>,
 }
 
-/// A JSON object of the shape `T` (serde would take a list of its fields in order too).
-fn object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    if !value.is_object() {
-        return Err("expected an object".into());
-    }
-    serde_json::from_value(value).map_err(|e| e.to_string())
+/// The request's body as a JSON object of the shape `T` (not a list: serde would take one
+/// of its fields in order too), or the answer saying what was wrong with it (`example`
+/// shows a good one).
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    example: &str,
+) -> Result<T, Box<Response>> {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(Box::new(problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "error",
+                format!("the body is over {MAX_BODY} bytes"),
+            )));
+        }
+        Err(e) => return Err(Box::new(problem(e.status(), "error", e.body_text()))),
+    };
+    let parsed = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|v| {
+            if v.is_object() {
+                serde_json::from_value(v).map_err(|e| e.to_string())
+            } else {
+                Err("expected an object".into())
+            }
+        });
+    parsed.map_err(|e| {
+        Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "error",
+            format!("malformed JSON: {e}; send {example}"),
+        ))
+    })
 }
 
 /// A command as the OSC message it stands for: `{prefix}/{verb}` with the arguments.
@@ -266,28 +293,9 @@ async fn command(
     if let Err(r) = guard(&shared, addr, &headers, Level::Control) {
         return r.into_response();
     }
-    let body = match body {
+    let body: CommandBody = match json_body(body, r#"e.g. {"verb": "goto", "args": ["total"]}"#) {
         Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "error",
-                format!("the body is over {MAX_BODY} bytes"),
-            );
-        }
-        Err(e) => return problem(e.status(), "error", e.body_text()),
-    };
-    let body: CommandBody = match object(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "error",
-                format!(
-                    "malformed JSON: {e}; send e.g. {{\"verb\": \"goto\", \"args\": [\"total\"]}}"
-                ),
-            );
-        }
+        Err(r) => return *r,
     };
     let message = match message(&shared.dialect.settings.prefix, &body) {
         Ok(m) => m,
@@ -360,19 +368,9 @@ async fn login(
     if !shared.auth.allowed(addr.ip()) {
         return Refusal::NotAllowed.into_response();
     }
-    let body = match body {
+    let body: LoginBody = match json_body(body, r#"{"pin": "123456"}"#) {
         Ok(b) => b,
-        Err(e) => return problem(e.status(), "error", e.body_text()),
-    };
-    let body: LoginBody = match object(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "error",
-                format!("malformed JSON: {e}; send {{\"pin\": \"123456\"}}"),
-            );
-        }
+        Err(r) => return *r,
     };
     let level = match shared.auth.check_pin(addr.ip(), &body.pin) {
         Ok(level) => level,

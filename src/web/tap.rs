@@ -12,6 +12,7 @@ use crate::control::{Engine, Scene};
 use crate::inbox::{self, Deliver, Incoming, Request};
 use crate::render::{
     Gpu, LAYER_FORMAT, Renderer, copy_to_buffer, output_texture, padded_row, readback_buffer,
+    texture_descriptor,
 };
 use axum::body::Bytes;
 use std::collections::{BTreeSet, HashMap};
@@ -317,20 +318,13 @@ impl Tap {
             THUMBNAIL_WIDTH,
             (canvas.height * THUMBNAIL_WIDTH / canvas.width).max(1),
         );
-        let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("web thumbnail"),
-            size: wgpu::Extent3d {
-                width: size.0,
-                height: size.1,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: LAYER_FORMAT,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
+        let usage = wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC;
+        let texture = gpu.device.create_texture(&texture_descriptor(
+            "web thumbnail",
+            size,
+            LAYER_FORMAT,
+            usage,
+        ));
         renderer.render_slide(gpu, &view, &texture);
         let buffer = readback_buffer(gpu, size);
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
