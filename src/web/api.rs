@@ -130,13 +130,17 @@ fn state_now(shared: &Shared) -> Value {
         }
         _ => Value::Null,
     };
-    state["problems"] = shared
-        .feed
-        .problems
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone()
-        .into();
+    // Why the file's latest version is not playing (from the show, after an edit), then
+    // what its loading found at start.
+    let mut problems = state["problems"].as_array().cloned().unwrap_or_default();
+    let at_start = shared.feed.problems.lock();
+    problems.extend(
+        at_start
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|p| Value::from(p.as_str())),
+    );
+    state["problems"] = problems.into();
     state["control"] = Value::Null;
     state
 }
