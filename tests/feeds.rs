@@ -1,6 +1,8 @@
 //! Count feeds against real parts: a small HTTP/1.1 server on 127.0.0.1 playing a script of
 //! answers, real files in a temporary folder, and the log the feeds write.
 
+mod support;
+
 use candela::counts::feed::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -65,10 +67,7 @@ struct Request {
 
 impl Request {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        support::header(&self.headers, name)
     }
 }
 

@@ -5,6 +5,8 @@
 //! hostile input run against the server in this process (`osc::server::run`), so that a panic
 //! in any of its tasks fails the test.
 
+mod support;
+
 use candela::inbox::{self, Incoming};
 use candela::osc::client;
 use candela::osc::framing::{self, Framing, StreamDecoder};
@@ -13,22 +15,11 @@ use candela::osc::server;
 use candela::show::Show;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
-
-struct Candela {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Candela {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::Candela;
 
 /// Starts a headless show listening on a free loopback port, and waits until it listens.
 fn start(show: &str) -> Candela {
@@ -42,7 +33,7 @@ fn start(show: &str) -> Candela {
 
 /// Starts a headless show keeping its counts in `state_dir`.
 fn start_keeping(show: &str, state_dir: &std::path::Path) -> Candela {
-    launch(
+    Candela::start(
         show,
         &[
             "--size",
@@ -51,46 +42,6 @@ fn start_keeping(show: &str, state_dir: &std::path::Path) -> Candela {
             state_dir.to_str().unwrap(),
         ],
     )
-}
-
-/// Starts a headless show with `args` besides the OSC port, and waits until it listens.
-fn launch(show: &str, args: &[&str]) -> Candela {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
-        .args([
-            "play",
-            "--headless",
-            "--no-http",
-            "--fps",
-            "60",
-            "--osc",
-            "127.0.0.1:0",
-        ])
-        .args(args)
-        .arg(show)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Keep reading stderr so the pipe never fills; pass on the line that names the port.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if std::env::var_os("CANDELA_TEST_LOG").is_some() {
-                eprintln!("candela: {line}");
-            }
-            if let Some(addr) = line.split("listening on udp and tcp ").nth(1) {
-                let _ = tx.send(addr.trim().to_string());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("candela listens for OSC")
-        .parse()
-        .unwrap();
-    Candela { child, addr }
 }
 
 /// The OSC server in this process, serving a show whose engine runs on a thread of its own:
@@ -857,7 +808,7 @@ fn corner(x: f32, y: f32) -> Vec<OscType> {
 fn warp_addresses_pin_undo_reset_and_refuse_bad_corners() {
     let (dir, show) = warp_show();
     let state_dir = dir.path().join("state");
-    let c = launch(&show, &["--state-dir", state_dir.to_str().unwrap()]);
+    let c = Candela::start(&show, &["--state-dir", state_dir.to_str().unwrap()]);
     let to = c.addr;
     assert_eq!(state(to)["outputs"], serde_json::json!(["left", "right"]));
     let st = ok(to, "/candela/warp/left/corner/1", corner(0.1, 0.05));
@@ -907,7 +858,7 @@ fn calibration_survives_kill_9_at_any_moment() {
     let mut rng = candela::random::Xorshift::new(0x9e37_79b9_7f4a_7c15);
     let mut random = move |n: u64| rng.below(n as usize) as u64;
     for round in 0..10 {
-        let mut c = launch(&show, &args);
+        let mut c = Candela::start(&show, &args);
         // What it restored is what the file held when the last one died.
         let kept = candela::calibration::load(&file).0;
         let restored = state(c.addr)["corners"]["left"][0][0].as_f64().unwrap();

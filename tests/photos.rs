@@ -202,6 +202,15 @@ fn bad_files(dir: &Path) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// A show in `dir` with a slide for each bad portrait (`s0`, `s1`, …) and the PNG named .jpg
+/// last; and the bad files.
+fn bad_show(dir: &Path) -> (PathBuf, Vec<(&'static str, &'static str)>) {
+    let bad = bad_files(dir);
+    let mut names: Vec<&str> = bad.iter().map(|(n, _)| *n).collect();
+    names.push("png-named.jpg");
+    (write_show(dir, &names), bad)
+}
+
 fn crc32(data: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &b in data {
@@ -220,10 +229,8 @@ fn crc32(data: &[u8]) -> u32 {
 #[test]
 fn bad_portraits_are_named_and_the_show_plays_on() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = bad_files(dir.path());
-    let mut names: Vec<&str> = bad.iter().map(|(n, _)| *n).collect();
-    names.push("png-named.jpg");
-    let mut player = player(&write_show(dir.path(), &names));
+    let (show, bad) = bad_show(dir.path());
+    let mut player = player(&show);
     let mut tick = 0;
     for (i, (name, expected)) in bad.iter().enumerate() {
         player
@@ -289,10 +296,7 @@ fn bad_portraits_are_named_and_the_show_plays_on() {
 #[test]
 fn check_names_each_bad_portrait() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = bad_files(dir.path());
-    let mut names: Vec<&str> = bad.iter().map(|(n, _)| *n).collect();
-    names.push("png-named.jpg");
-    let show = write_show(dir.path(), &names);
+    let (show, bad) = bad_show(dir.path());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_candela"))
         .args(["check", show.to_str().unwrap()])
         .output()

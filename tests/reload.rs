@@ -3,12 +3,12 @@
 //! drawn anew; a bad edit, a half-written file, a deleted one or garbage keep the old show
 //! playing, with the problems in `/candela/state`, cleared when a good version comes.
 
-mod live;
+mod support;
 
-use live::Candela;
 use rosc::OscType;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::Candela;
 
 const SHOW: &str = r##"title = "reload"
 size = "320x180"
@@ -38,6 +38,15 @@ fn photo(path: &Path, rgb: [u8; 3]) {
     std::fs::rename(&temp, path).unwrap();
 }
 
+/// A fresh folder holding `show` as show.toml beside its photo (green), and a fresh folder for
+/// candela's state.
+fn folders(show: &str) -> (tempfile::TempDir, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("show.toml"), show).unwrap();
+    photo(&dir.path().join("photo.png"), [0, 255, 0]);
+    (dir, tempfile::tempdir().unwrap())
+}
+
 /// Replaces the show file the way an editor does: a temporary file renamed over it.
 fn save(dir: &Path, text: &str) {
     let temp = dir.join(".show.toml.swp");
@@ -60,10 +69,7 @@ fn count(image: &image::RgbaImage, f: impl Fn(&image::Rgba<u8>) -> bool) -> usiz
 
 #[test]
 fn a_good_edit_is_on_the_wall_and_its_new_slide_can_be_cued() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("show.toml"), SHOW).unwrap();
-    photo(&dir.path().join("photo.png"), [0, 255, 0]);
+    let (dir, state) = folders(SHOW);
     let out = dir.path().join("out.png");
     let candela = Candela::start(
         dir.path(),
@@ -120,10 +126,7 @@ fn a_good_edit_is_on_the_wall_and_its_new_slide_can_be_cued() {
 
 #[test]
 fn bad_half_written_deleted_and_garbage_files_keep_the_old_show() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("show.toml"), SHOW).unwrap();
-    photo(&dir.path().join("photo.png"), [0, 255, 0]);
+    let (dir, state) = folders(SHOW);
     let candela = Candela::start(dir.path(), &["--state-dir", state.path().to_str().unwrap()]);
 
     // An unknown transition: the problem names the file, line and column.
@@ -177,13 +180,10 @@ fn bad_half_written_deleted_and_garbage_files_keep_the_old_show() {
 
 #[test]
 fn outside_its_hours_the_show_is_black_until_an_operator_overrides_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = tempfile::tempdir().unwrap();
     // Hours on one day long past: never within them.
     let show = SHOW.to_string()
         + "\n[schedule]\nstart = \"19:00\"\nend = \"23:00\"\ndates = [\"1999-12-31\"]\nfade = 0\n";
-    std::fs::write(dir.path().join("show.toml"), show).unwrap();
-    photo(&dir.path().join("photo.png"), [0, 255, 0]);
+    let (dir, state) = folders(&show);
     let candela = Candela::start(dir.path(), &["--state-dir", state.path().to_str().unwrap()]);
     let schedule = &candela.state()["schedule"];
     assert_eq!(schedule["on"], false, "{schedule}");
@@ -232,17 +232,14 @@ fn outside_its_hours_the_show_is_black_until_an_operator_overrides_them() {
 
 #[test]
 fn a_feed_changed_over_reload_is_started_again_and_the_old_one_stopped() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("a.csv"), "letters,10\n").unwrap();
-    std::fs::write(dir.path().join("b.csv"), "letters,20\n").unwrap();
     let fed = |file: &str| {
         format!(
             "{SHOW}\n[[counters]]\nid = \"letters\"\nlabel = \"letters\"\nvalue = 0\n[counters.file]\npath = \"{file}\"\n"
         )
     };
-    std::fs::write(dir.path().join("show.toml"), fed("a.csv")).unwrap();
-    photo(&dir.path().join("photo.png"), [0, 255, 0]);
+    let (dir, state) = folders(&fed("a.csv"));
+    std::fs::write(dir.path().join("a.csv"), "letters,10\n").unwrap();
+    std::fs::write(dir.path().join("b.csv"), "letters,20\n").unwrap();
     let candela = Candela::start(dir.path(), &["--state-dir", state.path().to_str().unwrap()]);
     candela.until("the first feed read", |s| s["counters"]["letters"] == 10);
     save(dir.path(), &fed("b.csv"));

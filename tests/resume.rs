@@ -3,14 +3,14 @@
 //! `--fresh` starts from the top; a damaged state file or an unusable state folder is
 //! reported and the show goes on.
 
-mod live;
+mod support;
 
 use candela::random::Xorshift;
-use live::{Candela, slide_ids};
 use rosc::OscType;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use support::{Candela, slide_ids};
 
 const SIZE: [&str; 2] = ["--size", "320x180"];
 
@@ -21,7 +21,7 @@ fn show() -> PathBuf {
 fn start(state_dir: &Path, extra: &[&str]) -> Candela {
     let mut args = vec![SIZE[0], SIZE[1], "--state-dir", state_dir.to_str().unwrap()];
     args.extend_from_slice(extra);
-    Candela::start(&show(), &args)
+    Candela::start(show(), &args)
 }
 
 /// The resume file in `dir`, parsed; it must always be whole.

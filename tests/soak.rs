@@ -3,16 +3,16 @@
 //! end, and memory (RSS) grows less than 10% after the warm-up. A minute by default;
 //! `CANDELA_SOAK_SECONDS=600` soaks longer.
 
-mod live;
+mod support;
 
 use candela::random::Xorshift;
-use live::Candela;
 use rosc::OscType;
 use std::net::UdpSocket;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use support::Candela;
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -78,7 +78,7 @@ fn hours_of_cues_edits_and_frames_leave_memory_flat() {
     let state = tempfile::tempdir().unwrap();
     copy_show(dir.path());
     let good = std::fs::read_to_string(dir.path().join("show.toml")).unwrap();
-    let ids = live::slide_ids(dir.path());
+    let ids = support::slide_ids(dir.path());
     let candela = Candela::start(
         dir.path(),
         &[

@@ -3,26 +3,17 @@
 //! hundreds of viewers coming and going, the preview against the rendered output, and a real
 //! browser (Debian's chromium, driven over WebDriver) tapping Next, at laptop and phone size.
 
+mod support;
+
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::Candela;
 
 const PIN: &str = "4321";
-
-struct Candela {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Candela {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -55,18 +46,14 @@ fn launch(args: &[&str], show: &str, env: &[(&str, &str)]) -> Candela {
     static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let state = scratch(&format!("state-{n}"));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_candela"));
+    let mut command = support::play();
     command
-        .arg("play")
         .args(args)
         .arg("--no-osc")
         .args(["--http", "127.0.0.1:0", "--state-dir"])
         .arg(&state)
         .arg(show)
-        .env("CANDELA_PIN", PIN)
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .env("CANDELA_PIN", PIN);
     for (k, v) in env {
         if v.is_empty() {
             command.env_remove(k);
@@ -74,28 +61,7 @@ fn launch(args: &[&str], show: &str, env: &[(&str, &str)]) -> Candela {
             command.env(k, v);
         }
     }
-    let mut child = command.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Keep reading stderr so the pipe never fills; pass on the line that names the port.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if std::env::var_os("CANDELA_TEST_LOG").is_some() {
-                eprintln!("candela: {line}");
-            }
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let addr = loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("candela serves the web remote");
-        if let Some(addr) = line.split("web remote listening on ").nth(1) {
-            break addr.trim().parse().unwrap();
-        }
-    };
-    Candela { child, addr }
+    Candela::spawn(command, support::WEB_LISTENING)
 }
 
 /// One HTTP response.
@@ -108,10 +74,7 @@ struct Reply {
 
 impl Reply {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        support::header(&self.headers, name)
     }
 
     fn json(&self) -> Value {
@@ -280,6 +243,19 @@ fn difference(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
 }
 
 /// What `candela render` draws for `slide` of the web show, at the preview's size.
+/// Each channel of each probed pixel of the preview within `tolerance` of the rendering's.
+fn probes(preview: &image::RgbImage, rendered: &image::RgbImage, at: &[(u32, u32)], tolerance: u8) {
+    for &(x, y) in at {
+        let (p, r) = (preview.get_pixel(x, y).0, rendered.get_pixel(x, y).0);
+        for c in 0..3 {
+            assert!(
+                p[c].abs_diff(r[c]) <= tolerance,
+                "({x}, {y}): preview {p:?}, rendered {r:?}"
+            );
+        }
+    }
+}
+
 fn rendered(slide: &str) -> image::RgbImage {
     let out = scratch(&format!("render-{slide}")).join("frame.png");
     let status = Command::new(env!("CARGO_BIN_EXE_candela"))
@@ -457,15 +433,12 @@ fn preview_matches_the_rendered_output() {
         "preview of slide a differs from its rendering by {d}"
     );
     // Probes: the background, and the middle of the title's letter.
-    for (x, y) in [(5, 5), (630, 350), (320, 20), (100, 300)] {
-        let (p, r) = (preview.get_pixel(x, y).0, a.get_pixel(x, y).0);
-        for c in 0..3 {
-            assert!(
-                p[c].abs_diff(r[c]) <= 12,
-                "({x}, {y}): preview {p:?}, rendered {r:?}"
-            );
-        }
-    }
+    probes(
+        &preview,
+        &a,
+        &[(5, 5), (630, 350), (320, 20), (100, 300)],
+        12,
+    );
 
     command(addr, json!({"verb": "next"}));
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -702,30 +675,17 @@ fn wrong_pins_are_limited_per_address() {
 #[test]
 fn no_display_plays_headless_with_the_web_remote() {
     let state_dir = scratch("no-display");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
-        .args(["play", "--no-osc", "--http", "127.0.0.1:0", "--state-dir"])
+    let mut command = support::play();
+    command
+        .args(["--no-osc", "--http", "127.0.0.1:0", "--state-dir"])
         .arg(&state_dir)
         .arg(fixture("show.toml"))
         .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut said = String::new();
-    let addr: SocketAddr = loop {
-        let line = lines.next().expect("candela keeps running").unwrap();
-        said.push_str(&line);
-        said.push('\n');
-        if let Some(a) = line.split("web remote listening on ").nth(1) {
-            break a.trim().parse().unwrap();
-        }
-    };
-    let s = state(addr);
-    let _ = child.kill();
-    let _ = child.wait();
-    assert_eq!(s["slide"], "a");
+        .env_remove("WAYLAND_DISPLAY");
+    let candela = Candela::spawn(command, support::WEB_LISTENING);
+    assert_eq!(state(candela.addr)["slide"], "a");
+    // What it logged before it listened.
+    let said = candela.log.lock().unwrap().join("\n");
     assert!(
         said.contains("no display"),
         "it says why it plays headless: {said}"
@@ -938,19 +898,26 @@ const PREVIEW_LOOK: &str = r#"
     return { frame: Number(img.dataset.frame), look: s / (64 * 36 * 3) };
 "#;
 
-#[test]
-fn a_browser_logs_in_taps_next_and_sees_the_wall_change() {
+/// The test show, and a browser (see `Browser::open`) on its page once the page names the
+/// first slide and shows a preview; and that preview's look.
+fn browse(name: &str, mobile: bool) -> (Candela, Browser, Value) {
     let candela = start(&fixture("show.toml"), &[]);
-    let browser = Browser::open("laptop", false);
+    let browser = Browser::open(name, mobile);
     browser.go(&format!("http://{}/", candela.addr));
     browser.until(
         "the show's state",
         "return document.getElementById('now-name').dataset.slide === 'a'",
     );
-    let before = browser.until(
+    let look = browser.until(
         "a preview",
         &format!("return (() => {{ {PREVIEW_LOOK} }})()"),
     );
+    (candela, browser, look)
+}
+
+#[test]
+fn a_browser_logs_in_taps_next_and_sees_the_wall_change() {
+    let (candela, browser, before) = browse("laptop", false);
     browser.script("document.getElementById('pin').value = '4321'; return true;");
     browser.tap("#login button");
     browser.until(
@@ -974,17 +941,7 @@ fn a_browser_logs_in_taps_next_and_sees_the_wall_change() {
 
 #[test]
 fn the_page_fits_a_phone() {
-    let candela = start(&fixture("show.toml"), &[]);
-    let browser = Browser::open("phone", true);
-    browser.go(&format!("http://{}/", candela.addr));
-    browser.until(
-        "the show's state",
-        "return document.getElementById('now-name').dataset.slide === 'a'",
-    );
-    browser.until(
-        "a preview",
-        &format!("return (() => {{ {PREVIEW_LOOK} }})()"),
-    );
+    let (_candela, browser, _) = browse("phone", true);
     let layout = browser.script(
         r#"const r = (id) => document.getElementById(id).getBoundingClientRect();
            return { viewport: window.innerWidth, scroll: document.documentElement.scrollWidth,
@@ -1106,40 +1063,9 @@ fn the_page_lists_the_show_files_problems() {
     assert_eq!(command(candela.addr, json!({"verb": "next"}))["slide"], "a");
 }
 
-/// A process we started, ended when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_window_offers_its_frames_to_the_preview_too() {
-    // A fresh Xvfb on a display number it picks itself.
-    let mut xvfb = Proc(
-        Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1280x720x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (scripts/deps installs xvfb)"),
-    );
-    let mut number = String::new();
-    BufReader::new(xvfb.0.stdout.as_mut().unwrap())
-        .read_line(&mut number)
-        .unwrap();
-    let display = format!(":{}", number.trim());
+    let (_xvfb, display) = support::xvfb("1280x720");
     let candela = launch(
         &["--windowed", "1280x720"],
         &fixture("show.toml"),
@@ -1152,15 +1078,7 @@ fn the_window_offers_its_frames_to_the_preview_too() {
     assert_eq!(preview.dimensions(), (640, 360));
     let a = rendered("a");
     // The background in the right channel order (the window's frames are often BGRA).
-    for (x, y) in [(5, 5), (630, 350), (5, 350), (630, 5)] {
-        let (p, r) = (preview.get_pixel(x, y).0, a.get_pixel(x, y).0);
-        for c in 0..3 {
-            assert!(
-                p[c].abs_diff(r[c]) <= 8,
-                "({x}, {y}): preview {p:?}, rendered {r:?}"
-            );
-        }
-    }
+    probes(&preview, &a, &[(5, 5), (630, 350), (5, 350), (630, 5)], 8);
     let d = difference(&preview, &a);
     assert!(
         d < 4.0,

@@ -3,9 +3,12 @@
 //! idle when nothing moves, and quits on Ctrl+Q; a corner-pinned output is warped with pure
 //! black around it, and the alignment keys move a corner and keep it.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::Proc;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt, ImageFormat};
 use x11rb::protocol::xtest::ConnectionExt as _;
@@ -14,16 +17,6 @@ use x11rb::rust_connection::RustConnection;
 const W: u16 = 1280;
 const H: u16 = 720;
 const BACKGROUND: [u8; 3] = [0x20, 0x40, 0x60];
-
-/// A process we started, ended when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A fresh place for kept counts, so no run sees another's.
 fn state_dir(name: &str) -> std::path::PathBuf {
@@ -52,33 +45,9 @@ struct Display {
     _wm: Option<Proc>,
 }
 
-/// A fresh Xvfb on a display number it picks itself (`-displayfd`), so tests running side by
-/// side, or a stray server from elsewhere, never collide.
+/// A fresh Xvfb (see `support::xvfb`), with openbox on it when `window_manager`.
 fn start_display(window_manager: bool) -> Display {
-    let mut server = Proc(
-        Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                &format!("{W}x{H}x24"),
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (scripts/deps installs xvfb)"),
-    );
-    let mut number = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.0.stdout.as_mut().unwrap()),
-        &mut number,
-    )
-    .unwrap();
-    let name = format!(":{}", number.trim());
-    assert!(name.len() > 1, "Xvfb did not say which display it took");
+    let (server, name) = support::xvfb(&format!("{W}x{H}"));
     let (conn, screen) = wait_for("an X connection", Duration::from_secs(10), || {
         x11rb::connect(Some(&name)).ok()
     });

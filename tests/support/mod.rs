@@ -1,6 +1,8 @@
 #![allow(dead_code)] // Each test file uses its own part of these helpers.
-//! A real `candela play --headless` on a loopback OSC port, for the live-operation tests
-//! (resume, reload, soak): started, asked, killed by pid.
+//! The processes the integration tests start, each ended by pid when dropped: a real `candela
+//! play` read until it says where it listens (and asked over OSC, for the live-operation tests:
+//! resume, reload, soak, osc), and a fresh Xvfb; and reading an HTTP header, which the web
+//! tests' client and the feed tests' server both do.
 
 use candela::osc::client;
 use rosc::OscType;
@@ -11,6 +13,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// What the OSC server logs, then its address, once it listens.
+pub const OSC_LISTENING: &str = "listening on udp and tcp ";
+/// What the web remote logs, then its address, once it listens.
+pub const WEB_LISTENING: &str = "web remote listening on ";
 
 pub struct Candela {
     pub child: Child,
@@ -26,23 +33,24 @@ impl Drop for Candela {
     }
 }
 
-impl Candela {
-    /// Starts `candela play --headless` on `show` with `args`, and waits until it listens.
-    pub fn start(show: &Path, args: &[&str]) -> Candela {
-        // The OSC server takes a free UDP port, then TCP on the same number, which another
-        // process may hold: that start fails at once, and another port is tried.
-        for _ in 0..4 {
-            if let Some(candela) = Self::try_start(show, args) {
-                return candela;
-            }
-        }
-        panic!("candela never listened for OSC");
-    }
+/// `candela play`, run from the repository root, with its stderr for `Candela::spawn`.
+pub fn play() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_candela"));
+    command
+        .arg("play")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
 
-    fn try_start(show: &Path, args: &[&str]) -> Option<Candela> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_candela"))
+impl Candela {
+    /// Starts `candela play --headless` on `show` with `args`, listening for OSC on a free
+    /// loopback port, and waits until it listens.
+    pub fn start(show: impl AsRef<Path>, args: &[&str]) -> Candela {
+        let mut command = play();
+        command
             .args([
-                "play",
                 "--headless",
                 "--no-http",
                 "--fps",
@@ -51,40 +59,43 @@ impl Candela {
                 "127.0.0.1:0",
             ])
             .args(args)
-            .arg(show)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .arg(show.as_ref());
+        Candela::spawn(command, OSC_LISTENING)
+    }
+
+    /// Starts `command` (a `play()` with its arguments) and waits until a line of its log
+    /// says `marker` and then the address it listens on. The log is read all along, so the
+    /// pipe never fills, kept, and echoed when CANDELA_TEST_LOG is set.
+    pub fn spawn(mut command: Command, marker: &'static str) -> Candela {
+        let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let log = Arc::new(Mutex::new(Vec::new()));
         let kept = log.clone();
-        // Keep reading stderr so the pipe never fills; pass on the line that names the port.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if std::env::var_os("CANDELA_TEST_LOG").is_some() {
                     eprintln!("candela: {line}");
                 }
-                if let Some(addr) = line.split("listening on udp and tcp ").nth(1) {
+                if let Some(addr) = line.split(marker).nth(1) {
                     let _ = tx.send(addr.trim().to_string());
                 }
                 kept.lock().unwrap().push(line);
             }
         });
+        // Ends early, with its log, if candela exits first (the reader then hangs up).
         let Ok(addr) = rx.recv_timeout(Duration::from_secs(60)) else {
             let _ = child.kill();
             let _ = child.wait();
-            let log = log.lock().unwrap().join("\n");
-            assert!(
-                log.contains("Address already in use"),
-                "candela did not start:\n{log}"
+            panic!(
+                "candela never said \"{marker}\"; its log:\n{}",
+                log.lock().unwrap().join("\n")
             );
-            return None;
         };
-        let addr = addr.parse().unwrap();
-        Some(Candela { child, addr, log })
+        let addr = addr
+            .parse()
+            .unwrap_or_else(|e| panic!("candela listens on \"{addr}\": {e}"));
+        Candela { child, addr, log }
     }
 
     /// Sends a native address and returns the reply's data; panics on an error reply.
@@ -150,4 +161,51 @@ impl Candela {
 pub fn slide_ids(show: &Path) -> Vec<String> {
     let (show, _) = candela::show::Show::load(show).unwrap();
     show.slides.iter().map(|s| s.id.clone()).collect()
+}
+
+/// The value of the HTTP header `name`, in any case, among `headers`.
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// A process we started, ended when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A fresh Xvfb with one screen of `size` ("1280x720"), on a display number it picks itself
+/// (`-displayfd`), so tests running side by side, or a stray server from elsewhere, never
+/// collide; and that display's name (":99").
+pub fn xvfb(size: &str) -> (Proc, String) {
+    let mut server = Proc(
+        Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                &format!("{size}x24"),
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (scripts/deps installs xvfb)"),
+    );
+    let mut number = String::new();
+    BufReader::new(server.0.stdout.as_mut().unwrap())
+        .read_line(&mut number)
+        .unwrap();
+    let name = format!(":{}", number.trim());
+    assert!(name.len() > 1, "Xvfb did not say which display it took");
+    (server, name)
 }
