@@ -1,7 +1,8 @@
 //! The photo pipeline as a playing show sees it: a cue to a slide whose large photo is not
 //! loaded yet is drawn at once, without it, and the photo fades in frames later; bad files
-//! are named, skipped, and the show plays on; `candela check` names the same problems. Every
-//! file is generated here, into a temporary directory.
+//! are named, skipped, and the show plays on; `candela check` names the same problems; a
+//! photo replaced on disk is loaded again. Every file is generated here, into a temporary
+//! directory.
 
 use candela::control::{Command, Engine, SlideRef};
 use candela::counts::Counts;
@@ -319,4 +320,73 @@ fn check_names_each_bad_portrait() {
         text.contains(&format!("{} problem(s)", bad.len())),
         "{text}"
     );
+}
+
+fn goto(player: &mut Headless, slide: &str, tick: u32) {
+    let goto = Command::Goto {
+        slide: SlideRef::Id(slide.into()),
+        fade: None,
+    };
+    player.engine.apply(goto, FRAME * tick).unwrap();
+}
+
+#[test]
+fn a_photo_replaced_on_disk_is_loaded_again_and_a_bad_replacement_keeps_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jpg");
+    let b = dir.path().join("b.jpg");
+    save(
+        RgbImage::from_pixel(90, 120, Rgb([230, 30, 30])),
+        &a,
+        ImageFormat::Jpeg,
+    );
+    save(
+        RgbImage::from_pixel(90, 120, Rgb([30, 200, 30])),
+        &b,
+        ImageFormat::Jpeg,
+    );
+    let mut player = player(&write_show(dir.path(), &["a.jpg", "b.jpg"]));
+    let mut tick = 0;
+    play_until(&mut player, &mut tick, |p| {
+        p.renderer().photo_opacity(&a) == Some(1.0)
+    });
+    // The photo box's colour, left of the safe area, at the end of a cut.
+    let photo_colour = |player: &mut Headless, tick: u32| {
+        let frame = player.snapshot(FRAME * tick).unwrap();
+        frame.get_pixel(100, 135).0
+    };
+
+    // Replaced by a text file (another size): asked for again, it fails, and the old picture
+    // stays on the wall.
+    std::fs::write(&a, "the new portrait comes tomorrow\n").unwrap();
+    goto(&mut player, "s1", tick);
+    play_until(&mut player, &mut tick, |p| {
+        p.renderer().broken_photos().any(|(path, _)| *path == a)
+    });
+    goto(&mut player, "s0", tick);
+    for _ in 0..30 {
+        player.frame(FRAME * tick);
+        tick += 1;
+    }
+    assert_eq!(player.renderer().photo_opacity(&a), Some(1.0));
+    let kept = photo_colour(&mut player, tick);
+    assert!(kept[0] > 200 && kept[1] < 80, "{kept:?}");
+
+    // Replaced by a good photo: loaded again, the failure cleared, the new picture shown.
+    save(
+        RgbImage::from_pixel(100, 100, Rgb([30, 30, 230])),
+        &a,
+        ImageFormat::Png,
+    );
+    goto(&mut player, "s1", tick);
+    play_until(&mut player, &mut tick, |p| {
+        p.renderer().broken_photos().count() == 0
+    });
+    goto(&mut player, "s0", tick);
+    for _ in 0..30 {
+        player.frame(FRAME * tick);
+        tick += 1;
+    }
+    let new = photo_colour(&mut player, tick);
+    assert!(new[2] > 200 && new[0] < 80, "{new:?}");
 }

@@ -444,10 +444,11 @@ impl Renderer {
     }
 
     /// Works out, for the canvas of `size`, which photo each of the show's slides (`views`,
-    /// in the show's order) needs, and starts loading those of the first slides. Returns at
-    /// once: the photos are decoded on worker threads, and those of the slides on screen,
-    /// the previous one and the next few are kept ready as the show moves. Call it again with
-    /// the new slides when the show changes; files replaced on disk are looked at again.
+    /// in the show's order) needs, and starts loading those near the slides last on screen
+    /// (at first, the first slide). Returns at once: the photos are decoded on worker
+    /// threads, and those of the slides on screen, the previous one and the next few are kept
+    /// ready as the show moves. Call it again with the new slides when the show changes;
+    /// files replaced on disk are looked at again.
     pub fn preload(&mut self, views: &[SlideView], size: (u32, u32)) {
         self.plan.slides = views
             .iter()
@@ -456,15 +457,14 @@ impl Renderer {
                 (view.id.clone(), layout.photo.map(|p| photo_key(&p)))
             })
             .collect();
-        self.plan.around.clear();
         self.photos.recheck();
-        self.want_photos_around(&[]);
+        let around = std::mem::take(&mut self.plan.around);
+        self.want_photos_near(around);
     }
 
-    /// Keeps the photos of the slides in `shown` (the last on top), the one before and the
-    /// next three (`photo_cache::AHEAD`) wanted, in that order; worked out again only when the
-    /// slides on screen change. With none on screen, those last on screen (or the first
-    /// slide) stay the reference.
+    /// Keeps the photos near the slides in `shown` wanted (see [`Renderer::want_photos_near`]),
+    /// worked out again only when the slides on screen change; with none on screen, those
+    /// near the slides last on screen stay wanted.
     fn want_photos_around(&mut self, shown: &[(LayerKey, f32)]) {
         let ids: Vec<String> = shown
             .iter()
@@ -473,25 +473,27 @@ impl Renderer {
                 LayerKey::Pattern(..) => None,
             })
             .collect();
+        if !ids.is_empty() && ids != self.plan.around {
+            self.want_photos_near(ids);
+        }
+    }
+
+    /// Wants the photos of the slides `ids` (the last on top), then of the one after it, the
+    /// one before and the two after that (`photo_cache::AHEAD` in all), in that order. Ids
+    /// the show does not have (any more) count as its first slide.
+    fn want_photos_near(&mut self, ids: Vec<String>) {
         let slides = &self.plan.slides;
-        if slides.is_empty()
-            || (!self.plan.around.is_empty() && (ids.is_empty() || ids == self.plan.around))
-        {
+        if slides.is_empty() {
             return;
         }
-        let ids = if ids.is_empty() {
-            vec![slides[0].0.clone()]
-        } else {
-            ids
-        };
         let position = |id: &String| slides.iter().position(|(s, _)| s == id);
         let mut order: Vec<usize> = ids.iter().rev().filter_map(position).collect();
-        if let Some(&top) = order.first() {
-            let n = slides.len();
-            order.push((top + 1) % n);
-            order.push((top + n - 1) % n);
-            order.extend((2..=photo_cache::AHEAD).map(|d| (top + d) % n));
-        }
+        let top = order.first().copied().unwrap_or(0);
+        let n = slides.len();
+        order.push(top);
+        order.push((top + 1) % n);
+        order.push((top + n - 1) % n);
+        order.extend((2..=photo_cache::AHEAD).map(|d| (top + d) % n));
         let mut keys: Vec<PhotoKey> = Vec::new();
         for key in order.into_iter().filter_map(|i| slides[i].1.clone()) {
             if !keys.contains(&key) {
