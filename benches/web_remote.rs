@@ -69,6 +69,7 @@ impl Player {
         let options = WebOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             required: true,
+            problems: Vec::new(),
         };
         let web = candela::web::start(&options, &engine, deliver)
             .unwrap()

@@ -4,8 +4,8 @@
 //! the newest backup that is still good.
 
 use std::ffi::OsString;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// How many previous versions are kept, as `<file>.1` (newest) to `<file>.10`.
@@ -131,7 +131,7 @@ pub fn save(path: &Path, calibration: &Calibration) -> Result<(), CalibrationErr
         path: path.to_path_buf(),
         source,
     };
-    if let Err(source) = write_synced(&temp, &text) {
+    if let Err(source) = crate::keep::write_synced(&temp, text.as_bytes()) {
         let _ = fs::remove_file(&temp);
         return Err(write(source));
     }
@@ -146,7 +146,7 @@ pub fn save(path: &Path, calibration: &Calibration) -> Result<(), CalibrationErr
         let _ = fs::remove_file(&temp);
         return Err(write(source));
     }
-    sync_folder(path).map_err(write)?;
+    crate::keep::sync_folder(path).map_err(write)?;
     remove_stale_temps(path, &temp);
     Ok(())
 }
@@ -287,14 +287,6 @@ fn temp_prefix(path: &Path) -> OsString {
     name
 }
 
-fn write_synced(path: &Path, text: &str) -> io::Result<()> {
-    // Truncating, not create_new: a temp file left by a crashed run with the same pid is
-    // simply overwritten.
-    let mut file = File::create(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
-}
-
 /// Shifts the backups along by one, dropping the oldest, and moves the current file to
 /// backup 1. Each step is a rename, so every file on disk is always a whole file.
 fn rotate(path: &Path) -> Result<(), CalibrationError> {
@@ -316,20 +308,6 @@ fn rotate(path: &Path) -> Result<(), CalibrationError> {
 
 /// Makes the renames themselves durable; without it a power cut can bring back the old
 /// directory entries.
-fn sync_folder(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let folder = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        File::open(folder)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
-
 /// Temp files that crashed saves left behind. Failing to remove one is harmless: `load`
 /// never reads them.
 fn remove_stale_temps(path: &Path, ours: &Path) {

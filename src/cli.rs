@@ -346,12 +346,13 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
 
 /// Loads a show for playing or rendering: problems are printed as warnings, and only a show
 /// that cannot be parsed at all stops here.
-fn load_for_output(path: &Path) -> anyhow::Result<Show> {
+/// The show, its problems logged; they are also returned, for the web page to list.
+fn load_for_output(path: &Path) -> anyhow::Result<(Show, Vec<String>)> {
     let (show, problems) = Show::load(path)?;
     for p in &problems {
         tracing::warn!("{p}");
     }
-    Ok(show)
+    Ok((show, problems.iter().map(|p| p.to_string()).collect()))
 }
 
 fn slide_index(show: &Show, key: &str) -> anyhow::Result<usize> {
@@ -368,7 +369,7 @@ fn slide_index(show: &Show, key: &str) -> anyhow::Result<usize> {
 
 fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let show = load_for_output(&args.show.unwrap_or_else(default_show))?;
+    let (show, _) = load_for_output(&args.show.unwrap_or_else(default_show))?;
     let from = slide_index(&show, &args.slide)?;
     let numbers = NumberFormat::lenient(&show.locale);
     let counts = Counts::from_show(&show);
@@ -461,7 +462,7 @@ fn calibrated_stage(show: &Show) -> crate::control::Stage {
 }
 
 fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
-    let mut show = load_for_output(&args.show.unwrap_or_else(default_show))?;
+    let (mut show, problems) = load_for_output(&args.show.unwrap_or_else(default_show))?;
     resize_canvas(&mut show, args.size)?;
     let calibration_file = (!args.list_monitors).then(|| calibration::path_for(&show.path));
     let calibration = calibration_file
@@ -496,6 +497,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
             std::net::SocketAddr::from(([0, 0, 0, 0], crate::web::DEFAULT_PORT))
         }),
         required: args.http.is_some(),
+        problems,
     });
     let mut engine = Engine::new(show, counts, Duration::ZERO)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -611,7 +613,7 @@ fn resize_canvas(show: &mut Show, size: Option<Size>) -> anyhow::Result<()> {
 }
 
 fn bench(args: BenchArgs, launch: Instant) -> anyhow::Result<ExitCode> {
-    let mut show = load_for_output(&args.show.unwrap_or_else(default_show))?;
+    let (mut show, _) = load_for_output(&args.show.unwrap_or_else(default_show))?;
     resize_canvas(&mut show, args.size)?;
     let path = show.path.clone();
     let calibration = kept_calibration(&show);

@@ -27,30 +27,42 @@ pub fn file_for(dir: &Path, show: &Path, what: &str) -> PathBuf {
 /// Writes `bytes` to `file` atomically: a reader sees the old file or the new, never half,
 /// and after a power cut the rename itself is on disk (the folder is synced too).
 pub fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = folder_of(file);
     std::fs::create_dir_all(dir)?;
     let mut temp_name = file.file_name().unwrap_or_default().to_os_string();
     temp_name.push(".tmp");
     let temp = file.with_file_name(temp_name);
-    let written = (|| {
-        let mut f = std::fs::File::create(&temp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    })();
-    if let Err(e) = written {
-        // A full disk leaves a half-written temporary file: never leave it behind.
+    // A full disk leaves a half-written temporary file: never leave it behind.
+    let placed = write_synced(&temp, bytes).and_then(|()| std::fs::rename(&temp, file));
+    if let Err(e) = placed {
         let _ = std::fs::remove_file(&temp);
         return Err(e);
     }
-    if let Err(e) = std::fs::rename(&temp, file) {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e);
-    }
-    std::fs::File::open(dir)?.sync_all()
+    sync_folder(file)
+}
+
+/// Writes `bytes` to `file`, replacing it, and waits until they are on disk. Truncating, not
+/// create_new: a temp file left by a crashed run is simply overwritten.
+pub fn write_synced(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(file)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Waits until the renames in `file`'s folder are on disk.
+pub fn sync_folder(file: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(folder_of(file))?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
+fn folder_of(file: &Path) -> &Path {
+    file.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// What `file` holds, read as JSON: None when there is no such file (a first start), a

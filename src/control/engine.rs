@@ -117,6 +117,15 @@ pub struct Engine {
     hours: Hours,
 }
 
+/// What a cue does, or an error naming the cue (`shown`) when there is none.
+fn cue_commands(
+    cue: Option<&crate::show::Cue>,
+    shown: String,
+) -> Result<Vec<Command>, EngineError> {
+    let cue = cue.ok_or(EngineError::UnknownCue(shown))?;
+    Ok(cue.actions.iter().map(Command::from).collect())
+}
+
 fn seconds(s: f64) -> Duration {
     Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO)
 }
@@ -256,12 +265,7 @@ impl Engine {
                     Some(l) => format!("{l}/{number}"),
                     None => number.clone(),
                 };
-                let commands = cue
-                    .ok_or(EngineError::UnknownCue(shown))?
-                    .actions
-                    .iter()
-                    .map(Command::from)
-                    .collect();
+                let commands = cue_commands(cue, shown)?;
                 return self.apply_all(commands, now);
             }
             Command::CueNamed(name) => {
@@ -270,12 +274,7 @@ impl Engine {
                         .as_deref()
                         .is_some_and(|n| n.eq_ignore_ascii_case(name.trim()))
                 });
-                let commands = cue
-                    .ok_or(EngineError::UnknownCue(name))?
-                    .actions
-                    .iter()
-                    .map(Command::from)
-                    .collect();
+                let commands = cue_commands(cue, name)?;
                 return self.apply_all(commands, now);
             }
             Command::SetCount { counter, value } => {

@@ -133,13 +133,7 @@ fn state_now(shared: &Shared) -> Value {
     // Why the file's latest version is not playing (from the show, after an edit), then
     // what its loading found at start.
     let mut problems = state["problems"].as_array().cloned().unwrap_or_default();
-    let at_start = shared.feed.problems.lock();
-    problems.extend(
-        at_start
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|p| Value::from(p.as_str())),
-    );
+    problems.extend(shared.feed.problems.iter().map(|p| Value::from(p.as_str())));
     state["problems"] = problems.into();
     state["control"] = Value::Null;
     state
@@ -254,32 +248,6 @@ fn message(prefix: &str, body: &CommandBody) -> Result<Message, String> {
     })
 }
 
-/// The same command from the same address within the show's debounce window: a double tap.
-fn is_repeat(shared: &Shared, addr: SocketAddr, message: &Message) -> bool {
-    let window = shared.dialect.settings.debounce;
-    if window.is_zero() {
-        return false;
-    }
-    let key = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
-        addr.ip().hash(&mut h);
-        message.address.to_ascii_lowercase().hash(&mut h);
-        format!("{:?}", message.args).hash(&mut h);
-        h.finish()
-    };
-    let now = Instant::now();
-    let mut seen = shared.debounce.lock().unwrap_or_else(|p| p.into_inner());
-    if seen.len() > 4096 {
-        seen.retain(|_, t| now.duration_since(*t) < window);
-        if seen.len() > 4096 {
-            seen.clear();
-        }
-    }
-    seen.insert(key, now)
-        .is_some_and(|before| now.duration_since(before) < window)
-}
-
 fn answer(code: StatusCode, status: &str, verb: &str, data: Value) -> Response {
     (
         code,
@@ -337,7 +305,15 @@ async fn command(
         }
     };
     let query = matches!(request, Request::State | Request::Ping);
-    if !query && is_repeat(&shared, addr, &message) {
+    let repeat = || {
+        let window = shared.dialect.settings.debounce;
+        shared
+            .debounce
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_repeat_from(addr.ip(), &message, window, Instant::now())
+    };
+    if !query && repeat() {
         return answer(StatusCode::OK, "ok", &verb, "repeat ignored".into());
     }
     let (sender, receiver) = tokio::sync::oneshot::channel();

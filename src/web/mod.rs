@@ -20,10 +20,8 @@ pub use tap::Tap;
 use crate::control::Engine;
 use crate::inbox::Deliver;
 use crate::osc::dialect::Dialect;
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 /// Where `candela play` serves the web remote unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8080;
@@ -36,6 +34,8 @@ pub struct WebOptions {
     /// may be taken by something else on the laptop; then the show goes on without the web
     /// remote, and says so.
     pub required: bool,
+    /// What loading the show found, for the page to list.
+    pub problems: Vec<String>,
 }
 
 /// What every request handler shares.
@@ -45,7 +45,7 @@ pub struct Shared {
     auth: auth::Auth,
     feed: Arc<tap::Feed>,
     /// Recent commands by sender, to drop a double tap.
-    debounce: Mutex<HashMap<u64, Instant>>,
+    debounce: Mutex<crate::osc::server::Debounce>,
 }
 
 pub struct WebServer {
@@ -107,24 +107,18 @@ pub fn start(
             "web: anyone on the network may view the show; list who may connect in [web] allow = [...]"
         );
     }
-    let feed = Arc::new(tap::Feed::new(deliver.clone()));
+    let feed = Arc::new(tap::Feed::new(deliver.clone(), options.problems.clone()));
     let shared = Arc::new(Shared {
         dialect: Dialect::new(show.osc.clone()),
         deliver,
         auth: auth::Auth::new(pin, show.web.view_pin.clone(), show.web.allow.clone()),
         feed: feed.clone(),
-        debounce: Mutex::new(HashMap::new()),
+        debounce: Mutex::default(),
     });
     let tap = Tap::new(feed.clone())?;
-    let show_path = show.path.clone();
     std::thread::Builder::new()
         .name("web".into())
         .spawn(move || {
-            // The problems the page lists, found again here rather than on the render thread.
-            if let Ok((_, problems)) = crate::show::Show::load(&show_path) {
-                *feed.problems.lock().unwrap_or_else(|p| p.into_inner()) =
-                    problems.iter().map(|p| p.to_string()).collect();
-            }
             runtime.block_on(async move {
                 if let Err(e) = run(listener, shared).await {
                     tracing::error!("web remote stopped: {e}");

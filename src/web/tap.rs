@@ -74,12 +74,12 @@ pub struct Feed {
     /// A picture was skipped because the last was still being encoded.
     behind: AtomicBool,
     /// The show's problems found at start, for the page.
-    pub problems: Mutex<Vec<String>>,
+    pub problems: Vec<String>,
     deliver: Deliver,
 }
 
 impl Feed {
-    pub fn new(deliver: Deliver) -> Feed {
+    pub fn new(deliver: Deliver, problems: Vec<String>) -> Feed {
         Feed {
             state: watch::channel(Published::default()).0,
             preview: watch::channel(Picture::default()).0,
@@ -90,7 +90,7 @@ impl Feed {
             asked: AtomicU64::new(0),
             epoch: Instant::now(),
             behind: AtomicBool::new(false),
-            problems: Mutex::default(),
+            problems,
             deliver,
         }
     }

@@ -290,8 +290,6 @@ pub(super) fn backoff(interval: Duration, failures: u32) -> Duration {
     interval.checked_mul(factor).unwrap_or(cap).min(cap)
 }
 
-// ---------------------------------------------------------------- HTTP
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,14 +100,38 @@ impl Debounce {
         window: Duration,
         now: Instant,
     ) -> bool {
+        let trigger = (
+            message.address.to_ascii_lowercase(),
+            format!("{:?}{when:?}", message.args),
+        );
+        self.seen_within(trigger, window, now)
+    }
+
+    /// The same message again from the same address within `window` (a double tap on a
+    /// phone).
+    pub fn is_repeat_from(
+        &mut self,
+        from: IpAddr,
+        message: &Message,
+        window: Duration,
+        now: Instant,
+    ) -> bool {
+        let trigger = (
+            from,
+            message.address.to_ascii_lowercase(),
+            format!("{:?}", message.args),
+        );
+        self.seen_within(trigger, window, now)
+    }
+
+    fn seen_within(&mut self, trigger: impl Hash, window: Duration, now: Instant) -> bool {
         if window.is_zero() {
             return false;
         }
         // A digest, not the text: a sender's long arguments must not become long-lived keys.
         let key = {
             let mut h = std::hash::DefaultHasher::new();
-            message.address.to_ascii_lowercase().hash(&mut h);
-            format!("{:?}{when:?}", message.args).hash(&mut h);
+            trigger.hash(&mut h);
             h.finish()
         };
         make_room(&mut self.0, |_, t| now.duration_since(*t) < window);

@@ -19,7 +19,7 @@ use super::framing::{self, Framing};
 use super::packet::{self, Message, When};
 use crate::inbox::{Deliver, Incoming, Request};
 use crate::show::OscSettings;
-use limits::{Debounce, Denied, Noise};
+use limits::{Denied, Noise};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -27,6 +27,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+pub use limits::Debounce;
 pub use tcp::MAX_CONNECTIONS;
 pub use timers::MAX_SCHEDULED;
 
