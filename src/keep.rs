@@ -66,16 +66,32 @@ fn folder_of(file: &Path) -> &Path {
 }
 
 /// What `file` holds, read as JSON: None when there is no such file (a first start), a
-/// message naming the file when it cannot be read or is damaged.
+/// message naming the file when it cannot be read or is damaged. A damaged file is moved
+/// aside to `<file>.damaged` rather than overwritten by the next write, so whatever it still
+/// holds can be recovered by hand.
 pub fn read<T: serde::de::DeserializeOwned>(file: &Path, what: &str) -> Result<Option<T>, String> {
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read kept {what} {}: {e}", file.display())),
     };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| format!("kept {what} {} are damaged ({e})", file.display()))
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        let aside = damaged_name(file);
+        let kept_aside = match std::fs::rename(file, &aside) {
+            Ok(()) => format!("moved aside to {}", aside.display()),
+            Err(m) => format!("could not be moved aside to {} ({m})", aside.display()),
+        };
+        format!(
+            "kept {what} {} are damaged ({e}); {kept_aside}",
+            file.display()
+        )
+    })
+}
+
+fn damaged_name(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".damaged");
+    PathBuf::from(name)
 }
 
 /// Keeps the newest value offered in a file, from a thread of its own.
@@ -204,7 +220,13 @@ mod tests {
         assert_eq!(read::<u32>(&file, "test"), Ok(Some(99)));
         assert_eq!(read::<u32>(&dir.path().join("none"), "test"), Ok(None));
         std::fs::write(&file, "nine").unwrap();
-        assert!(read::<u32>(&file, "test").unwrap_err().contains("damaged"));
+        let problem = read::<u32>(&file, "test").unwrap_err();
+        assert!(problem.contains("damaged"), "{problem}");
+        assert!(problem.contains("n.json.damaged"), "{problem}");
+        // Kept aside, not left for the next write to overwrite.
+        assert!(!file.exists());
+        let aside = dir.path().join("n.json.damaged");
+        assert_eq!(std::fs::read_to_string(aside).unwrap(), "nine");
     }
 
     #[test]

@@ -152,6 +152,13 @@ fn fresh_starts_from_the_top_and_a_damaged_file_is_reported() {
     let candela = start(dir.path(), &[]);
     assert!(candela.logged("are damaged"), "the damage is logged");
     assert_eq!(candela.state()["slide"], ids[0].as_str());
+    // The damaged file is kept aside for a person to look at, never read as the position.
+    let mut aside = file.clone().into_os_string();
+    aside.push(".damaged");
+    assert_eq!(
+        std::fs::read_to_string(&aside).unwrap(),
+        "{\"slide\": \"hakan-y"
+    );
     // The show goes on and keeps its position again.
     candela.ok("/candela/goto", vec![OscType::String(ids[2].clone())]);
     candela.until("kept again", |_| {
