@@ -521,6 +521,14 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
+    let link = output::LinkOptions {
+        osc,
+        web,
+        counts_file,
+        calibration_file,
+        resume_file,
+        watch: true,
+    };
     if args.headless || (no_display && !args.list_monitors) {
         let status = output::run_headless(
             engine,
@@ -530,14 +538,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 virtual_time: args.virtual_time,
                 out: args.out,
             },
-            output::LinkOptions {
-                osc,
-                web,
-                counts_file,
-                calibration_file,
-                resume_file,
-                watch: true,
-            },
+            link,
         )?;
         println!("{}", serde_json::to_string(&status)?);
     } else {
@@ -548,14 +549,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 windowed: args.windowed,
                 list_monitors: args.list_monitors,
             },
-            output::LinkOptions {
-                osc,
-                web,
-                counts_file,
-                calibration_file,
-                resume_file,
-                watch: true,
-            },
+            link,
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -257,11 +257,16 @@ fn probes(preview: &image::RgbImage, rendered: &image::RgbImage, at: &[(u32, u32
 }
 
 fn rendered(slide: &str) -> image::RgbImage {
-    let out = scratch(&format!("render-{slide}")).join("frame.png");
+    rendered_from(&fixture("show.toml"), slide, "640x360")
+}
+
+/// What `candela render` draws for `slide` of `show` at `size`.
+fn rendered_from(show: &str, slide: &str, size: &str) -> image::RgbImage {
+    let out = scratch(&format!("render-{slide}-{size}")).join("frame.png");
     let status = Command::new(env!("CARGO_BIN_EXE_candela"))
-        .args(["render", "--slide", slide, "--size", "640x360", "--out"])
+        .args(["render", "--slide", slide, "--size", size, "--out"])
         .arg(&out)
-        .arg(fixture("show.toml"))
+        .arg(show)
         .stderr(Stdio::null())
         .status()
         .unwrap();
@@ -412,6 +417,29 @@ fn state_commands_and_every_bad_input() {
     assert_eq!(thumb.dimensions(), (320, 180));
     assert_eq!(get(addr, "/api/slides/nope/thumbnail.jpg").status, 404);
     assert_eq!(get(addr, "/api/nothing").status, 404);
+}
+
+#[test]
+fn a_thumbnail_shows_its_slides_photo_even_when_it_was_not_loaded() {
+    // The default show starts on its intro; nothing has decoded the portraits at thumbnail
+    // size, so each thumbnail asked for waits (bounded) for its photo.
+    let show = root()
+        .join("slides/show.toml")
+        .to_string_lossy()
+        .into_owned();
+    let candela = start(&show, &[]);
+    for slide in ["hakan-yaman", "nabi-saleh"] {
+        let thumb = jpeg(&get(
+            candela.addr,
+            &format!("/api/slides/{slide}/thumbnail.jpg"),
+        ));
+        let drawn = rendered_from(&show, slide, "320x180");
+        let d = difference(&thumb, &drawn);
+        assert!(
+            d < 3.0,
+            "the thumbnail of {slide} differs from its rendering by {d}"
+        );
+    }
 }
 
 #[test]

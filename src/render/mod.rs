@@ -280,11 +280,15 @@ impl Renderer {
     }
 
     /// Draws one slide straight into `target` (of [`LAYER_FORMAT`]) at its size, past the
-    /// layer cache: a thumbnail costs no slide on screen its cached layer.
-    pub fn render_slide(&mut self, gpu: &Gpu, view: &SlideView, target: &wgpu::Texture) {
+    /// layer cache: a thumbnail costs no slide on screen its cached layer. Returns whether the
+    /// picture is whole: false while its photo is still being decoded (it is asked for, and
+    /// a later call draws it).
+    pub fn render_slide(&mut self, gpu: &Gpu, view: &SlideView, target: &wgpu::Texture) -> bool {
         let size = (target.width(), target.height());
         let view_of_target = target.create_view(&Default::default());
-        self.draw_slide(gpu, view, &view_of_target, size);
+        self.photos.take_arrived(gpu, &self.quads);
+        let photo = self.draw_slide(gpu, view, &view_of_target, size);
+        !matches!(photo, Some((_, Look::Loading)))
     }
 
     fn frame_for(

@@ -175,6 +175,13 @@ impl PhotoCache {
     /// the workers for what is wanted and not under way. Never blocks.
     pub fn begin_frame(&mut self, gpu: &Gpu, quads: &QuadPipeline) {
         self.frame += 1;
+        self.take_arrived(gpu, quads);
+    }
+
+    /// Takes in finished decodes and uploads a bounded amount of them, and asks the workers
+    /// for what is wanted and not under way: between frames too, for a thumbnail drawn while
+    /// the wall stands still. Never blocks.
+    pub fn take_arrived(&mut self, gpu: &Gpu, quads: &QuadPipeline) {
         while let Ok(done) = self.done.try_recv() {
             self.arrived.push_back(done);
         }

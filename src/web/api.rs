@@ -139,6 +139,13 @@ fn state_now(shared: &Shared) -> Value {
     state
 }
 
+/// Waits (a while at most) for the render loop's first word, which a request made just
+/// after start can come before.
+async fn first_word(shared: &Shared) {
+    let mut rx = shared.feed.state.subscribe();
+    let _ = tokio::time::timeout(SHOW_PATIENCE, rx.wait_for(|p| !p.state.is_null())).await;
+}
+
 async fn state(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(addr): Addr,
@@ -147,13 +154,8 @@ async fn state(
     if let Err(r) = guard(&shared, addr, &headers, Level::View) {
         return r.into_response();
     }
+    first_word(&shared).await;
     let mut state = state_now(&shared);
-    if state.is_null() {
-        // Before the first frame: wait for the render loop's first word.
-        let mut rx = shared.feed.state.subscribe();
-        let _ = tokio::time::timeout(SHOW_PATIENCE, rx.changed()).await;
-        state = state_now(&shared);
-    }
     let level = shared
         .auth
         .level(addr.ip(), &headers)
@@ -435,6 +437,7 @@ async fn thumbnail(
     if let Err(r) = guard(&shared, addr, &headers, Level::View) {
         return r.into_response();
     }
+    first_word(&shared).await;
     let known = shared.feed.state.borrow().state["slides"]
         .as_array()
         .is_some_and(|slides| slides.iter().any(|s| s["id"] == id.as_str()));
@@ -450,9 +453,9 @@ async fn thumbnail(
             let thumbs = shared.feed.thumbs.lock().unwrap_or_else(|p| p.into_inner());
             thumbs.made.get(&id).cloned()
         };
-        match at_hand {
-            Some((bytes, when)) if when.elapsed() < THUMBNAIL_FRESH || asked => {
-                return jpeg(bytes, None);
+        match &at_hand {
+            Some(t) if t.settled && (t.made.elapsed() < THUMBNAIL_FRESH || asked) => {
+                return jpeg(t.jpeg.clone(), None);
             }
             _ if !asked => {
                 shared.feed.want_thumbnail(&id);
@@ -463,11 +466,15 @@ async fn thumbnail(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || tokio::time::timeout(left, made.changed()).await.is_err() {
-            return problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "error",
-                "the thumbnail is not ready; try again",
-            );
+            // A picture without its photo beats none.
+            return match at_hand {
+                Some(t) => jpeg(t.jpeg, None),
+                None => problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "error",
+                    "the thumbnail is not ready; try again",
+                ),
+            };
         }
     }
 }

@@ -25,6 +25,10 @@ use tokio::sync::watch;
 const PREVIEW_WIDTH: u32 = 640;
 /// A thumbnail's width.
 const THUMBNAIL_WIDTH: u32 = 320;
+/// How long a thumbnail is drawn again while its photo is being decoded, at most.
+const PHOTO_PATIENCE: Duration = Duration::from_secs(3);
+/// The pause before a thumbnail whose photo is on its way is drawn again.
+const PHOTO_RETRY: Duration = Duration::from_millis(25);
 const JPEG_QUALITY: u8 = 75;
 /// A plain request for the preview keeps it current this long (a page's WebSocket keeps it
 /// current for as long as it is open).
@@ -52,10 +56,19 @@ pub struct Picture {
 
 #[derive(Default)]
 pub struct Thumbs {
-    /// By slide id: the JPEG and when it was made.
-    pub made: HashMap<String, (Bytes, Instant)>,
+    /// By slide id: the latest drawn.
+    pub made: HashMap<String, Thumb>,
     /// Slide ids asked for and not yet drawn.
     pub wanted: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Thumb {
+    pub jpeg: Bytes,
+    pub made: Instant,
+    /// Final: the slide's photo is on it (or it has none, or it cannot be shown, or it took
+    /// longer than [`PHOTO_PATIENCE`]). Else it is drawn again until it is.
+    pub settled: bool,
 }
 
 /// What the render thread and the server share.
@@ -150,7 +163,7 @@ struct Job {
 
 enum What {
     Preview,
-    Thumbnail(String),
+    Thumbnail { id: String, settled: bool },
 }
 
 /// The render thread's end; see the module's comment.
@@ -165,6 +178,9 @@ pub struct Tap {
     captured: Option<Scene>,
     /// The renderer's format cannot be encoded; said once.
     unsupported: bool,
+    /// Thumbnails drawn without their photo, which was still being decoded, by slide id:
+    /// when first drawn.
+    unsettled: HashMap<String, Instant>,
 }
 
 impl Tap {
@@ -176,15 +192,17 @@ impl Tap {
             .name("web-encode".into())
             .spawn(move || {
                 for job in inbox {
-                    let (started, preview) = (Instant::now(), matches!(job.what, What::Preview));
+                    let started = Instant::now();
+                    // Busy until the next picture is due; a change meanwhile is caught up
+                    // with by the wake below. A thumbnail waiting for its photo is drawn
+                    // again soon, not in a loop as fast as the GPU goes.
+                    let pause = match job.what {
+                        What::Preview => PICTURE_EVERY,
+                        What::Thumbnail { settled: false, .. } => PHOTO_RETRY,
+                        What::Thumbnail { settled: true, .. } => Duration::ZERO,
+                    };
                     encode(job, &encoder_feed);
-                    if preview {
-                        // Busy until the next picture is due; a change meanwhile is caught
-                        // up with by the wake below.
-                        std::thread::sleep(
-                            (started + PICTURE_EVERY).saturating_duration_since(Instant::now()),
-                        );
-                    }
+                    std::thread::sleep((started + pause).saturating_duration_since(Instant::now()));
                     encoder_busy.store(false, Ordering::SeqCst);
                     let wanted = encoder_feed.thumbs_wanted.load(Ordering::SeqCst);
                     if encoder_feed.behind.swap(false, Ordering::SeqCst) || wanted {
@@ -199,6 +217,7 @@ impl Tap {
             readback: None,
             captured: None,
             unsupported: false,
+            unsettled: HashMap::new(),
         })
     }
 
@@ -307,10 +326,15 @@ impl Tap {
         let Some(id) = id else {
             return;
         };
-        let Some(i) = engine.show().slides.iter().position(|s| s.id == id) else {
-            return;
-        };
-        let Some(view) = engine.slide_views().into_iter().nth(i) else {
+        let view = engine
+            .show()
+            .slides
+            .iter()
+            .position(|s| s.id == id)
+            .and_then(|i| engine.slide_views().into_iter().nth(i));
+        let Some(view) = view else {
+            // Gone in a reload since it was asked for.
+            self.unsettled.remove(&id);
             return;
         };
         let canvas = engine.stage().canvas();
@@ -325,12 +349,23 @@ impl Tap {
             LAYER_FORMAT,
             usage,
         ));
-        renderer.render_slide(gpu, &view, &texture);
+        let whole = renderer.render_slide(gpu, &view, &texture);
+        let first = *self
+            .unsettled
+            .entry(id.clone())
+            .or_insert_with(Instant::now);
+        let settled = whole || first.elapsed() >= PHOTO_PATIENCE;
+        if settled {
+            self.unsettled.remove(&id);
+        } else {
+            // Drawn again once the encoder has this one: its photo is on its way.
+            self.feed.want_thumbnail(&id);
+        }
         let buffer = readback_buffer(gpu, size);
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         copy_to_buffer(&mut encoder, &texture, &buffer);
         gpu.queue.submit([encoder.finish()]);
-        self.hand_over(gpu, buffer, size, false, What::Thumbnail(id));
+        self.hand_over(gpu, buffer, size, false, What::Thumbnail { id, settled });
     }
 
     /// Hands the encoder a buffer the picture is being copied into, to wait for and encode.
@@ -420,9 +455,14 @@ fn encode(job: Job, feed: &Feed) {
                 p.jpeg = jpeg;
             });
         }
-        What::Thumbnail(id) => {
+        What::Thumbnail { id, settled } => {
             let mut thumbs = feed.thumbs.lock().unwrap_or_else(|p| p.into_inner());
-            thumbs.made.insert(id, (jpeg, Instant::now()));
+            let thumb = Thumb {
+                jpeg,
+                made: Instant::now(),
+                settled,
+            };
+            thumbs.made.insert(id, thumb);
             drop(thumbs);
             feed.thumbs_made.send_modify(|n| *n += 1);
         }
