@@ -411,6 +411,18 @@ fn state_commands_and_every_bad_input() {
     assert_eq!(s["control"], true);
     let forged = command_as(addr, &[("Cookie", "candela_session=00ff")], next);
     assert_eq!(forged.status, 401);
+    // Logging out ends the session: the same cookie no longer controls anything.
+    let out = http(addr, "POST", "/api/logout", &[("Cookie", session)], b"");
+    assert_eq!(out.status, 200);
+    assert!(
+        out.header("set-cookie")
+            .is_some_and(|c| c.contains("Max-Age=0")),
+        "the cookie is cleared: {:?}",
+        out.header("set-cookie")
+    );
+    assert_eq!(command_as(addr, &[("Cookie", session)], next).status, 401);
+    let s = http(addr, "GET", "/api/state", &[("Cookie", session)], b"").json();
+    assert_eq!(s["control"], false);
 
     // Thumbnails, of known slides only; anything else is a clear 404.
     let thumb = jpeg(&get(addr, "/api/slides/c/thumbnail.jpg"));
@@ -965,6 +977,17 @@ fn a_browser_logs_in_taps_next_and_sees_the_wall_change() {
     assert_eq!(state(candela.addr)["slide"], "b");
     let connected = browser.script("return document.getElementById('conn').textContent");
     assert_eq!(connected, "connected");
+    // Lock: the page is back to viewing, and a reload of it does not bring control back.
+    browser.tap("#logout");
+    browser.until(
+        "view only after locking",
+        "return document.getElementById('next').disabled && document.getElementById('mode').textContent === 'view only'",
+    );
+    browser.script("location.reload(); return true;");
+    browser.until(
+        "still view only after a reload",
+        "return document.getElementById('now-name').dataset.slide === 'b' && document.getElementById('next').disabled && !document.getElementById('login').classList.contains('hidden')",
+    );
 }
 
 #[test]

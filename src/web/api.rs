@@ -45,6 +45,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/state", get(state))
         .route("/api/command", post(command))
         .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
         .route("/api/preview.jpg", get(preview))
         .route("/api/slides/{id}/thumbnail.jpg", get(thumbnail))
         .route("/api/events", get(events))
@@ -379,6 +380,27 @@ async fn login(
     );
     let mut r =
         axum::Json(json!({ "status": "ok", "control": level == Level::Control })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// Ends the browser's session, so a phone left lying about cannot cue the show; the cookie
+/// is cleared too.
+async fn logout(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(addr): Addr,
+    headers: HeaderMap,
+) -> Response {
+    if !shared.auth.allowed(addr.ip()) {
+        return Refusal::NotAllowed.into_response();
+    }
+    if shared.auth.close_session(&headers) {
+        tracing::info!("web: {addr} logged out");
+    }
+    let mut r = axum::Json(json!({ "status": "ok" })).into_response();
+    let cookie = format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }

@@ -171,6 +171,16 @@ impl Auth {
         Ok(token)
     }
 
+    /// Ends the session a request's cookie names, if any: whoever holds that cookie is back
+    /// to what needs no PIN.
+    pub fn close_session(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = session_token(headers) else {
+            return false;
+        };
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.remove(token).is_some()
+    }
+
     fn session(&self, token: &str) -> Option<Level> {
         let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         sessions
