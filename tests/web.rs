@@ -377,7 +377,12 @@ fn state_commands_and_every_bad_input() {
     );
     bad(&huge, 413, "over 4096 bytes");
     let after = state(addr);
-    assert_eq!(after["slide"], "a");
+    assert_eq!(
+        after["slide"],
+        "a",
+        "{after}\n{}",
+        candela.log.lock().unwrap().join("\n")
+    );
     assert_eq!(after["counters"]["letters"], 130);
     assert_eq!(after["blackout"], false);
 

@@ -63,9 +63,10 @@ pub struct Fitted {
     pub offset: (u32, u32),
 }
 
-/// A photo file's bytes, its format found from them, and its decoder, bounded.
+/// A photo file's bytes, its format found from them, and what its header says.
 struct Opened {
-    decoder: Box<dyn ImageDecoder>,
+    bytes: Vec<u8>,
+    format: ImageFormat,
     orientation: Orientation,
 }
 
@@ -100,10 +101,19 @@ fn open(path: &Path) -> Result<Opened, PhotoError> {
     };
     // Only the header is read here: a decompression bomb is refused, naming its size, before
     // anything is allocated for its pixels; then the decode itself is bounded.
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.no_limits();
-    let mut decoder: Box<dyn ImageDecoder> = Box::new(reader.into_decoder().map_err(decode)?);
-    let (width, height) = decoder.dimensions();
+    let header = match format {
+        ImageFormat::Jpeg => jpeg_header(&bytes),
+        _ => None,
+    };
+    let ((width, height), orientation) = match header {
+        Some(h) => h,
+        None => {
+            let mut reader = ImageReader::with_format(Cursor::new(&bytes[..]), format);
+            reader.no_limits();
+            let mut decoder = reader.into_decoder().map_err(decode)?;
+            (decoder.dimensions(), decoder.orientation().map_err(decode)?)
+        }
+    };
     let pixels = u64::from(width) * u64::from(height);
     if width > MAX_SIDE || height > MAX_SIDE || pixels * 4 > MAX_DECODE_BYTES {
         return Err(PhotoError::TooLarge {
@@ -112,16 +122,112 @@ fn open(path: &Path) -> Result<Opened, PhotoError> {
             height,
         });
     }
+    Ok(Opened {
+        bytes,
+        format,
+        orientation,
+    })
+}
+
+/// A JPEG's size and EXIF orientation, read by libjpeg-turbo and from its APP1 segment
+/// without setting up a decoder (which would copy the whole file first). None when
+/// libjpeg-turbo cannot read the header: the general decoder then has a go, and says why.
+fn jpeg_header(bytes: &[u8]) -> Option<((u32, u32), Orientation)> {
+    let header = turbojpeg::read_header(bytes).ok()?;
+    let size = (
+        u32::try_from(header.width).ok()?,
+        u32::try_from(header.height).ok()?,
+    );
+    let orientation = jpeg_exif(bytes)
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
+    Some((size, orientation))
+}
+
+/// The TIFF data of a JPEG's EXIF segment, if it has one before its first scan.
+fn jpeg_exif(bytes: &[u8]) -> Option<&[u8]> {
+    let mut at = 2; // past the start-of-image marker
+    while let [0xFF, marker, rest @ ..] = bytes.get(at..)? {
+        match *marker {
+            // Fill bytes before a marker.
+            0xFF => at += 1,
+            // Markers with no segment after them.
+            0x01 | 0xD0..=0xD7 => at += 2,
+            // The first scan or the end: no EXIF before it.
+            0xDA | 0xD9 => return None,
+            _ => {
+                let len = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
+                let data = rest.get(2..len)?;
+                if *marker == 0xE1
+                    && let Some(tiff) = data.strip_prefix(b"Exif\0\0")
+                {
+                    return Some(tiff);
+                }
+                at += 2 + len.max(2);
+            }
+        }
+    }
+    None
+}
+
+/// Decodes what [`open`] found, bounded: [`MAX_SIDE`] a side, [`MAX_DECODE_BYTES`] in all.
+fn decoded(path: &Path, opened: &Opened) -> Result<DynamicImage, PhotoError> {
+    let decode = |source| PhotoError::Decode {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(&opened.bytes[..]), opened.format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
-    decoder.set_limits(limits).map_err(decode)?;
-    let orientation = decoder.orientation().map_err(decode)?;
-    Ok(Opened {
-        decoder,
-        orientation,
-    })
+    reader.limits(limits);
+    reader.decode().map_err(decode)
+}
+
+/// A baseline JPEG decoded by libjpeg-turbo at the smallest of its DCT scales (1/8, 1/4,
+/// 1/2, 1) that still keeps the share of each side's pixels that `need` asks of the stored
+/// size: a 24-megapixel camera file shown at 1080p is decoded at half size, which skips most
+/// of the inverse DCT and colour conversion. None when it cannot (a progressive or CMYK
+/// file, or one libjpeg-turbo warns about): the caller falls back to the general decoder,
+/// which also names what is wrong.
+fn jpeg_scaled(bytes: &[u8], need: impl Fn((u32, u32)) -> f64) -> Option<DynamicImage> {
+    use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
+    let mut decompressor = Decompressor::new().ok()?;
+    let header = decompressor.read_header(bytes).ok()?;
+    // A progressive file's coefficients are all held at once (6 bytes a pixel): left to the
+    // decoder whose allocations are bounded.
+    if header.is_progressive || header.is_lossless {
+        return None;
+    }
+    let size = (
+        u32::try_from(header.width).ok()?,
+        u32::try_from(header.height).ok()?,
+    );
+    let need = need(size);
+    let scale = [8, 4, 2]
+        .into_iter()
+        .map(|denom| ScalingFactor::new(1, denom))
+        .find(|s| {
+            let enough = |side: usize| s.scale(side) as f64 >= side as f64 * need;
+            enough(header.width) && enough(header.height)
+        })
+        .unwrap_or(ScalingFactor::ONE);
+    let out = header.scaled(scale);
+    decompressor.set_scaling_factor(scale).ok()?;
+    let mut image = Image {
+        pixels: vec![0; 3 * out.width * out.height],
+        width: out.width,
+        pitch: 3 * out.width,
+        height: out.height,
+        format: PixelFormat::RGB,
+    };
+    decompressor.decompress(bytes, image.as_deref_mut()).ok()?;
+    let (w, h) = (
+        u32::try_from(out.width).ok()?,
+        u32::try_from(out.height).ok()?,
+    );
+    image::RgbImage::from_raw(w, h, image.pixels).map(DynamicImage::ImageRgb8)
 }
 
 /// Whether a JPEG's last scan is followed by its end-of-image marker. Entropy-coded data
@@ -145,28 +251,36 @@ fn jpeg_is_whole(bytes: &[u8]) -> bool {
     bytes[last_scan..].windows(2).any(marker(0xD9))
 }
 
-fn decoded(path: &Path, opened: Opened) -> Result<(DynamicImage, Orientation), PhotoError> {
-    let image =
-        DynamicImage::from_decoder(opened.decoder).map_err(|source| PhotoError::Decode {
-            path: path.display().to_string(),
-            source,
-        })?;
-    Ok((image, opened.orientation))
-}
-
 /// Decodes an image file, bounded, and turns it as its EXIF orientation says.
 pub fn load(path: &Path) -> Result<DynamicImage, PhotoError> {
-    let (mut image, orientation) = decoded(path, open(path)?)?;
-    image.apply_orientation(orientation);
+    let opened = open(path)?;
+    let mut image = decoded(path, &opened)?;
+    image.apply_orientation(opened.orientation);
     Ok(image)
 }
 
 /// Decodes an image file, bounded, and makes it RGBA sized for a `box_w` x `box_h` box (see
 /// [`fit`]), the right way up. The full-size picture is resized as it was stored and only the
-/// small result is turned, so a camera's sideways 24 megapixels are never copied.
+/// small result is turned, so a camera's sideways 24 megapixels are never copied; a JPEG
+/// larger than the box is decoded at a reduced scale first ([`jpeg_scaled`]).
 pub fn load_fitted(path: &Path, box_w: u32, box_h: u32, fit: Fit) -> Result<Fitted, PhotoError> {
-    let (image, orientation) = decoded(path, open(path)?)?;
-    Ok(fit_oriented(&image, orientation, box_w, box_h, fit))
+    let opened = open(path)?;
+    let image = match opened.format {
+        ImageFormat::Jpeg => jpeg_scaled(&opened.bytes, |(w, h)| {
+            let seen = if turns_sideways(opened.orientation) {
+                (h, w)
+            } else {
+                (w, h)
+            };
+            ratio(seen, (box_w, box_h), fit)
+        }),
+        _ => None,
+    };
+    let image = match image {
+        Some(i) => i,
+        None => decoded(path, &opened)?,
+    };
+    Ok(fit_oriented(&image, opened.orientation, box_w, box_h, fit))
 }
 
 /// The photo resized for a `box_w` x `box_h` box, and where its top-left corner goes inside
@@ -217,12 +331,20 @@ fn fit_oriented(
     Fitted { rgba, offset }
 }
 
+/// How much a picture of `size` is resized to `fit` a box of `bounds`: to fit inside it
+/// whole, or to cover it.
+fn ratio(size: (u32, u32), bounds: (u32, u32), fit: Fit) -> f64 {
+    let x = f64::from(bounds.0) / f64::from(size.0.max(1));
+    let y = f64::from(bounds.1) / f64::from(size.1.max(1));
+    match fit {
+        Fit::Fit => x.min(y),
+        Fit::Fill => x.max(y),
+    }
+}
+
 /// `size` scaled to fit inside `bounds`, aspect kept, rounded to whole pixels.
 fn scaled(size: (u32, u32), bounds: (u32, u32)) -> (u32, u32) {
-    let ratio = f64::min(
-        f64::from(bounds.0) / f64::from(size.0.max(1)),
-        f64::from(bounds.1) / f64::from(size.1.max(1)),
-    );
+    let ratio = ratio(size, bounds, Fit::Fit);
     let side = |v: u32| ((f64::from(v) * ratio).round() as u32).clamp(1, MAX_SIDE);
     (side(size.0), side(size.1))
 }
@@ -329,6 +451,77 @@ mod tests {
         let bottom = fitted.rgba.get_pixel(12, 44);
         assert!(top[0] > 200 && top[2] < 60, "{top:?}");
         assert!(bottom[2] > 200 && bottom[0] < 60, "{bottom:?}");
+    }
+
+    /// A photo-like JPEG: gradients and fine detail, `progressive` or baseline.
+    fn photo_jpeg(w: u32, h: u32, progressive: bool) -> Vec<u8> {
+        let pixels = image::RgbImage::from_fn(w, h, |x, y| {
+            let ripple = ((x * 7 + y * 3) % 23) as u8 * 3;
+            image::Rgb([
+                (x * 180 / w) as u8 + ripple,
+                (y * 200 / h) as u8,
+                ((x + y) * 120 / (w + h)) as u8 + 60,
+            ])
+        });
+        let mut compressor = turbojpeg::Compressor::new().unwrap();
+        compressor.set_quality(90).unwrap();
+        compressor.set_progressive(progressive).unwrap();
+        let image = turbojpeg::Image {
+            pixels: pixels.as_raw().as_slice(),
+            width: w as usize,
+            pitch: 3 * w as usize,
+            height: h as usize,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        compressor.compress_to_vec(image).unwrap()
+    }
+
+    fn mean_difference(a: &RgbaImage, b: &RgbaImage) -> f64 {
+        assert_eq!(a.dimensions(), b.dimensions());
+        let sum: u64 = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(x, y)| u64::from(x.abs_diff(*y)))
+            .sum();
+        sum as f64 / a.as_raw().len() as f64
+    }
+
+    #[test]
+    fn a_large_jpeg_is_decoded_at_the_smallest_scale_that_keeps_the_boxs_detail() {
+        let jpeg = photo_jpeg(1600, 1200, false);
+        let stored = |need: f64| {
+            let image = jpeg_scaled(&jpeg, |size| {
+                assert_eq!(size, (1600, 1200));
+                need
+            })
+            .expect("a baseline JPEG takes the fast path");
+            (image.width(), image.height())
+        };
+        assert_eq!(stored(0.3), (800, 600), "1/4 would keep too little");
+        assert_eq!(stored(0.25), (400, 300));
+        assert_eq!(stored(0.1), (200, 150));
+        assert_eq!(stored(0.9), (1600, 1200));
+        assert_eq!(stored(2.0), (1600, 1200), "never upscaled by the decoder");
+        // A progressive file holds all its coefficients at once: the bounded decoder has it.
+        assert!(jpeg_scaled(&photo_jpeg(64, 48, true), |_| 0.5).is_none());
+        assert!(jpeg_scaled(b"not a jpeg", |_| 0.5).is_none());
+    }
+
+    #[test]
+    fn the_scaled_decode_looks_like_the_full_one_fitted() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, progressive) in [("baseline.jpg", false), ("progressive.jpg", true)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, photo_jpeg(1600, 1200, progressive)).unwrap();
+            for fit_as in [Fit::Fit, Fit::Fill] {
+                let fast = load_fitted(&path, 700, 300, fit_as).unwrap();
+                let full = fit(&load(&path).unwrap(), 700, 300, fit_as);
+                assert_eq!(fast.offset, full.offset);
+                let d = mean_difference(&fast.rgba, &full.rgba);
+                assert!(d < 2.0, "{name} {fit_as:?}: differs by {d}");
+            }
+        }
     }
 
     #[test]
