@@ -66,6 +66,47 @@ fn play_until(player: &mut Headless, tick: &mut u32, done: impl Fn(&Headless) ->
 }
 
 #[test]
+fn the_next_slide_is_drawn_ahead_so_a_next_only_composites() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        save(
+            RgbImage::from_pixel(64, 80, Rgb([40, 60 + i * 60, 200])),
+            &dir.path().join(format!("p{i}.jpg")),
+            ImageFormat::Jpeg,
+        );
+    }
+    let mut player = player(&write_show(dir.path(), &["p0.jpg", "p1.jpg", "p2.jpg"]));
+    let mut tick = 0;
+    let [p0, p1] = ["p0.jpg", "p1.jpg"].map(|p| dir.path().join(p));
+    play_until(&mut player, &mut tick, |p| {
+        p.renderer().photo_opacity(&p0) == Some(1.0) && p.renderer().photo_opacity(&p1) == Some(1.0)
+    });
+    // A few still frames more: the next slide drawn ahead, with its photo.
+    for _ in 0..10 {
+        player.frame(FRAME * tick);
+        tick += 1;
+    }
+    let (before, drawn_before) = (player.renderer().layers_drawn(), player.drawn);
+    player
+        .engine
+        .apply(Command::Next { fade: None }, FRAME * tick)
+        .unwrap();
+    // The first frame that shows the crossfade composites what is cached: it draws no layer.
+    play_until(&mut player, &mut tick, |p| p.drawn > drawn_before);
+    assert_eq!(player.renderer().layers_drawn(), before);
+    let mut frames = 1;
+    while player.engine.animating(FRAME * tick) {
+        frames += usize::from(player.frame(FRAME * tick).drawn.is_some());
+        tick += 1;
+        assert!(frames < MOST_FRAMES);
+    }
+    assert!(frames >= 10, "the crossfade was drawn: {frames} frames");
+    // Once still, the slide after it is drawn ahead: one layer in all.
+    player.frame(FRAME * tick);
+    assert_eq!(player.renderer().layers_drawn(), before + 1);
+}
+
+#[test]
 fn a_cue_to_an_unloaded_large_photo_drops_no_frame_and_fades_it_in() {
     let dir = tempfile::tempdir().unwrap();
     // Seven small photos, and a 24-megapixel one for a slide far from the first, so it is not

@@ -418,6 +418,13 @@ impl Engine {
             .collect()
     }
 
+    /// The slide after the current one, as it would be shown at `now`: what an operator's
+    /// Next or the cycle brings up most often, so the renderer can draw it ahead.
+    pub fn next_view(&self, now: Duration) -> SlideView {
+        let next = (self.current + 1) % self.show.slides.len();
+        slide_view(&self.show, &self.numbers, &self.counts.shown(now), next)
+    }
+
     /// What the wall shows at `now`.
     pub fn scene(&self, now: Duration) -> Scene {
         let shown = self.counts.shown(now);

@@ -203,6 +203,7 @@ impl Headless {
         if !unchanged {
             self.last = Some((scene, geometry));
         }
+        super::draw_ahead(&mut self.renderer, &self.gpu, &self.engine, now);
         Step { handled, drawn }
     }
 

@@ -26,6 +26,20 @@ fn renderer_for(
     crate::render::Renderer::new(gpu, format, fonts)
 }
 
+/// Once the wall stands still, after its frame is out: the next slide drawn ahead, so a
+/// Next or the cycle's advance costs its first frame no text drawing.
+fn draw_ahead(
+    renderer: &mut crate::render::Renderer,
+    gpu: &crate::render::Gpu,
+    engine: &crate::control::Engine,
+    now: std::time::Duration,
+) {
+    if !engine.animating(now) {
+        let canvas = engine.stage().canvas();
+        renderer.draw_ahead(gpu, &engine.next_view(now), (canvas.width, canvas.height));
+    }
+}
+
 /// The local wall-clock time, for the show's hours (the engine never reads a clock).
 fn local_now() -> crate::control::schedule::LocalTime {
     let now = jiff::Zoned::now();

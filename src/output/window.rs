@@ -468,6 +468,7 @@ impl App {
             &drawing.gpu,
             &mut drawing.renderer,
         );
+        super::draw_ahead(&mut drawing.renderer, &drawing.gpu, &self.engine, now);
         if self.engine.animating(now) || drawing.renderer.photos_need() == PhotoNeeds::Frame {
             self.request_redraw();
         }

@@ -115,6 +115,8 @@ pub struct Renderer {
     /// Drawing a still, which waits for its photos; a playing show never does.
     still: bool,
     frame: u64,
+    /// Layers drawn so far (slides and patterns), cached ones not counted.
+    layers_drawn: u64,
 }
 
 impl Renderer {
@@ -147,6 +149,7 @@ impl Renderer {
             plan: PhotoPlan::default(),
             still: false,
             frame: 0,
+            layers_drawn: 0,
         }
     }
 
@@ -188,6 +191,11 @@ impl Renderer {
     /// How opaque the photo of the file at `path` is drawn now; None while it is not loaded.
     pub fn photo_opacity(&self, path: &std::path::Path) -> Option<f32> {
         self.photos.opacity(path)
+    }
+
+    /// How many layers have been drawn (a layer found cached is not drawn again).
+    pub fn layers_drawn(&self) -> u64 {
+        self.layers_drawn
     }
 
     /// Photos on the GPU now, and their bytes.
@@ -373,6 +381,14 @@ impl Renderer {
         encoder
     }
 
+    /// Draws `view` at the canvas's `size` into the spare layer, unless it is there already
+    /// (with its photo as it looks now), so the first frame of a change to it only composites:
+    /// its text's glyphs, rasterized the first time they are drawn at a new place, cost a few
+    /// milliseconds. For the time the wall stands still; never evicts a layer on screen.
+    pub fn draw_ahead(&mut self, gpu: &Gpu, view: &SlideView, size: (u32, u32)) {
+        self.layer(gpu, &LayerKey::Slide(Box::new(view.clone())), size);
+    }
+
     /// The index of `key`'s layer texture, drawing it if it is not cached.
     fn layer(&mut self, gpu: &Gpu, key: &LayerKey, size: (u32, u32)) -> usize {
         let frame = self.frame;
@@ -427,6 +443,7 @@ impl Renderer {
         target: &wgpu::TextureView,
         size: (u32, u32),
     ) -> Option<(PhotoKey, Look)> {
+        self.layers_drawn += 1;
         match key {
             LayerKey::Slide(view) => self.draw_slide(gpu, view, target, size),
             LayerKey::Pattern(p, outputs) => {
