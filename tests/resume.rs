@@ -122,8 +122,15 @@ fn fresh_starts_from_the_top_and_a_damaged_file_is_reported() {
     candela.ok("/candela/goto", vec![OscType::String(ids[3].clone())]);
     candela.ok("/candela/blackout", vec![]);
     candela.ok("/candela/cycle/pause", vec![]);
+    // The operator keeps the wall on whatever the show's hours say.
+    candela.ok(
+        "/candela/schedule/override",
+        vec![OscType::String("on".into())],
+    );
     candela.until("kept", |_| {
-        kept(dir.path()).is_some_and(|k| k["slide"] == ids[3].as_str() && k["paused"] == true)
+        kept(dir.path()).is_some_and(|k| {
+            k["slide"] == ids[3].as_str() && k["paused"] == true && k["schedule"] == "on"
+        })
     });
     candela.kill_hard();
 
@@ -132,6 +139,7 @@ fn fresh_starts_from_the_top_and_a_damaged_file_is_reported() {
     assert_eq!(state["slide"], ids[3].as_str());
     assert_eq!(state["blackout"], true);
     assert_eq!(state["paused"], true);
+    assert_eq!(state["schedule"]["override"], "on", "{state}");
     candela.kill_hard();
 
     let candela = start(dir.path(), &["--fresh"]);

@@ -1,9 +1,11 @@
-//! Where the show was: the slide, blackout, master, pause and test pattern, kept on disk so a
+//! Where the show was: the slide, blackout, master, pause, test pattern and the operator's
+//! schedule override, kept on disk so a
 //! crash or a power cut brings the wall back where it was. Taken from the engine's status and
 //! given back as ordinary commands, so resuming is nothing the engine does not already do.
 
 use super::command::{Command, SlideRef};
 use super::engine::Status;
+use super::schedule::Override;
 use super::stage::Pattern;
 use std::time::Duration;
 
@@ -17,6 +19,15 @@ pub struct Resume {
     pub paused: bool,
     /// The test pattern's name, or "off".
     pub test_pattern: String,
+    /// The operator's word on the show's hours: "auto", "on" or "off". An operator who kept
+    /// the wall lit past its hours (or dark within them) still has it so after a crash.
+    /// Files kept before it was kept say nothing: the hours decide.
+    #[serde(default = "auto")]
+    pub schedule: String,
+}
+
+fn auto() -> String {
+    Override::Auto.name().into()
 }
 
 impl Resume {
@@ -28,6 +39,7 @@ impl Resume {
             master: status.master,
             paused: status.paused,
             test_pattern: status.test_pattern.to_string(),
+            schedule: status.schedule.mode.to_string(),
         }
     }
 
@@ -79,6 +91,11 @@ impl Resume {
             (_, Some(p)) => commands.push(Command::TestPattern(Some(p))),
             (name, None) => skipped.push(format!("no test pattern {name:?}")),
         }
+        match Override::parse(&self.schedule) {
+            Some(Override::Auto) => {}
+            Some(o) => commands.push(Command::Schedule(o)),
+            None => skipped.push(format!("no schedule override {:?}", self.schedule)),
+        }
         (commands, skipped)
     }
 }
@@ -95,6 +112,7 @@ mod tests {
             master: 0.5,
             paused: true,
             test_pattern: "grid".into(),
+            schedule: "on".into(),
         }
     }
 
@@ -114,6 +132,7 @@ mod tests {
         }));
         assert!(commands.contains(&Command::Pause));
         assert!(commands.contains(&Command::TestPattern(Some(Pattern::Grid))));
+        assert!(commands.contains(&Command::Schedule(Override::On)));
         let (commands, skipped) = resume("gone", 2).commands(&["a", "c"]);
         assert_eq!(skipped.len(), 1);
         assert_eq!(
@@ -133,8 +152,21 @@ mod tests {
         let mut r = resume("a", 1);
         r.master = f32::NAN;
         r.test_pattern = "zebra".into();
+        r.schedule = "sometimes".into();
         let (commands, skipped) = r.commands(&["a"]);
-        assert_eq!(skipped.len(), 2);
+        assert_eq!(skipped.len(), 3);
         assert!(!commands.iter().any(|c| matches!(c, Command::Master { .. })));
+        assert!(!commands.iter().any(|c| matches!(c, Command::Schedule(_))));
+    }
+
+    #[test]
+    fn a_file_kept_before_the_override_was_lets_the_hours_decide() {
+        let kept = r#"{"slide": "a", "position": 1, "blackout": false, "master": 1.0,
+                       "paused": false, "test_pattern": "off"}"#;
+        let r: Resume = serde_json::from_str(kept).unwrap();
+        assert_eq!(r.schedule, "auto");
+        let (commands, skipped) = r.commands(&["a"]);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert!(!commands.iter().any(|c| matches!(c, Command::Schedule(_))));
     }
 }
