@@ -22,6 +22,15 @@ fn save(image: RgbImage, path: &Path, format: ImageFormat) {
         .unwrap();
 }
 
+/// A small JPEG at `path`, its colour told by `i`.
+fn small_photo(path: &Path, i: u8) {
+    save(
+        RgbImage::from_pixel(64, 80, Rgb([40, 60 + i * 20, 200])),
+        path,
+        ImageFormat::Jpeg,
+    );
+}
+
 /// A show of `photos.len()` portrait slides, one per photo file (relative to `dir`), on a
 /// small canvas, each held for ten minutes, with short crossfades.
 fn write_show(dir: &Path, photos: &[&str]) -> PathBuf {
@@ -69,11 +78,7 @@ fn play_until(player: &mut Headless, tick: &mut u32, done: impl Fn(&Headless) ->
 fn the_next_slide_is_drawn_ahead_so_a_next_only_composites() {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..3 {
-        save(
-            RgbImage::from_pixel(64, 80, Rgb([40, 60 + i * 60, 200])),
-            &dir.path().join(format!("p{i}.jpg")),
-            ImageFormat::Jpeg,
-        );
+        small_photo(&dir.path().join(format!("p{i}.jpg")), i);
     }
     let mut player = player(&write_show(dir.path(), &["p0.jpg", "p1.jpg", "p2.jpg"]));
     let mut tick = 0;
@@ -112,11 +117,7 @@ fn a_cue_to_an_unloaded_large_photo_drops_no_frame_and_fades_it_in() {
     // Seven small photos, and a 24-megapixel one for a slide far from the first, so it is not
     // loaded ahead.
     for i in 0..7 {
-        save(
-            RgbImage::from_pixel(64, 80, Rgb([40, 60 + i * 20, 200])),
-            &dir.path().join(format!("small-{i}.jpg")),
-            ImageFormat::Jpeg,
-        );
+        small_photo(&dir.path().join(format!("small-{i}.jpg")), i);
     }
     let big = dir.path().join("big.jpg");
     save(
