@@ -223,12 +223,16 @@ fn cpu_used() -> (f64, f64) {
     (ticks as f64 / 100.0, web as f64 / 100.0)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+/// "p50 …, p99 …, max …" of `sorted` times.
+fn spread(sorted: &[Duration]) -> String {
+    let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+    let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1000.0);
+    format!(
+        "p50 {}, p99 {}, max {}",
+        ms(at(0.5)),
+        ms(at(0.99)),
+        ms(at(1.0))
+    )
 }
 
 /// The default show with crossfades running, with `viewers` watching.
@@ -267,11 +271,9 @@ fn cost(viewers: usize, seconds: u64) {
     let fetched: u64 = clients.into_iter().map(|c| c.join().unwrap()).sum();
     taps.sort();
     println!(
-        "cost, {viewers} viewer(s), {} frames in {seconds:.1} s: tap per frame p50 {}, p99 {}, max {}; CPU {all:.2} cores (all threads but the viewers'), of which the web server and encoder {web:.3}; {fetched} previews fetched",
+        "cost, {viewers} viewer(s), {} frames in {seconds:.1} s: tap per frame {}; CPU {all:.2} cores (all threads but the viewers'), of which the web server and encoder {web:.3}; {fetched} previews fetched",
         taps.len(),
-        ms(percentile(&taps, 0.5)),
-        ms(percentile(&taps, 0.99)),
-        ms(*taps.last().unwrap()),
+        spread(&taps),
     );
 }
 
@@ -349,11 +351,9 @@ fn latency(taps: usize) {
     let mut seen = results.lock().unwrap().clone();
     seen.sort();
     println!(
-        "tap -> preview of the new slide, 5 viewers, {} taps: p50 {}, p99 {}, max {}",
+        "tap -> preview of the new slide, 5 viewers, {} taps: {}",
         seen.len(),
-        ms(percentile(&seen, 0.5)),
-        ms(percentile(&seen, 0.99)),
-        ms(*seen.last().unwrap())
+        spread(&seen)
     );
 }
 
