@@ -33,6 +33,7 @@ impl Bench {
             output: 0,
             texture: &self.target,
             monitor: "bench",
+            preview: false,
         };
         self.renderer.render(&self.gpu, scene, stage, &[target]);
         self.gpu

@@ -108,6 +108,7 @@ impl Player {
             output: 0,
             texture: &self.target,
             monitor: "bench",
+            preview: false,
         };
         self.renderer
             .render(&self.gpu, &scene, self.engine.stage(), &[target]);

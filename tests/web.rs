@@ -6,12 +6,13 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::Candela;
+use support::browser::{Browser, Screen};
+use support::http::{Reply, get, http};
 
 const PIN: &str = "4321";
 
@@ -62,124 +63,6 @@ fn launch(args: &[&str], show: &str, env: &[(&str, &str)]) -> Candela {
         }
     }
     Candela::spawn(command, support::WEB_LISTENING)
-}
-
-/// One HTTP response.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        support::header(&self.headers, name)
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-}
-
-/// One request on a connection of its own, read to the end: every byte as sent.
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Reply {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    // The server may answer (413) before reading all of a long body; that is fine.
-    let _ = stream.write_all(body);
-    // Read to the end of the body as its length says: some servers (chromedriver) keep the
-    // connection open whatever the request asked.
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 64 * 1024];
-    let (head, end) = loop {
-        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break (String::from_utf8_lossy(&raw[..end]).into_owned(), end + 4);
-        }
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "no HTTP head in {:?}", String::from_utf8_lossy(&raw));
-        raw.extend_from_slice(&buf[..n]);
-    };
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let length = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .map(|(_, v)| v.parse::<usize>().unwrap());
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let complete = |raw: &[u8]| match length {
-        Some(n) => raw.len() >= end + n,
-        None if chunked => raw[end..].windows(5).any(|w| w == b"0\r\n\r\n"),
-        None => false,
-    };
-    while !complete(&raw) {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => raw.extend_from_slice(&buf[..n]),
-            Err(e) => panic!("{method} {path}: {e}"),
-        }
-    }
-    let mut body = raw[end..].to_vec();
-    if let Some(n) = length {
-        body.truncate(n);
-    }
-    if chunked {
-        body = dechunk(&body);
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = raw.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&raw[..line_end]).unwrap().trim(), 16)
-            .unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&raw[line_end + 2..line_end + 2 + size]);
-        raw = &raw[line_end + 4 + size..];
-    }
-}
-
-fn get(addr: SocketAddr, path: &str) -> Reply {
-    http(addr, "GET", path, &[], b"")
 }
 
 fn command_as(addr: SocketAddr, auth: &[(&str, &str)], body: &str) -> Reply {
@@ -737,201 +620,6 @@ fn no_display_plays_headless_with_the_web_remote() {
     );
 }
 
-// ---- A real browser ----
-
-const CHROMIUM_FLAGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-];
-
-/// chromedriver, and one browser session driven over WebDriver's HTTP API.
-struct Browser {
-    driver: Child,
-    at: SocketAddr,
-    session: String,
-    /// Where a screenshot goes when the test fails.
-    name: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn which(names: &[&str]) -> String {
-    for name in names {
-        for dir in ["/usr/bin", "/usr/lib/chromium", "/usr/local/bin"] {
-            let path = Path::new(dir).join(name);
-            if path.is_file() {
-                return path.to_string_lossy().into_owned();
-            }
-        }
-    }
-    panic!("{names:?} not found: scripts/deps installs chromium and chromium-driver");
-}
-
-impl Browser {
-    fn open(name: &str, mobile: bool) -> Browser {
-        let port = free_port();
-        let driver = Command::new(which(&["chromedriver"]))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let at = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(at).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let profile = scratch(&format!("chromium-{name}"));
-        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
-        args.push(format!("--user-data-dir={}", profile.display()));
-        args.push("--window-size=1280,900".into());
-        let mut options = json!({ "binary": which(&["chromium"]), "args": args });
-        if mobile {
-            options["mobileEmulation"] =
-                json!({ "deviceMetrics": { "width": 360, "height": 740, "pixelRatio": 2.0 } });
-        }
-        let caps = json!({ "capabilities": { "alwaysMatch": {
-            "browserName": "chrome", "goog:chromeOptions": options } } });
-        let mut browser = Browser {
-            driver,
-            at,
-            session: String::new(),
-            name: name.into(),
-        };
-        let created = browser.call("POST", "/session", caps);
-        browser.session = created["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {created}"))
-            .to_string();
-        browser
-    }
-
-    fn call(&self, method: &str, path: &str, body: Value) -> Value {
-        let body = if method == "GET" {
-            String::new()
-        } else {
-            body.to_string()
-        };
-        let reply = http(
-            self.at,
-            method,
-            path,
-            &[("Content-Type", "application/json")],
-            body.as_bytes(),
-        );
-        let value = reply.json();
-        assert_eq!(reply.status, 200, "WebDriver {method} {path}: {value}");
-        value["value"].clone()
-    }
-
-    fn session_call(&self, method: &str, path: &str, body: Value) -> Value {
-        self.call(method, &format!("/session/{}{path}", self.session), body)
-    }
-
-    fn go(&self, url: &str) {
-        self.session_call("POST", "/url", json!({ "url": url }));
-    }
-
-    fn script(&self, script: &str) -> Value {
-        self.session_call(
-            "POST",
-            "/execute/sync",
-            json!({ "script": script, "args": [] }),
-        )
-    }
-
-    /// Waits until `script` returns something truthy, and returns it.
-    fn until(&self, what: &str, script: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let v = self.script(script);
-            if !(v.is_null() || v == false) {
-                return v;
-            }
-            assert!(Instant::now() < deadline, "the page never showed {what}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn tap(&self, css: &str) {
-        let found = self.session_call(
-            "POST",
-            "/element",
-            json!({ "using": "css selector", "value": css }),
-        );
-        let id = found
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("no element {css}"))
-            .to_string();
-        self.session_call("POST", &format!("/element/{id}/click"), json!({}));
-    }
-
-    fn screenshot(&self) -> Option<PathBuf> {
-        let shot = self.session_call("GET", "/screenshot", Value::Null);
-        let bytes = base64(shot.as_str()?);
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-browser");
-        std::fs::create_dir_all(&dir).ok()?;
-        let path = dir.join(format!("{}-failure.png", self.name));
-        std::fs::write(&path, bytes).ok()?;
-        Some(path)
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        if std::thread::panicking() && !self.session.is_empty() {
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.screenshot())) {
-                Ok(Some(path)) => eprintln!("screenshot of the failing page: {}", path.display()),
-                _ => eprintln!("no screenshot of the failing page could be taken"),
-            }
-        }
-        if !self.session.is_empty() {
-            let path = format!("/session/{}", self.session);
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                http(self.at, "DELETE", &path, &[], b"")
-            }));
-        }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-fn base64(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let digits: Vec<u8> = text.bytes().filter_map(value).collect();
-    digits
-        .chunks(4)
-        .flat_map(|c| {
-            let n = c.iter().fold(0u32, |n, d| n << 6 | *d as u32) << (6 * (4 - c.len()));
-            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            bytes[..c.len().saturating_sub(1)].to_vec()
-        })
-        .collect()
-}
-
 /// The preview's average brightness as the page shows it, read through a canvas.
 const PREVIEW_LOOK: &str = r#"
     const img = document.getElementById('preview');
@@ -947,7 +635,18 @@ const PREVIEW_LOOK: &str = r#"
 /// first slide and shows a preview; and that preview's look.
 fn browse(name: &str, mobile: bool) -> (Candela, Browser, Value) {
     let candela = start(&fixture("show.toml"), &[]);
-    let browser = Browser::open(name, mobile);
+    let screen = if mobile {
+        Screen::Phone {
+            width: 360,
+            height: 740,
+        }
+    } else {
+        Screen::Laptop {
+            width: 1280,
+            height: 900,
+        }
+    };
+    let browser = Browser::open(name, screen);
     browser.go(&format!("http://{}/", candela.addr));
     browser.until(
         "the show's state",

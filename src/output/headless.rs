@@ -155,6 +155,7 @@ impl Headless {
                 output: i,
                 texture,
                 monitor: "offscreen",
+                preview: false,
             })
             .collect();
         self.renderer

@@ -271,6 +271,7 @@ impl Drawing {
                 output: *i,
                 texture: &frame.texture,
                 monitor,
+                preview: false,
             })
             .collect();
         self.renderer.render(&self.gpu, scene, stage, &targets);

@@ -100,6 +100,10 @@ pub struct OutputTarget<'a> {
     pub texture: &'a wgpu::Texture,
     /// The monitor it is on, as the technician knows it ("HDMI-1", "offscreen").
     pub monitor: &'a str,
+    /// A small picture of the output (the web remote's setup view), at another size than
+    /// the projector's: its geometry is cached apart, so neither makes the other's be cut
+    /// again every frame.
+    pub preview: bool,
 }
 
 pub struct Renderer {
@@ -271,6 +275,7 @@ impl Renderer {
             output: output::WHOLE_CANVAS,
             texture: target,
             monitor: "canvas",
+            preview: false,
         };
         let labels = || {
             vec![OutputLabel {
@@ -361,7 +366,7 @@ impl Renderer {
                 gpu,
                 &mut pass,
                 variant,
-                target.output,
+                (target.output, target.preview),
                 output,
                 masks,
                 canvas,

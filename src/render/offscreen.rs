@@ -46,6 +46,7 @@ pub fn render_output_image(
         output: index,
         texture: &texture,
         monitor: "offscreen",
+        preview: false,
     }];
     renderer.still(|r| r.render(gpu, scene, stage, &targets));
     read_back(gpu, &texture, size)

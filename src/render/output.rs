@@ -268,9 +268,11 @@ pub struct OutputPipeline {
     mask: Option<(Vec<Mask>, (u32, u32), wgpu::TextureView)>,
     /// One full-light pixel: no masks.
     no_mask: wgpu::TextureView,
-    /// By output index; [`WHOLE_CANVAS`] for the canvas drawn whole (a preview, a PNG),
-    /// kept apart so drawing it never costs a projector its geometry.
-    meshes: HashMap<usize, OutputMesh>,
+    /// By output index and whether it is drawn for a preview (see
+    /// [`super::OutputTarget::preview`]); [`WHOLE_CANVAS`] for the canvas drawn whole (a
+    /// preview, a PNG). Kept apart so that drawing a picture at another size never costs a
+    /// projector its geometry, which a bent mesh makes slow to cut again.
+    meshes: HashMap<(usize, bool), OutputMesh>,
 }
 
 /// The output index of the canvas drawn whole, unwarped, at any size.
@@ -378,15 +380,16 @@ impl OutputPipeline {
         })
     }
 
-    /// Draws output `index` into `pass`, from `layers` (bottom first, at most 3). The pass's
-    /// target is of `variant.format(...)`.
+    /// Draws output `key.0` into `pass`, from `layers` (bottom first, at most 3), with the
+    /// geometry kept for `key` (the index, and whether this is a preview). The pass's target
+    /// is of `variant.format(...)`.
     #[allow(clippy::too_many_arguments)]
     pub fn draw(
         &mut self,
         gpu: &Gpu,
         pass: &mut wgpu::RenderPass<'_>,
         variant: Variant,
-        index: usize,
+        key: (usize, bool),
         output: &Output,
         masks: &[Mask],
         canvas: (u32, u32),
@@ -396,7 +399,7 @@ impl OutputPipeline {
     ) {
         self.pipeline(gpu, variant);
         let mask = self.mask_view(gpu, masks, canvas);
-        let stale = self.meshes.get(&index).is_none_or(|m| {
+        let stale = self.meshes.get(&key).is_none_or(|m| {
             m.corners != output.corners
                 || m.mesh != output.mesh
                 || m.blend != (output.blend, output.region)
@@ -405,9 +408,9 @@ impl OutputPipeline {
         if stale {
             let (vertices, indices) = tessellate(&output.corners, &output.mesh, target);
             let mesh = self.upload_mesh(gpu, output, target, &vertices, &indices);
-            self.meshes.insert(index, mesh);
+            self.meshes.insert(key, mesh);
         }
-        let mesh = &self.meshes[&index];
+        let mesh = &self.meshes[&key];
         let params = Params::new(output, canvas, target, frame);
         gpu.queue
             .write_buffer(&mesh.params, 0, bytemuck::bytes_of(&params));

@@ -14,7 +14,7 @@ use axum::extract::ws::{self, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use rosc::OscType;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -32,21 +32,33 @@ const SEND_PATIENCE: Duration = Duration::from_secs(5);
 const SHOW_PATIENCE: Duration = Duration::from_secs(5);
 /// A thumbnail older than this is drawn again (the counts on it move).
 const THUMBNAIL_FRESH: Duration = Duration::from_secs(30);
-/// Arguments a command may carry.
-const MAX_ARGS: usize = 8;
+/// Arguments a command may carry: a mask of 64 points, as x y pairs, with room to spare.
+const MAX_ARGS: usize = 130;
 
 const PAGE: &str = include_str!("page.html");
+/// What both pages share: look, login.
+const COMMON_CSS: &str = include_str!("common.css");
+const COMMON_JS: &str = include_str!("common.js");
 
 type Addr = ConnectInfo<SocketAddr>;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/", get(page))
+        .route("/", built_in(HTML, PAGE))
+        .route(
+            "/common.css",
+            built_in("text/css; charset=utf-8", COMMON_CSS),
+        )
+        .route(
+            "/common.js",
+            built_in("text/javascript; charset=utf-8", COMMON_JS),
+        )
         .route("/api/state", get(state))
         .route("/api/command", post(command))
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/preview.jpg", get(preview))
+        .route("/api/outputs/{name}/preview.jpg", get(output_preview))
         .route("/api/slides/{id}/thumbnail.jpg", get(thumbnail))
         .route("/api/events", get(events))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "error", "no such page") })
@@ -102,18 +114,23 @@ fn guard(
     }))
 }
 
-async fn page(State(shared): State<Arc<Shared>>, ConnectInfo(addr): Addr) -> Response {
-    if !shared.auth.allowed(addr.ip()) {
-        return Refusal::NotAllowed.into_response();
-    }
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        PAGE,
+const HTML: &str = "text/html; charset=utf-8";
+
+/// Serves one of the files built in to anyone the allowlist lets in: the pages ask for the
+/// PIN themselves. Never cached, so a phone gets the page of the candela it talks to.
+fn built_in(kind: &'static str, body: &'static str) -> MethodRouter<Arc<Shared>> {
+    get(
+        move |State(shared): State<Arc<Shared>>, ConnectInfo(addr): Addr| async move {
+            if !shared.auth.allowed(addr.ip()) {
+                return Refusal::NotAllowed.into_response();
+            }
+            let headers = [
+                (header::CONTENT_TYPE, kind),
+                (header::CACHE_CONTROL, "no-store"),
+            ];
+            (headers, body).into_response()
+        },
     )
-        .into_response()
 }
 
 /// The state as the page sees it: the show's, the time left in the hold, the problems.
@@ -319,6 +336,19 @@ async fn command(
     if !query && repeat() {
         return answer(StatusCode::OK, "ok", &verb, "repeat ignored".into());
     }
+    match ask(&shared, addr, request).await {
+        Ok(data) => answer(StatusCode::OK, "ok", &verb, data),
+        Err((code, e)) => answer(code, "error", &verb, e.into()),
+    }
+}
+
+/// Hands `request` to the show through the inbox and waits (a while at most) for its
+/// answer; an error comes with the status it is answered with.
+async fn ask(
+    shared: &Shared,
+    addr: SocketAddr,
+    request: Request,
+) -> Result<Value, (StatusCode, String)> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
     (shared.deliver)(Incoming {
         source: format!("web {addr}"),
@@ -326,14 +356,12 @@ async fn command(
         reply: Some(sender),
     });
     match tokio::time::timeout(SHOW_PATIENCE, receiver).await {
-        Ok(Ok(Ok(data))) => answer(StatusCode::OK, "ok", &verb, data),
-        Ok(Ok(Err(e))) => answer(StatusCode::BAD_REQUEST, "error", &verb, e.into()),
-        _ => answer(
+        Ok(Ok(Ok(data))) => Ok(data),
+        Ok(Ok(Err(e))) => Err((StatusCode::BAD_REQUEST, e)),
+        _ => Err((
             StatusCode::SERVICE_UNAVAILABLE,
-            "error",
-            &verb,
             "the show did not answer".into(),
-        ),
+        )),
     }
 }
 
@@ -448,6 +476,62 @@ async fn preview(
         );
     }
     jpeg(picture.jpeg, Some(picture.generation))
+}
+
+/// What one output shows after its warp, masks and blend, small: a picture begun after this
+/// request came, so one asked for after a change shows it.
+async fn output_preview(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(addr): Addr,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(r) = guard(&shared, addr, &headers, Level::View) {
+        return r.into_response();
+    }
+    first_word(&shared).await;
+    let known = shared.feed.state.borrow().state["outputs"]
+        .as_array()
+        .is_some_and(|outputs| outputs.iter().any(|o| o == name.as_str()));
+    if !known {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "error",
+            format!("no output {name:?}"),
+        );
+    }
+    let mut made = shared.feed.outputs_made.subscribe();
+    let ticket = shared.feed.want_output(&name);
+    shared.feed.wake();
+    let deadline = Instant::now() + SHOW_PATIENCE;
+    loop {
+        made.borrow_and_update();
+        let at_hand = {
+            let shots = shared
+                .feed
+                .outputs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            shots.made.get(&name).cloned()
+        };
+        if let Some((answers, picture)) = &at_hand
+            && *answers >= ticket
+        {
+            return jpeg(picture.clone(), None);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || tokio::time::timeout(left, made.changed()).await.is_err() {
+            // An older picture beats none.
+            return match at_hand {
+                Some((_, picture)) => jpeg(picture, None),
+                None => problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "error",
+                    format!("no picture of output {name:?} yet; try again"),
+                ),
+            };
+        }
+    }
 }
 
 async fn thumbnail(

@@ -7,13 +7,19 @@
 //! picture is being encoded, and for a tenth of a second from its start, no other is
 //! started, so a slow encoder or client means fewer pictures, never a longer frame or a
 //! queue, and the last picture of a movement is taken once the encoder is free.
+//!
+//! The setup view asks for pictures of single outputs, after their warp, masks and blend.
+//! Each request takes a ticket and is answered by a picture begun after it came (or found
+//! still current then), so a picture asked for after a change shows that change.
 
 use crate::control::{Engine, Scene};
+use crate::geometry::Mask;
 use crate::inbox::{self, Deliver, Incoming, Request};
 use crate::render::{
-    Gpu, LAYER_FORMAT, Renderer, copy_to_buffer, output_texture, padded_row, readback_buffer,
-    texture_descriptor,
+    Gpu, LAYER_FORMAT, OutputTarget, Renderer, copy_to_buffer, output_texture, padded_row,
+    readback_buffer, texture_descriptor,
 };
+use crate::show::{Output, Size};
 use axum::body::Bytes;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -23,6 +29,8 @@ use tokio::sync::watch;
 
 /// The preview's width at most, in pixels: enough for a phone, cheap to read back.
 const PREVIEW_WIDTH: u32 = 640;
+/// An output's picture's height at most (its width at most is [`PREVIEW_WIDTH`]).
+const PREVIEW_HEIGHT: u32 = 360;
 /// A thumbnail's width.
 const THUMBNAIL_WIDTH: u32 = 320;
 /// How long a thumbnail is drawn again while its photo is being decoded, at most.
@@ -71,6 +79,16 @@ pub struct Thumb {
     pub settled: bool,
 }
 
+#[derive(Default)]
+pub struct OutputShots {
+    /// Tickets handed out so far; a request takes the next.
+    tickets: u64,
+    /// By output name: the newest ticket not yet answered.
+    wanted: HashMap<String, u64>,
+    /// By output name: the latest picture, and the newest ticket it answers.
+    pub made: HashMap<String, (u64, Bytes)>,
+}
+
 /// What the render thread and the server share.
 pub struct Feed {
     pub state: watch::Sender<Published>,
@@ -79,6 +97,11 @@ pub struct Feed {
     /// Counts thumbnails made, so a request can wait for the one it asked for.
     pub thumbs_made: watch::Sender<u64>,
     thumbs_wanted: AtomicBool,
+    /// Pictures of single outputs (the setup view's).
+    pub outputs: Mutex<OutputShots>,
+    /// Counts output pictures made or found current, so a request can wait for its own.
+    pub outputs_made: watch::Sender<u64>,
+    outputs_wanted: AtomicBool,
     /// WebSocket clients connected; each watches the preview.
     pub viewers: AtomicUsize,
     /// When the preview was last asked for by a plain request, in ms after `epoch` (0 never).
@@ -99,6 +122,9 @@ impl Feed {
             thumbs: Mutex::default(),
             thumbs_made: watch::channel(0).0,
             thumbs_wanted: AtomicBool::new(false),
+            outputs: Mutex::default(),
+            outputs_made: watch::channel(0).0,
+            outputs_wanted: AtomicBool::new(false),
             viewers: AtomicUsize::new(0),
             asked: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -133,6 +159,17 @@ impl Feed {
         self.thumbs_wanted.store(true, Ordering::SeqCst);
     }
 
+    /// Asks for a picture of output `name` begun after now; returns the ticket it will
+    /// answer in [`OutputShots::made`].
+    pub fn want_output(&self, name: &str) -> u64 {
+        let mut shots = self.outputs.lock().unwrap_or_else(|p| p.into_inner());
+        shots.tickets += 1;
+        let ticket = shots.tickets;
+        shots.wanted.insert(name.to_string(), ticket);
+        self.outputs_wanted.store(true, Ordering::SeqCst);
+        ticket
+    }
+
     /// Wakes the render loop, which otherwise sleeps while nothing on the wall moves.
     pub fn wake(&self) {
         (self.deliver)(Incoming {
@@ -164,6 +201,15 @@ struct Job {
 enum What {
     Preview,
     Thumbnail { id: String, settled: bool },
+    Output { name: String, ticket: u64 },
+}
+
+/// What an output's picture showed: when all of it is unchanged, the picture still is.
+#[derive(PartialEq)]
+struct Seen {
+    scene: Scene,
+    output: Output,
+    masks: Vec<Mask>,
 }
 
 /// The render thread's end; see the module's comment.
@@ -173,6 +219,10 @@ pub struct Tap {
     /// A picture is being read back or encoded.
     busy: Arc<AtomicBool>,
     readback: Option<Readback>,
+    /// The same for outputs' pictures, whose size and format differ from the canvas's.
+    output_readback: Option<Readback>,
+    /// What each output's latest picture showed, by output name.
+    outputs_seen: HashMap<String, Seen>,
     /// What the last preview showed; None once nobody watches, so a new viewer gets a
     /// fresh picture.
     captured: Option<Scene>,
@@ -197,14 +247,15 @@ impl Tap {
                     // with by the wake below. A thumbnail waiting for its photo is drawn
                     // again soon, not in a loop as fast as the GPU goes.
                     let pause = match job.what {
-                        What::Preview => PICTURE_EVERY,
+                        What::Preview | What::Output { .. } => PICTURE_EVERY,
                         What::Thumbnail { settled: false, .. } => PHOTO_RETRY,
                         What::Thumbnail { settled: true, .. } => Duration::ZERO,
                     };
                     encode(job, &encoder_feed);
                     std::thread::sleep((started + pause).saturating_duration_since(Instant::now()));
                     encoder_busy.store(false, Ordering::SeqCst);
-                    let wanted = encoder_feed.thumbs_wanted.load(Ordering::SeqCst);
+                    let wanted = encoder_feed.thumbs_wanted.load(Ordering::SeqCst)
+                        || encoder_feed.outputs_wanted.load(Ordering::SeqCst);
                     if encoder_feed.behind.swap(false, Ordering::SeqCst) || wanted {
                         encoder_feed.wake();
                     }
@@ -215,6 +266,8 @@ impl Tap {
             jobs,
             busy,
             readback: None,
+            output_readback: None,
+            outputs_seen: HashMap::new(),
             captured: None,
             unsupported: false,
             unsettled: HashMap::new(),
@@ -243,6 +296,9 @@ impl Tap {
         if self.feed.thumbs_wanted.load(Ordering::SeqCst) && !self.busy.load(Ordering::SeqCst) {
             self.thumbnail(engine, gpu, renderer);
         }
+        if self.feed.outputs_wanted.load(Ordering::SeqCst) && !self.busy.load(Ordering::SeqCst) {
+            self.output_picture(engine, scene, gpu, renderer);
+        }
     }
 
     fn publish(&self, engine: &Engine, now: Duration) {
@@ -268,49 +324,111 @@ impl Tap {
         });
     }
 
-    fn preview(&mut self, engine: &Engine, scene: &Scene, gpu: &Gpu, renderer: &mut Renderer) {
-        let format = renderer.format();
-        let bgra = match format {
-            wgpu::TextureFormat::Rgba8Unorm => false,
-            wgpu::TextureFormat::Bgra8Unorm => true,
+    /// Whether the renderer's frames are blue, green, red, alpha; None (said once) when
+    /// they cannot be encoded at all.
+    fn byte_order(&mut self, renderer: &Renderer) -> Option<bool> {
+        match renderer.format() {
+            wgpu::TextureFormat::Rgba8Unorm => Some(false),
+            wgpu::TextureFormat::Bgra8Unorm => Some(true),
             other => {
                 if !self.unsupported {
-                    tracing::warn!("web: no preview of the wall: frames are {other:?}");
+                    tracing::warn!("web: no pictures of the wall: frames are {other:?}");
                     self.unsupported = true;
                 }
-                return;
+                None
             }
+        }
+    }
+
+    fn preview(&mut self, engine: &Engine, scene: &Scene, gpu: &Gpu, renderer: &mut Renderer) {
+        let Some(bgra) = self.byte_order(renderer) else {
+            return;
         };
         let canvas = engine.stage().canvas();
         let canvas = (canvas.width, canvas.height);
         let width = canvas.0.min(PREVIEW_WIDTH);
         let size = (width, (canvas.1 * width / canvas.0).max(1));
-        let fits = self.readback.as_ref().is_some_and(|r| {
-            r.device == gpu.device
-                && (r.texture.width(), r.texture.height()) == size
-                && r.texture.format() == format
-        });
-        if !fits {
-            let texture = output_texture(
-                gpu,
-                "web preview",
-                size,
-                format,
-                wgpu::TextureUsages::COPY_SRC,
-            );
-            self.readback = Some(Readback {
-                device: gpu.device.clone(),
-                texture,
-                buffer: readback_buffer(gpu, size),
-            });
-        }
-        let Some(r) = &self.readback else {
-            return;
-        };
+        let r = readback(
+            &mut self.readback,
+            gpu,
+            "web preview",
+            size,
+            renderer.format(),
+        );
         renderer.render_canvas_scaled(gpu, scene, canvas, &r.texture, Some(&r.buffer));
         let buffer = r.buffer.clone();
         self.captured = Some(scene.clone());
         self.hand_over(gpu, buffer, size, bgra, What::Preview);
+    }
+
+    /// Answers one output's newest ticket: with the picture at hand if nothing it shows has
+    /// changed since, else with a new one drawn through that output's own pass.
+    fn output_picture(
+        &mut self,
+        engine: &Engine,
+        scene: &Scene,
+        gpu: &Gpu,
+        renderer: &mut Renderer,
+    ) {
+        let next = {
+            let mut shots = self.feed.outputs.lock().unwrap_or_else(|p| p.into_inner());
+            let next = shots.wanted.iter().map(|(n, t)| (n.clone(), *t)).next();
+            if let Some((name, _)) = &next {
+                shots.wanted.remove(name);
+            }
+            if shots.wanted.is_empty() {
+                self.feed.outputs_wanted.store(false, Ordering::SeqCst);
+            }
+            next
+        };
+        let Some((name, ticket)) = next else {
+            return;
+        };
+        let stage = engine.stage();
+        // Gone in a reload since it was asked for: the request gives up waiting.
+        let Some((index, output)) = stage.outputs().enumerate().find(|(_, o)| o.name == name)
+        else {
+            return;
+        };
+        let seen = Seen {
+            scene: scene.clone(),
+            output: output.clone(),
+            masks: stage.masks().to_vec(),
+        };
+        if self.outputs_seen.get(&name) == Some(&seen) {
+            let mut shots = self.feed.outputs.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(made) = shots.made.get_mut(&name) {
+                made.0 = ticket;
+                drop(shots);
+                self.feed.outputs_made.send_modify(|n| *n += 1);
+                return;
+            }
+        }
+        let Some(bgra) = self.byte_order(renderer) else {
+            return;
+        };
+        let size = fit(output.size);
+        let label = "web output picture";
+        let r = readback(
+            &mut self.output_readback,
+            gpu,
+            label,
+            size,
+            renderer.format(),
+        );
+        let target = OutputTarget {
+            output: index,
+            texture: &r.texture,
+            monitor: "preview",
+            preview: true,
+        };
+        renderer.render(gpu, scene, stage, &[target]);
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        copy_to_buffer(&mut encoder, &r.texture, &r.buffer);
+        gpu.queue.submit([encoder.finish()]);
+        let buffer = r.buffer.clone();
+        self.outputs_seen.insert(name.clone(), seen);
+        self.hand_over(gpu, buffer, size, bgra, What::Output { name, ticket });
     }
 
     /// Draws one of the slides asked for, straight into a texture of its own.
@@ -397,6 +515,41 @@ impl Tap {
     }
 }
 
+/// The texture and buffer kept in `slot`, made again unless they are of this GPU, `size`
+/// and `format`.
+fn readback<'a>(
+    slot: &'a mut Option<Readback>,
+    gpu: &Gpu,
+    label: &str,
+    size: (u32, u32),
+    format: wgpu::TextureFormat,
+) -> &'a Readback {
+    let fits = slot.as_ref().is_some_and(|r| {
+        r.device == gpu.device
+            && (r.texture.width(), r.texture.height()) == size
+            && r.texture.format() == format
+    });
+    if !fits {
+        *slot = None;
+    }
+    slot.get_or_insert_with(|| Readback {
+        device: gpu.device.clone(),
+        texture: output_texture(gpu, label, size, format, wgpu::TextureUsages::COPY_SRC),
+        buffer: readback_buffer(gpu, size),
+    })
+}
+
+/// An output's picture's size: its aspect, within [`PREVIEW_WIDTH`] x [`PREVIEW_HEIGHT`],
+/// and no larger than the output itself.
+fn fit(size: Size) -> (u32, u32) {
+    let (w, h) = (size.width.max(1) as f64, size.height.max(1) as f64);
+    let scale = (PREVIEW_WIDTH as f64 / w)
+        .min(PREVIEW_HEIGHT as f64 / h)
+        .min(1.0);
+    let side = |v: f64| ((v * scale).round() as u32).max(1);
+    (side(w), side(h))
+}
+
 /// On the encoder's thread: waits for the copy without blocking the render thread's GPU use
 /// (a blocking poll would hold the device's fence), then encodes and stores the JPEG.
 fn encode(job: Job, feed: &Feed) {
@@ -420,6 +573,7 @@ fn encode(job: Job, feed: &Feed) {
     };
     if let Err(e) = mapped {
         tracing::warn!("web: picture of the wall skipped: {e}");
+        forget(&job.what, feed);
         return;
     }
     let (w, h) = job.size;
@@ -445,6 +599,7 @@ fn encode(job: Job, feed: &Feed) {
     let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY);
     if let Err(e) = encoder.encode(&rgb, w, h, image::ExtendedColorType::Rgb8) {
         tracing::warn!("web: cannot encode the picture: {e}");
+        forget(&job.what, feed);
         return;
     }
     let jpeg = Bytes::from(jpeg);
@@ -466,6 +621,22 @@ fn encode(job: Job, feed: &Feed) {
             drop(thumbs);
             feed.thumbs_made.send_modify(|n| *n += 1);
         }
+        What::Output { name, ticket } => {
+            let mut shots = feed.outputs.lock().unwrap_or_else(|p| p.into_inner());
+            shots.made.insert(name, (ticket, jpeg));
+            drop(shots);
+            feed.outputs_made.send_modify(|n| *n += 1);
+        }
+    }
+}
+
+/// After a picture of an output was lost: the one at hand no longer answers for what the
+/// output shows (the tap takes it as current while nothing changes), so the next request
+/// has a new one drawn.
+fn forget(what: &What, feed: &Feed) {
+    if let What::Output { name, .. } = what {
+        let mut shots = feed.outputs.lock().unwrap_or_else(|p| p.into_inner());
+        shots.made.remove(name);
     }
 }
 

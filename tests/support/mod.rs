@@ -4,6 +4,9 @@
 //! resume, reload, soak, osc), and a fresh Xvfb; and reading an HTTP header, which the web
 //! tests' client and the feed tests' server both do.
 
+pub mod browser;
+pub mod http;
+
 use candela::osc::client;
 use rosc::OscType;
 use serde_json::Value;
