@@ -1,7 +1,9 @@
-//! The calibration file kept beside the show: each output's corner pin and mesh, as set on
-//! site. A lost calibration costs a night on site, so every save is atomic (temp file, fsync,
-//! rename, fsync the folder) and the previous ten versions are kept; loading falls back to
-//! the newest backup that is still good.
+//! The calibration file kept beside the show: each output's corner pin, mesh and blend, and
+//! the masks drawn on site. A lost calibration costs a night on site, so every save is atomic
+//! (temp file, fsync, rename, fsync the folder), previous versions are kept as rolling
+//! backups (at most one a minute, so a burst of edits cannot push every good one out), and
+//! the calibration a run started with is kept apart as `<file>.start`; loading falls back to
+//! the newest one that is still good.
 
 use std::ffi::OsString;
 use std::fs;
@@ -11,11 +13,14 @@ use std::path::{Path, PathBuf};
 /// How many previous versions are kept, as `<file>.1` (newest) to `<file>.10`.
 pub const BACKUPS: usize = 10;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Calibration {
     #[serde(default)]
     pub outputs: Vec<OutputCalibration>,
+    /// Drawn in the setup view, in canvas pixels; the show file's own masks are not here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masks: Vec<MaskCalibration>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -26,6 +31,32 @@ pub struct OutputCalibration {
     /// bottom-left.
     pub corners: [[f64; 2]; 4],
     pub mesh: Option<MeshCalibration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blend: Option<BlendCalibration>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlendCalibration {
+    /// Overlap widths in canvas pixels: left, top, right, bottom.
+    pub widths: [f64; 4],
+    pub exponent: f64,
+    pub centre: f64,
+    pub gamma: [f64; 3],
+    pub black_level: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskCalibration {
+    /// How OSC, the web and the setup view name it.
+    pub id: String,
+    /// The polygon, in canvas pixels.
+    pub points: Vec<[f64; 2]>,
+    #[serde(default)]
+    pub feather: f64,
+    #[serde(default)]
+    pub invert: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -36,6 +67,16 @@ pub struct MeshCalibration {
     pub linear: bool,
     /// Row-major, in the corner-pinned quad's unit square.
     pub points: Vec<[f64; 2]>,
+}
+
+impl MaskCalibration {
+    pub fn to_mask(&self) -> crate::geometry::Mask {
+        crate::geometry::Mask {
+            points: self.points.clone(),
+            feather: self.feather,
+            invert: self.invert,
+        }
+    }
 }
 
 /// A calibration read back from disk.
@@ -60,6 +101,14 @@ pub enum CalibrationError {
         output: String,
         source: crate::geometry::MeshError,
     },
+    #[error("not saving {}: mask \"{mask}\": {source}", path.display())]
+    Mask {
+        path: PathBuf,
+        mask: String,
+        source: crate::geometry::MaskError,
+    },
+    #[error("not saving {}: output \"{output}\": a blend value is not a number", path.display())]
+    Blend { path: PathBuf, output: String },
     #[error("cannot turn the calibration into text for {}: {source}", path.display())]
     Serialize {
         path: PathBuf,
@@ -101,54 +150,135 @@ pub fn backup_path(path: &Path, n: usize) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Checks every output as [`load`] will, then writes `calibration` to `path` atomically,
-/// keeping the file it replaces as backup 1 and the older ones up to [`BACKUPS`]. If the save
-/// fails before the new text is safely on disk nothing has moved; if it fails after, the
-/// previous calibration is backup 1, which [`load`] falls back to.
-pub fn save(path: &Path, calibration: &Calibration) -> Result<(), CalibrationError> {
-    validate(calibration).map_err(|problem| match problem {
+/// `show.calibration.toml` -> `show.calibration.toml.start`: the calibration a run began
+/// with, which no number of saves pushes out.
+pub fn start_path(path: &Path) -> PathBuf {
+    let mut name = file_name(path);
+    name.push(".start");
+    path.with_file_name(name)
+}
+
+/// What a save does with the file it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backup {
+    /// Keeps it as backup 1, shifting the older ones along.
+    Rotate,
+    /// Replaces it: the backups stay as they are.
+    Replace,
+}
+
+/// When a keeper's saves rotate the backups: the first save of a run does, then at most one
+/// a minute, so 50 quick edits cost one or two backups rather than all of them.
+#[derive(Debug, Default)]
+pub struct BackupPolicy {
+    last: Option<std::time::Instant>,
+}
+
+/// At most one backup per this much editing.
+pub const BACKUP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl BackupPolicy {
+    /// What the save made at `now` does.
+    pub fn next(&mut self, now: std::time::Instant) -> Backup {
+        match self.last {
+            Some(last) if now.saturating_duration_since(last) < BACKUP_EVERY => Backup::Replace,
+            _ => {
+                self.last = Some(now);
+                Backup::Rotate
+            }
+        }
+    }
+}
+
+fn refused(path: &Path, problem: Problem) -> CalibrationError {
+    let path = path.to_path_buf();
+    match problem {
         Problem::Corners(output, source) => CalibrationError::Corners {
-            path: path.to_path_buf(),
+            path,
             output,
             source,
         },
         Problem::Mesh(output, source) => CalibrationError::Mesh {
-            path: path.to_path_buf(),
+            path,
             output,
             source,
         },
-    })?;
-    let body = toml::to_string(calibration).map_err(|source| CalibrationError::Serialize {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = format!("{}\n{body}", header(path));
-
-    // The new text is on disk before anything is moved, so a full disk or a crash here leaves
-    // the calibration and its backups as they were.
-    let temp = temp_path(path);
-    let write = |source| CalibrationError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Err(source) = crate::keep::write_synced(&temp, text.as_bytes()) {
-        let _ = fs::remove_file(&temp);
-        return Err(write(source));
+        Problem::Mask(mask, source) => CalibrationError::Mask { path, mask, source },
+        Problem::Blend(output) => CalibrationError::Blend { path, output },
     }
+}
 
+/// Keeps `calibration` as the one this run started with ([`start_path`]), atomically, for
+/// "revert" and for [`load`] to fall back to last.
+pub fn save_start(path: &Path, calibration: &Calibration) -> Result<(), CalibrationError> {
+    let start = start_path(path);
+    validate(calibration).map_err(|p| refused(&start, p))?;
+    write_atomic(&start, calibration)
+}
+
+/// Checks every output and mask as [`load`] will, then writes `calibration` to `path`
+/// atomically; with [`Backup::Rotate`] the file it replaces becomes backup 1 and the older
+/// ones shift along up to [`BACKUPS`]. If the save fails before the new text is safely on
+/// disk nothing has moved; if it fails after, the previous calibration is backup 1, which
+/// [`load`] falls back to.
+pub fn save(
+    path: &Path,
+    calibration: &Calibration,
+    backup: Backup,
+) -> Result<(), CalibrationError> {
+    validate(calibration).map_err(|p| refused(path, p))?;
+    if backup == Backup::Replace {
+        return write_atomic(path, calibration);
+    }
+    let temp = write_temp(path, calibration)?;
     if let Err(e) = rotate(path) {
         let _ = fs::remove_file(&temp);
         return Err(e);
     }
     // Between the rotation and this rename there is no calibration file, only backup 1,
     // which is the one `load` falls back to.
-    if let Err(source) = fs::rename(&temp, path) {
+    put_in_place(path, &temp)
+}
+
+/// Writes `calibration` beside `path` as a synced temp file, returned. The new text is on
+/// disk before anything is moved, so a full disk or a crash here leaves the calibration and
+/// its backups as they were.
+fn write_temp(path: &Path, calibration: &Calibration) -> Result<PathBuf, CalibrationError> {
+    let body = toml::to_string(calibration).map_err(|source| CalibrationError::Serialize {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = format!("{}\n{body}", header(path));
+    let temp = temp_path(path);
+    if let Err(source) = crate::keep::write_synced(&temp, text.as_bytes()) {
         let _ = fs::remove_file(&temp);
+        return Err(CalibrationError::Write {
+            path: path.to_path_buf(),
+            source,
+        });
+    }
+    Ok(temp)
+}
+
+/// Renames the synced `temp` over `path` and makes the rename durable.
+fn put_in_place(path: &Path, temp: &Path) -> Result<(), CalibrationError> {
+    let write = |source| CalibrationError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Err(source) = fs::rename(temp, path) {
+        let _ = fs::remove_file(temp);
         return Err(write(source));
     }
     crate::keep::sync_folder(path).map_err(write)?;
-    remove_stale_temps(path, &temp);
+    remove_stale_temps(path, temp);
     Ok(())
+}
+
+/// `calibration` written over `path` in one rename, nothing else moved.
+fn write_atomic(path: &Path, calibration: &Calibration) -> Result<(), CalibrationError> {
+    let temp = write_temp(path, calibration)?;
+    put_in_place(path, &temp)
 }
 
 /// The newest good calibration: `path`, then backups 1 to [`BACKUPS`]. Also returns one line
@@ -158,11 +288,11 @@ pub fn save(path: &Path, calibration: &Calibration) -> Result<(), CalibrationErr
 pub fn load(path: &Path) -> (Option<Loaded>, Vec<String>) {
     let mut skipped = Vec::new();
     let mut main_missing = false;
-    for n in 0..=BACKUPS {
-        let candidate = if n == 0 {
-            path.to_path_buf()
-        } else {
-            backup_path(path, n)
+    for n in 0..=BACKUPS + 1 {
+        let candidate = match n {
+            0 => path.to_path_buf(),
+            n if n <= BACKUPS => backup_path(path, n),
+            _ => start_path(path),
         };
         let bytes = match fs::read(&candidate) {
             Ok(bytes) => bytes,
@@ -198,6 +328,8 @@ pub fn load(path: &Path) -> (Option<Loaded>, Vec<String>) {
 enum Problem {
     Corners(String, crate::geometry::WarpError),
     Mesh(String, crate::geometry::MeshError),
+    Mask(String, crate::geometry::MaskError),
+    Blend(String),
 }
 
 fn validate(calibration: &Calibration) -> Result<(), Problem> {
@@ -208,6 +340,18 @@ fn validate(calibration: &Calibration) -> Result<(), Problem> {
             crate::geometry::Mesh::new(mesh.cols, mesh.rows, mesh.points.clone(), mesh.linear)
                 .map_err(|e| Problem::Mesh(output.name.clone(), e))?;
         }
+        if let Some(b) = &output.blend {
+            let values = b.widths.iter().chain(&b.gamma);
+            let numbers = [b.exponent, b.centre, b.black_level];
+            if !values.chain(&numbers).all(|v| v.is_finite()) {
+                return Err(Problem::Blend(output.name.clone()));
+            }
+        }
+    }
+    for mask in &calibration.masks {
+        mask.to_mask()
+            .check()
+            .map_err(|e| Problem::Mask(mask.id.clone(), e))?;
     }
     Ok(())
 }
@@ -237,6 +381,10 @@ fn parse(bytes: &[u8]) -> Result<Calibration, String> {
     validate(&calibration).map_err(|problem| match problem {
         Problem::Corners(output, e) => format!("output \"{output}\": {e}; skipped"),
         Problem::Mesh(output, e) => format!("output \"{output}\": {e}; skipped"),
+        Problem::Mask(mask, e) => format!("mask \"{mask}\": {e}; skipped"),
+        Problem::Blend(output) => {
+            format!("output \"{output}\": a blend value is not a number; skipped")
+        }
     })?;
     Ok(calibration)
 }
@@ -260,9 +408,10 @@ fn header(path: &Path) -> String {
     let name = file_name(path);
     let name = name.to_string_lossy();
     format!(
-        "# Written by candela: the corner pins and meshes set on site. Candela rewrites this\n\
-         # file on every save and keeps the previous {BACKUPS} as {name}.1 (newest) to\n\
-         # {name}.{BACKUPS} (oldest). To restore one, close candela and copy it over {name}.\n"
+        "# Written by candela: the corner pins, meshes, blends and masks set on site. Candela\n\
+         # rewrites this file on every save and keeps earlier versions, at most one a minute,\n\
+         # as {name}.1 (newest) to {name}.{BACKUPS} (oldest), and the one it started with as\n\
+         # {name}.start. To restore one, close candela and copy it over {name}.\n"
     )
 }
 
@@ -356,13 +505,32 @@ mod tests {
                             [1.0, 1.0],
                         ],
                     }),
+                    blend: None,
                 },
                 OutputCalibration {
                     name: "right \"wall\" ✓".into(),
                     corners: [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],
                     mesh: None,
+                    blend: Some(BlendCalibration {
+                        widths: [0.0, 0.0, 384.0, 0.0],
+                        exponent: 2.0,
+                        centre: 0.5,
+                        gamma: [2.2, 2.3, 2.4],
+                        black_level: 0.02,
+                    }),
                 },
             ],
+            masks: vec![MaskCalibration {
+                id: "window-1".into(),
+                points: vec![
+                    [400.0, 300.0],
+                    [560.0, 300.0],
+                    [560.5, 520.25],
+                    [400.0, 520.0],
+                ],
+                feather: 12.0,
+                invert: false,
+            }],
         }
     }
 
@@ -378,7 +546,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("show.calibration.toml");
         let original = sample(0.017);
-        save(&path, &original).expect("saves");
+        save(&path, &original, Backup::Rotate).expect("saves");
         let (loaded, skipped) = load(&path);
         let loaded = loaded.expect("loads");
         assert_eq!(skipped, Vec::<String>::new());
@@ -408,7 +576,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("show.calibration.toml");
         for k in 0..11 {
-            save(&path, &sample(k as f64 / 100.0)).expect("saves");
+            save(&path, &sample(k as f64 / 100.0), Backup::Rotate).expect("saves");
         }
         let (loaded, _) = load(&path);
         assert_eq!(tag(&loaded.expect("loads").calibration), 0.10);
@@ -427,7 +595,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("show.calibration.toml");
         for k in 0..3 {
-            save(&path, &sample(k as f64)).expect("saves");
+            save(&path, &sample(k as f64), Backup::Rotate).expect("saves");
         }
         let good = fs::read_to_string(&path).expect("readable");
         let bow_tie = good.replacen(
@@ -490,7 +658,7 @@ mod tests {
         let (loaded, skipped) = load(&path);
         assert_eq!(loaded, None);
         assert!(skipped[0].ends_with("empty; skipped"), "{skipped:?}");
-        save(&path, &Calibration { outputs: vec![] }).expect("saves");
+        save(&path, &Calibration::default(), Backup::Rotate).expect("saves");
         let (loaded, skipped) = load(&path);
         assert_eq!(loaded.expect("loads").calibration.outputs, vec![]);
         assert!(skipped.is_empty());
@@ -500,8 +668,8 @@ mod tests {
     fn interrupted_save_and_leftover_temp_files() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("show.calibration.toml");
-        save(&path, &sample(1.0)).expect("saves");
-        save(&path, &sample(2.0)).expect("saves");
+        save(&path, &sample(1.0), Backup::Rotate).expect("saves");
+        save(&path, &sample(2.0), Backup::Rotate).expect("saves");
         // A crash mid-save: half a temp file from another process, and one from ours.
         let other = dir.path().join(".show.calibration.toml.tmp-999999999");
         fs::write(&other, "[[outputs]]\nname = \"half").expect("writable");
@@ -510,7 +678,7 @@ mod tests {
         assert_eq!(tag(&loaded.expect("loads").calibration), 2.0);
         assert!(skipped.is_empty());
 
-        save(&path, &sample(3.0)).expect("saves over the leftovers");
+        save(&path, &sample(3.0), Backup::Rotate).expect("saves over the leftovers");
         assert!(!other.exists() && !temp_path(&path).exists());
         let (loaded, _) = load(&path);
         assert_eq!(tag(&loaded.expect("loads").calibration), 3.0);
@@ -528,10 +696,10 @@ mod tests {
     fn refuses_to_save_bad_corners_or_meshes() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("show.calibration.toml");
-        save(&path, &sample(1.0)).expect("saves");
+        save(&path, &sample(1.0), Backup::Rotate).expect("saves");
         let mut bad = sample(2.0);
         bad.outputs[1].corners = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
-        let e = save(&path, &bad).expect_err("a bow-tie");
+        let e = save(&path, &bad, Backup::Rotate).expect_err("a bow-tie");
         let message = e.to_string();
         assert!(message.contains("show.calibration.toml") && message.contains("right"));
         assert!(message.contains("bow-tie"), "{message}");
@@ -539,14 +707,14 @@ mod tests {
         let mut bad = sample(2.0);
         bad.outputs[0].corners[2][0] = f64::NAN;
         assert!(matches!(
-            save(&path, &bad),
+            save(&path, &bad, Backup::Rotate),
             Err(CalibrationError::Corners { .. })
         ));
         let mut bad = sample(2.0);
         if let Some(mesh) = &mut bad.outputs[0].mesh {
             mesh.points.pop();
         }
-        let e = save(&path, &bad).expect_err("short mesh");
+        let e = save(&path, &bad, Backup::Rotate).expect_err("short mesh");
         assert!(e.to_string().contains("needs 6 points, not 5"), "{e}");
 
         let (loaded, _) = load(&path);
@@ -559,13 +727,72 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_of_edits_keeps_the_calibration_it_started_with() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("show.calibration.toml");
+        save(&path, &sample(0.5), Backup::Rotate).expect("saves");
+        // A run starts from that file; 50 edits in a minute follow, each saved.
+        save_start(&path, &sample(0.5)).expect("keeps the start");
+        let mut policy = BackupPolicy::default();
+        let t0 = std::time::Instant::now();
+        let mut rotations = 0;
+        for k in 0..50 {
+            let backup = policy.next(t0 + std::time::Duration::from_millis(1200 * k));
+            rotations += usize::from(backup == Backup::Rotate);
+            save(&path, &sample(1.0 + k as f64), backup).expect("saves");
+        }
+        assert_eq!(rotations, 1, "one backup for a minute of edits");
+        let kept = |p: &Path| tag(&parse(&fs::read(p).expect("exists")).expect("good"));
+        assert_eq!(kept(&path), 50.0);
+        assert_eq!(kept(&backup_path(&path, 1)), 0.5, "the start is backup 1");
+        assert_eq!(kept(&start_path(&path)), 0.5);
+        assert!(!backup_path(&path, 2).exists());
+        // Past the minute the next save rotates again; the start file never moves.
+        assert_eq!(policy.next(t0 + BACKUP_EVERY), Backup::Rotate);
+        for n in 0..=BACKUPS {
+            let candidate = if n == 0 {
+                path.clone()
+            } else {
+                backup_path(&path, n)
+            };
+            fs::write(candidate, "garbage").expect("writable");
+        }
+        let (loaded, skipped) = load(&path);
+        assert_eq!(loaded.expect("falls back").from, start_path(&path));
+        assert_eq!(skipped.len(), 1 + BACKUPS, "every damaged one is named");
+    }
+
+    #[test]
+    fn a_bad_mask_or_blend_is_not_saved_nor_loaded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("show.calibration.toml");
+        let mut bad = sample(1.0);
+        bad.masks[0].points.truncate(2);
+        let e = save(&path, &bad, Backup::Rotate).expect_err("two points");
+        assert!(e.to_string().contains("window-1"), "{e}");
+        let mut bad = sample(1.0);
+        if let Some(b) = &mut bad.outputs[1].blend {
+            b.centre = f64::NAN;
+        }
+        assert!(matches!(
+            save(&path, &bad, Backup::Rotate),
+            Err(CalibrationError::Blend { .. })
+        ));
+        let text = "[[masks]]\nid = \"w\"\npoints = [[0, 0], [1, 1]]\n";
+        fs::write(&path, text).expect("writable");
+        let (loaded, skipped) = load(&path);
+        assert_eq!(loaded, None);
+        assert!(skipped[0].contains("mask \"w\""), "{skipped:?}");
+    }
+
+    #[test]
     fn write_errors_name_the_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir
             .path()
             .join("no such folder")
             .join("show.calibration.toml");
-        let e = save(&path, &sample(1.0)).expect_err("no folder");
+        let e = save(&path, &sample(1.0), Backup::Rotate).expect_err("no folder");
         assert!(matches!(e, CalibrationError::Write { .. }));
         assert!(e.to_string().contains("no such folder"), "{e}");
     }

@@ -14,6 +14,8 @@ pub enum Request {
     /// Several commands from one message (a mapping or cue with many actions).
     Commands(Vec<Command>),
     State,
+    /// The projectors' geometry and the masks, as the setup view shows them.
+    Setup,
     Ping,
     /// A new version of the show file, from the watcher.
     Reload(Reload),
@@ -65,6 +67,19 @@ pub fn state(engine: &Engine) -> serde_json::Value {
     state
 }
 
+/// The setup view's picture of the projectors and masks (`/candela/setup`).
+pub fn setup(engine: &Engine) -> serde_json::Value {
+    serde_json::to_value(engine.stage().view()).unwrap_or_default()
+}
+
+/// Whether `command` edits the setup, so its answer carries the setup as it now is.
+fn edits_setup(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Warp { .. } | Command::Mask { .. } | Command::Setup(_)
+    )
+}
+
 fn answer(
     engine: &mut Engine,
     request: Request,
@@ -72,6 +87,7 @@ fn answer(
 ) -> Result<serde_json::Value, String> {
     let commands = match request {
         Request::State => return Ok(state(engine)),
+        Request::Setup => return Ok(setup(engine)),
         Request::Ping => return Ok("pong".into()),
         Request::Reload(Reload::Show {
             show,
@@ -96,10 +112,15 @@ fn answer(
         Request::Command(c) => vec![c],
         Request::Commands(cs) => cs,
     };
+    let with_setup = commands.iter().any(edits_setup);
     for c in commands {
         engine.apply(c, now).map_err(|e| e.to_string())?;
     }
-    Ok(state(engine))
+    let mut answer = state(engine);
+    if with_setup {
+        answer["setup"] = setup(engine);
+    }
+    Ok(answer)
 }
 
 /// Applies one incoming request at `now` and sends its answer to whoever waits for it.

@@ -317,11 +317,14 @@ fn render_output_warps_and_a_damaged_calibration_falls_back_to_its_backup() {
             name: "wall".into(),
             corners: [[x, 0.0], [1.0, 0.0], [1.0, 1.0], [x, 1.0]],
             mesh: None,
+            blend: None,
         }],
+        masks: vec![],
     };
     let file = calibration::path_for(&show);
-    calibration::save(&file, &pinned(0.25)).unwrap();
-    calibration::save(&file, &pinned(0.5)).unwrap();
+    let rotate = calibration::Backup::Rotate;
+    calibration::save(&file, &pinned(0.25), rotate).unwrap();
+    calibration::save(&file, &pinned(0.5), rotate).unwrap();
     std::fs::write(&file, "outputs = [[[").unwrap();
     let png = dir.path().join("wall.png");
     let out = candela(&[

@@ -849,6 +849,86 @@ fn warp_addresses_pin_undo_reset_and_refuse_bad_corners() {
 }
 
 #[test]
+fn setup_addresses_draw_masks_set_blends_and_walk_the_history() {
+    let (dir, show) = warp_show();
+    let state_dir = dir.path().join("state");
+    let c = Candela::start(&show, &["--state-dir", state_dir.to_str().unwrap()]);
+    let to = c.addr;
+    let f = |v: f32| OscType::Float(v);
+    let square = [40.0, 40.0, 80.0, 40.0, 80.0, 90.0, 40.0, 90.0]
+        .map(f)
+        .to_vec();
+    let st = ok(to, "/candela/mask/Window-1/points", square);
+    let mask = &st["setup"]["masks"][0];
+    assert_eq!(mask["id"], "Window-1", "ids keep their case");
+    assert_eq!(mask["source"], "calibration");
+    assert_eq!(mask["points"][2], serde_json::json!([80.0, 90.0]));
+    ok(to, "/candela/mask/Window-1/insert/2", corner(60.0, 30.0));
+    ok(to, "/candela/mask/Window-1/feather", vec![f(4.0)]);
+    ok(to, "/candela/mask/Window-1/invert", vec![s("off")]);
+    let st = ok(to, "/candela/blend/left/right", vec![f(32.0)]);
+    assert_eq!(st["setup"]["outputs"][0]["blend"]["right"], 32.0);
+    assert!(error(to, "/candela/blend/left/right", vec![f(500.0)]).contains("does not fit"));
+    assert!(error(to, "/candela/blend/left/sparkle", vec![f(1.0)]).contains("black_level"));
+    let st = ok(
+        to,
+        "/candela/warp/right/mesh",
+        vec![OscType::Int(4), OscType::Int(3)],
+    );
+    assert_eq!(st["setup"]["outputs"][1]["mesh"]["cols"], 4);
+    assert!(
+        error(
+            to,
+            "/candela/warp/right/mesh",
+            vec![OscType::Int(40), OscType::Int(3)]
+        )
+        .contains("17")
+    );
+    assert!(error(to, "/candela/mask/nope/feather", vec![f(1.0)]).contains("draw it first"));
+    assert!(error(to, "/candela/mask/Window-1/points", corner(1.0, 2.0)).contains("3 to 64"));
+    let setup = ok(to, "/candela/setup", vec![]);
+    assert_eq!(setup["history"]["undo"], 5, "{setup}");
+    assert_eq!(setup["masks"][0]["points"].as_array().unwrap().len(), 5);
+    // Undo the mesh and the blend, redo the blend.
+    ok(to, "/candela/setup/undo", vec![]);
+    pause();
+    let st = ok(to, "/candela/setup/undo", vec![]);
+    assert_eq!(st["setup"]["outputs"][0]["blend"]["right"], 0.0);
+    assert_eq!(st["setup"]["outputs"][1]["mesh"]["cols"], 2);
+    let st = ok(to, "/candela/setup/redo", vec![]);
+    assert_eq!(st["setup"]["outputs"][0]["blend"]["right"], 32.0);
+    // What is kept on disk has the mask and the blend.
+    let file = candela::calibration::path_for(std::path::Path::new(&show));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let kept = loop {
+        let kept = candela::calibration::load(&file).0.map(|k| k.calibration);
+        if let Some(k) = kept.filter(|k| {
+            k.masks.len() == 1
+                && k.outputs[0]
+                    .blend
+                    .as_ref()
+                    .is_some_and(|b| b.widths[2] == 32.0)
+        }) {
+            break k;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the calibration was not saved"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(kept.masks[0].feather, 4.0);
+    // Reset drops the drawn masks and the blend; revert brings back the start (none here).
+    let st = ok(to, "/candela/setup/reset", vec![]);
+    assert_eq!(st["setup"]["masks"], serde_json::json!([]));
+    ok(to, "/candela/setup/undo", vec![]);
+    pause();
+    let st = ok(to, "/candela/setup/revert", vec![]);
+    assert_eq!(st["setup"]["masks"], serde_json::json!([]));
+    assert_eq!(st["setup"]["outputs"][0]["blend"]["right"], 0.0);
+}
+
+#[test]
 fn calibration_survives_kill_9_at_any_moment() {
     let (dir, show) = warp_show();
     let state_dir = dir.path().join("state");

@@ -1,7 +1,7 @@
 //! The one vocabulary every input speaks: keys, OSC, feeds and the command line all turn
 //! what they receive into a [`Command`] and nothing else.
 
-use super::stage::{AlignStep, Pattern, WarpEdit};
+use super::stage::{AlignStep, MaskEdit, Pattern, SetupStep, WarpEdit};
 use std::time::Duration;
 
 /// A slide as an operator names it.
@@ -47,11 +47,18 @@ pub enum Command {
     TestPattern(Option<Pattern>),
     /// The next pattern in turn, then off (a single key).
     NextTestPattern,
-    /// A change to one output's corner pin or mesh.
+    /// A change to one output's corner pin, mesh or blend.
     Warp {
         output: String,
         edit: WarpEdit,
     },
+    /// A change to a mask drawn on site, by its id.
+    Mask {
+        id: String,
+        edit: MaskEdit,
+    },
+    /// Undo, redo, revert or reset across every kind of setup edit.
+    Setup(SetupStep),
     /// The technician's alignment mode at the laptop.
     Align(AlignStep),
     /// A show cue (`[[cues]]`) by number, and by desk cue list when given.

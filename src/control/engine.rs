@@ -255,8 +255,10 @@ impl Engine {
             }
             Command::TestPattern(pattern) => self.test_pattern = pattern,
             Command::NextTestPattern => self.test_pattern = Pattern::after(self.test_pattern),
-            Command::Warp { output, edit } => self.stage.edit(&output, edit)?,
-            Command::Align(step) => self.stage.align(step)?,
+            Command::Warp { output, edit } => self.stage.edit(&output, edit, now)?,
+            Command::Mask { id, edit } => self.stage.edit_mask(&id, edit, now)?,
+            Command::Setup(step) => self.stage.setup(step, now)?,
+            Command::Align(step) => self.stage.align(step, now)?,
             Command::Cue { list, number } => {
                 let cue = self.show.cues.iter().find(|c| {
                     c.number == number && (list.is_none() || c.list.is_none() || c.list == list)
@@ -511,8 +513,9 @@ impl Engine {
 
     /// Swaps in a new version of the show file at `now`, without blanking: the slide shown
     /// stays if its id is still there (else the slide at its position), crossfading from its
-    /// old version over [`RELOAD_FADE`]. Counts carry over for counters that remain; the
-    /// canvas and the projectors' geometry stay as they are (they change at the next start).
+    /// old version over [`RELOAD_FADE`]. Counts carry over for counters that remain. The
+    /// projectors and masks follow the file ([`Stage::replace_show`]: what the file changed,
+    /// outputs added or removed); the canvas size stays until the next start.
     pub fn replace_show(&mut self, mut show: Show, now: Duration) -> Result<(), EngineError> {
         if show.slides.is_empty() {
             return Err(EngineError::NoSlides);
@@ -520,8 +523,7 @@ impl Engine {
         self.settle(now);
         self.clock = self.clock.max(now);
         show.size = self.show.size;
-        show.outputs = self.show.outputs.clone();
-        show.masks = self.show.masks.clone();
+        self.stage.replace_show(&show);
         let old = self.scene(now).layers.pop().map(|l| Box::new(l.slide));
         let id = &self.show.slides[self.current].id;
         let target = show

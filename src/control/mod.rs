@@ -5,6 +5,7 @@
 
 mod command;
 mod engine;
+mod history;
 mod ramp;
 mod resume;
 mod scene;
@@ -14,8 +15,11 @@ mod tally;
 
 pub use command::{Command, SlideRef};
 pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, RELOAD_FADE, Status};
+pub use history::{FOLD, UNDO_DEPTH};
 pub use resume::Resume;
 pub use scene::{CounterText, Layer, Scene, SlideView, ViewContent, slide_view};
 pub use stage::{
-    AlignStep, AlignmentView, Handle, Pattern, Stage, StageError, UNDO_DEPTH, WarpEdit,
+    AlignStep, AlignmentView, BlendView, DrawnMask, Handle, HistoryView, MAX_MASK_POINTS,
+    MAX_MASKS, MaskEdit, MaskView, MeshView, OutputView, Pattern, SetupStep, SetupView, Stage,
+    StageError, WarpEdit,
 };

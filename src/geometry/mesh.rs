@@ -137,6 +137,17 @@ impl Mesh {
         }
     }
 
+    /// The same shape on a grid of `cols` x `rows` points: each new point is where this mesh
+    /// puts its place in the unit square, so adding or removing rows keeps the bend.
+    pub fn resized(&self, cols: usize, rows: usize) -> Result<Mesh, MeshError> {
+        check_sides(cols, rows)?;
+        let points = (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| grid_point(c, r, cols, rows)))
+            .map(|[s, t]| self.eval(s, t))
+            .collect();
+        Mesh::new(cols, rows, points, self.linear)
+    }
+
     /// Whether every point is within 1e-9 of the regular grid, so the warp can be skipped.
     pub fn is_identity(&self) -> bool {
         self.points.iter().enumerate().all(|(i, p)| {

@@ -5,7 +5,7 @@
 //! string) and ignore the release (0 or false) that desks and key panels send after it.
 
 use super::packet::Message;
-use crate::control::{Command, Pattern, SlideRef, WarpEdit};
+use crate::control::{Command, MaskEdit, Pattern, SetupStep, SlideRef, WarpEdit};
 use crate::inbox::Request;
 use crate::show::OscSettings;
 use rosc::OscType;
@@ -228,6 +228,23 @@ fn native(rest: &str, original: &str, address: &str, args: &[OscType]) -> Meanin
         }),
         ["test"] => Some(test_pattern(args).map(|p| Request::Command(Command::TestPattern(p)))),
         ["warp", _, ..] => warp(&parts[2..], originals[1], args),
+        ["blend", _, field] => Some(blend(originals[1], field, args)),
+        ["mask", _, ..] => mask(&parts[2..], originals[1], args),
+        ["setup"] => Some(Ok(Request::Setup)),
+        ["setup", step] => {
+            let step = match *step {
+                "undo" => SetupStep::Undo,
+                "redo" => SetupStep::Redo,
+                "revert" => SetupStep::Revert,
+                "reset" => SetupStep::Reset,
+                _ => {
+                    return Meaning::Native(Err(
+                        "setup addresses are setup, setup/undo, setup/redo, setup/revert and setup/reset".into(),
+                    ));
+                }
+            };
+            pressed(args).then(|| command(Command::Setup(step)))
+        }
         ["count", _] => Some(count(args).and_then(|value| {
             command(Command::SetCount {
                 counter: originals[1].to_string(),
@@ -331,11 +348,97 @@ fn warp(rest: &[&str], output: &str, args: &[OscType]) -> Option<Result<Request,
                 to: point(args)?,
             })
         }),
+        ["mesh"] => match (whole(args.first()), whole(args.get(1))) {
+            (Some(cols), Some(rows)) => Ok(WarpEdit::Mesh { cols, rows }),
+            _ => Err("give the mesh's columns and rows, 2 to 17 each".into()),
+        },
         ["reset"] => return pressed(args).then_some(Ok(warp_request(output, WarpEdit::Reset))),
         ["undo"] => return pressed(args).then_some(Ok(warp_request(output, WarpEdit::Undo))),
-        _ => Err("warp addresses are <output>/corner/<1-4>, <output>/point/<col>/<row>, <output>/reset and <output>/undo".into()),
+        _ => Err("warp addresses are <output>/corner/<1-4>, <output>/point/<col>/<row>, <output>/mesh, <output>/reset and <output>/undo".into()),
     };
     Some(edit.map(|edit| warp_request(output, edit)))
+}
+
+/// A whole number argument (a mesh size), given as int, float or text.
+fn whole(arg: Option<&OscType>) -> Option<usize> {
+    let n = number(arg?)?;
+    (n.fract() == 0.0 && (0.0..=1e6).contains(&n)).then_some(n as usize)
+}
+
+/// Every argument as a number, or which one is not.
+fn numbers(args: &[OscType]) -> Result<Vec<f64>, String> {
+    args.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            number(a)
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| format!("argument {} is not a number", i + 1))
+        })
+        .collect()
+}
+
+/// `/candela/blend/<output>/<field> value`: one blend setting, live.
+fn blend(output: &str, field: &str, args: &[OscType]) -> Result<Request, String> {
+    let field = crate::show::BlendField::parse(field).ok_or_else(|| {
+        let names: Vec<&str> = crate::show::BlendField::ALL
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        format!("no blend setting {field:?}; use {}", names.join(", "))
+    })?;
+    let value = numbers(args)?;
+    Ok(warp_request(output, WarpEdit::Blend { field, value }))
+}
+
+/// `/candela/mask/<id>/...`: masks drawn on site, points 1-based, in canvas pixels.
+fn mask(rest: &[&str], id: &str, args: &[OscType]) -> Option<Result<Request, String>> {
+    let edit = match rest {
+        ["points"] => numbers(args).and_then(|v| {
+            if !v.len().is_multiple_of(2) {
+                return Err("give the points as x y pairs, in canvas pixels".into());
+            }
+            Ok(MaskEdit::Points(v.chunks(2).map(|p| [p[0], p[1]]).collect()))
+        }),
+        ["point", n] => index(n, "point").and_then(|index| {
+            Ok(MaskEdit::Move {
+                index,
+                to: point(args)?,
+            })
+        }),
+        ["insert", n] => index(n, "point").and_then(|index| {
+            Ok(MaskEdit::Insert {
+                index,
+                at: point(args)?,
+            })
+        }),
+        ["remove", n] => index(n, "point").map(|index| MaskEdit::Remove { index }),
+        ["delete"] => return pressed(args).then(|| Ok(mask_request(id, MaskEdit::Delete))),
+        ["feather"] => match args.first().and_then(number) {
+            Some(px) => Ok(MaskEdit::Feather(px)),
+            None => Err("give the feather in canvas pixels".into()),
+        },
+        ["invert"] => match args.first() {
+            None => Ok(MaskEdit::Invert(true)),
+            Some(OscType::Bool(b)) => Ok(MaskEdit::Invert(*b)),
+            Some(OscType::String(s)) => match s.to_lowercase().as_str() {
+                "on" | "true" | "1" => Ok(MaskEdit::Invert(true)),
+                "off" | "false" | "0" => Ok(MaskEdit::Invert(false)),
+                _ => Err("give true or false".into()),
+            },
+            Some(a) => number(a)
+                .map(|n| MaskEdit::Invert(n > 0.0))
+                .ok_or_else(|| "give true or false".into()),
+        },
+        _ => Err("mask addresses are <id>/points, <id>/point/<n>, <id>/insert/<n>, <id>/remove/<n>, <id>/delete, <id>/feather and <id>/invert".into()),
+    };
+    Some(edit.map(|edit| mask_request(id, edit)))
+}
+
+fn mask_request(id: &str, edit: MaskEdit) -> Request {
+    Request::Command(Command::Mask {
+        id: id.to_string(),
+        edit,
+    })
 }
 
 fn warp_request(output: &str, edit: WarpEdit) -> Request {

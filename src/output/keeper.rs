@@ -1,8 +1,10 @@
 //! Keeps the technician's calibration on disk while the show plays: each change is saved,
 //! off the render thread, once the adjusting pauses, so a crash or a pulled plug loses at
-//! most the last half second of alignment work.
+//! most the last half second of alignment work. The first save of a run also keeps the
+//! calibration the run started with, and backups rotate at most once a minute, so an evening
+//! of dragging never pushes out every good calibration.
 
-use crate::calibration::{self, Calibration};
+use crate::calibration::{self, BackupPolicy, Calibration};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -19,12 +21,15 @@ pub struct CalibrationKeeper {
 }
 
 impl CalibrationKeeper {
-    /// Saves to `file`; `revision` is the stage's revision as restored (not worth saving).
-    pub fn start(file: PathBuf, revision: u64) -> CalibrationKeeper {
+    /// Saves to `file`; `revision` is the stage's revision as restored (not worth saving),
+    /// and `started` the calibration it had then.
+    pub fn start(file: PathBuf, revision: u64, started: Calibration) -> CalibrationKeeper {
         let (sender, receiver) = mpsc::channel::<Calibration>();
         let thread = std::thread::Builder::new()
             .name("calibration".into())
             .spawn(move || {
+                let mut policy = BackupPolicy::default();
+                let mut started = Some(started);
                 while let Ok(mut latest) = receiver.recv() {
                     // Wait for a pause in the changes, keeping only the newest.
                     let due = Instant::now() + LATEST;
@@ -37,7 +42,15 @@ impl CalibrationKeeper {
                             }
                         }
                     }
-                    match calibration::save(&file, &latest) {
+                    // Kept before anything is overwritten; tried again next save if it failed.
+                    if let Some(first) = &started {
+                        match calibration::save_start(&file, first) {
+                            Ok(()) => started = None,
+                            Err(e) => tracing::error!("{e}"),
+                        }
+                    }
+                    let backup = policy.next(Instant::now());
+                    match calibration::save(&file, &latest, backup) {
                         Ok(()) => tracing::info!("calibration saved to {}", file.display()),
                         Err(e) => tracing::error!("{e}"),
                     }

@@ -86,9 +86,9 @@ impl Links {
         let keeper = options
             .counts_file
             .map(|file| store::keeper(file, engine.counts().clone()));
-        let calibration = options
-            .calibration_file
-            .map(|file| CalibrationKeeper::start(file, engine.stage().revision()));
+        let calibration = options.calibration_file.map(|file| {
+            CalibrationKeeper::start(file, engine.stage().revision(), engine.stage().started())
+        });
         // Cues are rare and a crash right after one must not lose it: written at once.
         let resume = options.resume_file.map(|file| {
             let every = std::time::Duration::from_millis(20);

@@ -47,8 +47,8 @@ struct Watch {
     seen: Seen,
     /// What was last reported: a show swapped in (None) or these problems.
     reported: Option<Vec<String>>,
-    /// What changes only at the next start (canvas, projectors, fonts), as the file gave it
-    /// at the start.
+    /// What changes only at the next start (the canvas size, fonts), as the file gave it at
+    /// the start.
     fixed: Option<Fixed>,
     deliver: Deliver,
 }
@@ -81,24 +81,12 @@ pub fn start(show: &Show, deliver: Deliver) -> ShowWatcher {
     ShowWatcher { stop }
 }
 
-/// The canvas, the projectors, the masks and the fonts.
-type Fixed = (
-    crate::show::Size,
-    Vec<crate::show::Output>,
-    Vec<crate::geometry::Mask>,
-    Option<String>,
-    Vec<PathBuf>,
-);
+/// The canvas size and the fonts: the projectors and masks are taken live.
+type Fixed = (crate::show::Size, Option<String>, Vec<PathBuf>);
 
 fn fixed(show: &Show) -> Fixed {
     let fonts = show.fonts.iter().map(|f| f.value.clone()).collect();
-    (
-        show.size,
-        show.outputs.clone(),
-        show.masks.clone(),
-        show.font.clone(),
-        fonts,
-    )
+    (show.size, show.font.clone(), fonts)
 }
 
 fn photos_of(show: &Show) -> Vec<PathBuf> {
@@ -237,7 +225,7 @@ impl Watch {
                 let now = Some(fixed(&show));
                 if self.fixed.is_some() && self.fixed != now {
                     tracing::warn!(
-                        "the show file's size, [[outputs]], masks or fonts changed: they take effect at the next start"
+                        "the show file's size or fonts changed: they take effect at the next start"
                     );
                     self.fixed = now;
                 }

@@ -17,7 +17,9 @@ mod web;
 pub use cues::{Action, Cue, MapEntry, OscSettings};
 pub use feeds::{FileSource, Header, HttpSource};
 pub use model::{Fit, TransitionKind};
-pub use outputs::{Blend, DEFAULT_OUTPUT, IDENTITY_CORNERS, Output, Region};
+pub use outputs::{
+    Blend, BlendField, BlendProblem, DEFAULT_OUTPUT, IDENTITY_CORNERS, Output, Region, valid_name,
+};
 pub use problem::{Locator, Problem};
 pub use schedule::{Schedule, date as schedule_date};
 pub use web::WebSettings;

@@ -62,6 +62,147 @@ impl Blend {
     }
 }
 
+/// One setting of a [`Blend`], as the show file and the setup view name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlendField {
+    Left,
+    Top,
+    Right,
+    Bottom,
+    Exponent,
+    Centre,
+    Gamma,
+    BlackLevel,
+}
+
+/// Why a blend setting was refused, and what to write instead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlendProblem {
+    pub what: String,
+    pub hint: &'static str,
+}
+
+impl BlendField {
+    pub const ALL: [BlendField; 8] = [
+        BlendField::Left,
+        BlendField::Top,
+        BlendField::Right,
+        BlendField::Bottom,
+        BlendField::Exponent,
+        BlendField::Centre,
+        BlendField::Gamma,
+        BlendField::BlackLevel,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BlendField::Left => "left",
+            BlendField::Top => "top",
+            BlendField::Right => "right",
+            BlendField::Bottom => "bottom",
+            BlendField::Exponent => "exponent",
+            BlendField::Centre => "centre",
+            BlendField::Gamma => "gamma",
+            BlendField::BlackLevel => "black_level",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<BlendField> {
+        let name = name.trim().replace('-', "_");
+        BlendField::ALL.into_iter().find(|f| {
+            f.name().eq_ignore_ascii_case(&name) || (name == "center" && *f == BlendField::Centre)
+        })
+    }
+
+    /// Sets this field of `blend` to `value` (one number; gamma takes one or three), after
+    /// the checks the show file gets, so a value refused there is refused live too. On
+    /// error `blend` is unchanged.
+    pub fn set(
+        self,
+        blend: &mut Blend,
+        value: &[f64],
+        region: &Region,
+    ) -> Result<(), BlendProblem> {
+        let field = self.name();
+        let problem = |what: String, hint| Err(BlendProblem { what, hint });
+        let one = || match *value {
+            [v] => Ok(v),
+            _ => Err(BlendProblem {
+                what: format!("blend {field} takes one number, not {}", value.len()),
+                hint: "give one number",
+            }),
+        };
+        match self {
+            BlendField::Gamma => {
+                let gamma = match *value {
+                    [g] => [g; 3],
+                    [r, g, b] => [r, g, b],
+                    _ => {
+                        return problem(
+                            format!("blend gamma takes 1 or 3 numbers, not {}", value.len()),
+                            "give one gamma, or red, green and blue",
+                        );
+                    }
+                };
+                if !gamma
+                    .iter()
+                    .all(|g| g.is_finite() && (0.5..=5.0).contains(g))
+                {
+                    return problem(
+                        format!("blend gamma {gamma:?}"),
+                        "use the projector's gamma, about 2.2, from 0.5 to 5",
+                    );
+                }
+                blend.curve.gamma = gamma;
+            }
+            BlendField::Left | BlendField::Top | BlendField::Right | BlendField::Bottom => {
+                let v = one()?;
+                let edge = self as usize;
+                let span = if edge.is_multiple_of(2) {
+                    region.width
+                } else {
+                    region.height
+                };
+                if !(v.is_finite() && v >= 0.0 && v <= span / 2.0) {
+                    return problem(
+                        format!("blend {field} = {v} does not fit its region"),
+                        "a blend width is in canvas pixels, from 0 to half the region",
+                    );
+                }
+                blend.widths[edge] = v;
+            }
+            BlendField::Exponent => {
+                let v = one()?;
+                if !(v.is_finite() && (0.1..=10.0).contains(&v)) {
+                    return problem(format!("blend exponent {v}"), "use 1 to 3");
+                }
+                blend.curve.exponent = v;
+            }
+            BlendField::Centre => {
+                let v = one()?;
+                if !(v.is_finite() && v > 0.0 && v < 1.0) {
+                    return problem(
+                        format!("blend centre {v}"),
+                        "use a level between 0 and 1 (0.5 makes two projectors add up)",
+                    );
+                }
+                blend.curve.centre = v;
+            }
+            BlendField::BlackLevel => {
+                let v = one()?;
+                if !(v.is_finite() && (0.0..=0.25).contains(&v)) {
+                    return problem(
+                        format!("black_level {v}"),
+                        "use a small code value from 0 to 0.25, e.g. 0.02",
+                    );
+                }
+                blend.black_level = v;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Output {
     /// The output of a show that has none: all of the canvas, unwarped.
     pub fn whole_canvas(size: Size) -> Output {
@@ -84,8 +225,8 @@ impl Output {
     }
 }
 
-/// An output name fits in an OSC address and a file: letters, digits, `-` and `_`.
-fn valid_name(name: &str) -> bool {
+/// An output or mask name fits in an OSC address and a file: letters, digits, `-` and `_`.
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name
@@ -265,72 +406,24 @@ impl Builder<'_> {
     fn blend(&mut self, name: &str, b: &Spanned<BlendFile>, region: &Region) -> Blend {
         let f = b.get_ref();
         let mut blend = Blend::none();
-        let widths = [f.left, f.top, f.right, f.bottom].map(|w| w.unwrap_or(0.0));
-        let spans = [region.width, region.height, region.width, region.height];
-        let mut ok = true;
-        for (i, (w, span)) in widths.iter().zip(spans).enumerate() {
-            if !(w.is_finite() && *w >= 0.0 && *w <= span / 2.0) {
-                let edge = ["left", "top", "right", "bottom"][i];
-                self.problem(
-                    b,
-                    format!("output {name:?}: blend {edge} = {w} does not fit its region"),
-                    "a blend width is in canvas pixels, from 0 to half the region",
-                );
-                ok = false;
-            }
-        }
-        if ok {
-            blend.widths = widths;
-        }
-        if let Some(p) = f.exponent {
-            if p.is_finite() && (0.1..=10.0).contains(&p) {
-                blend.curve.exponent = p;
-            } else {
-                self.problem(
-                    b,
-                    format!("output {name:?}: blend exponent {p}"),
-                    "use 1 to 3",
-                );
-            }
-        }
-        if let Some(a) = f.centre {
-            if a.is_finite() && a > 0.0 && a < 1.0 {
-                blend.curve.centre = a;
-            } else {
-                self.problem(
-                    b,
-                    format!("output {name:?}: blend centre {a}"),
-                    "use a level between 0 and 1 (0.5 makes two projectors add up)",
-                );
-            }
-        }
-        if let Some(g) = f.gamma {
-            let gamma = match g {
-                GammaFile::All(g) => [g; 3],
-                GammaFile::Each(each) => each,
-            };
-            if gamma
-                .iter()
-                .all(|g| g.is_finite() && (0.5..=5.0).contains(g))
-            {
-                blend.curve.gamma = gamma;
-            } else {
-                self.problem(
-                    b,
-                    format!("output {name:?}: blend gamma {gamma:?}"),
-                    "use the projector's gamma, about 2.2, from 0.5 to 5",
-                );
-            }
-        }
-        if let Some(l) = f.black_level {
-            if l.is_finite() && (0.0..=0.25).contains(&l) {
-                blend.black_level = l;
-            } else {
-                self.problem(
-                    b,
-                    format!("output {name:?}: black_level {l}"),
-                    "use a small code value from 0 to 0.25, e.g. 0.02",
-                );
+        let gamma = f.gamma.as_ref().map(|g| match g {
+            GammaFile::All(g) => vec![*g],
+            GammaFile::Each(each) => each.to_vec(),
+        });
+        let given = [
+            (BlendField::Left, f.left.map(|v| vec![v])),
+            (BlendField::Top, f.top.map(|v| vec![v])),
+            (BlendField::Right, f.right.map(|v| vec![v])),
+            (BlendField::Bottom, f.bottom.map(|v| vec![v])),
+            (BlendField::Exponent, f.exponent.map(|v| vec![v])),
+            (BlendField::Centre, f.centre.map(|v| vec![v])),
+            (BlendField::Gamma, gamma),
+            (BlendField::BlackLevel, f.black_level.map(|v| vec![v])),
+        ];
+        for (field, value) in given {
+            let Some(value) = value else { continue };
+            if let Err(p) = field.set(&mut blend, &value, region) {
+                self.problem(b, format!("output {name:?}: {}", p.what), p.hint);
             }
         }
         blend

@@ -507,7 +507,7 @@ impl Dispatcher {
                 );
             }
         };
-        let query = matches!(request, Request::State | Request::Ping);
+        let query = matches!(request, Request::State | Request::Setup | Request::Ping);
         let window = self.osc().debounce;
         if !query
             && self
