@@ -36,6 +36,8 @@ const THUMBNAIL_FRESH: Duration = Duration::from_secs(30);
 const MAX_ARGS: usize = 130;
 
 const PAGE: &str = include_str!("page.html");
+/// The setup view: outputs' warps, masks and blends, dragged on their pictures.
+const SETUP_PAGE: &str = include_str!("setup.html");
 /// What both pages share: look, login.
 const COMMON_CSS: &str = include_str!("common.css");
 const COMMON_JS: &str = include_str!("common.js");
@@ -45,6 +47,7 @@ type Addr = ConnectInfo<SocketAddr>;
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", built_in(HTML, PAGE))
+        .route("/setup", built_in(HTML, SETUP_PAGE))
         .route(
             "/common.css",
             built_in("text/css; charset=utf-8", COMMON_CSS),
@@ -54,6 +57,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             built_in("text/javascript; charset=utf-8", COMMON_JS),
         )
         .route("/api/state", get(state))
+        .route("/api/setup", get(setup))
         .route("/api/command", post(command))
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
@@ -301,7 +305,7 @@ async fn command(
                 StatusCode::BAD_REQUEST,
                 "error",
                 format!(
-                    "unknown verb {verb:?}; verbs are the OSC addresses without the prefix: next, prev, goto, blackout, restore, master, cycle/pause, cycle/resume, test, count/<id>[/add|/correct|/reset], state"
+                    "unknown verb {verb:?}; verbs are the OSC addresses without the prefix: next, prev, goto, blackout, restore, master, cycle/pause, cycle/resume, test, count/<id>[/add|/correct|/reset], warp/<output>/..., blend/<output>/<field>, mask/<id>/..., setup[/undo|/redo|/revert|/reset], state"
                 ),
             );
         }
@@ -324,7 +328,7 @@ async fn command(
             );
         }
     };
-    let query = matches!(request, Request::State | Request::Ping);
+    let query = matches!(request, Request::State | Request::Setup | Request::Ping);
     let repeat = || {
         let window = shared.dialect.settings.debounce;
         shared
@@ -362,6 +366,22 @@ async fn ask(
             StatusCode::SERVICE_UNAVAILABLE,
             "the show did not answer".into(),
         )),
+    }
+}
+
+/// The projectors' geometry, blends and masks for the setup view: control only, since it
+/// is what a technician edits.
+async fn setup(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(addr): Addr,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = guard(&shared, addr, &headers, Level::Control) {
+        return r.into_response();
+    }
+    match ask(&shared, addr, Request::Setup).await {
+        Ok(data) => axum::Json(data).into_response(),
+        Err((code, e)) => problem(code, "error", e),
     }
 }
 
