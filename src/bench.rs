@@ -222,15 +222,15 @@ pub fn run(engine: Engine, seconds: f64, launch: Instant) -> anyhow::Result<Repo
         }),
         ..LinkOptions::default()
     };
-    let mut player = Headless::new(engine, links)?;
-    let adapter = player.adapter();
-    player.black();
+    let mut headless = Headless::new(engine, links)?;
+    let adapter = headless.adapter();
+    headless.black();
     let first_black = launch.elapsed();
-    let start = Instant::now();
-    player.frame(Duration::ZERO);
+    headless.frame(Duration::ZERO);
     let first_slide = launch.elapsed();
 
-    let to = *player
+    let to = *headless
+        .player
         .osc_addrs()
         .first()
         .ok_or_else(|| anyhow::anyhow!("the bench's OSC listener did not start"))?;
@@ -248,11 +248,11 @@ pub fn run(engine: Engine, seconds: f64, launch: Instant) -> anyhow::Result<Repo
     let mut cues = 0;
     let mut ticks: u32 = 1;
     loop {
-        let now = start.elapsed();
+        let now = headless.player.now();
         if now >= limit {
             break;
         }
-        let step = player.frame(now);
+        let step = headless.frame(now);
         let handled: Vec<(Instant, bool)> = {
             let mut queue = sent.lock().unwrap_or_else(|p| p.into_inner());
             let n = step.handled.min(queue.len());
@@ -268,7 +268,7 @@ pub fn run(engine: Engine, seconds: f64, launch: Instant) -> anyhow::Result<Repo
         }
         if step.handled == 0 {
             ticks += 1;
-            player.wait(start + frame * ticks);
+            headless.player.wait(frame * ticks);
         }
     }
     stop.store(true, Ordering::SeqCst);

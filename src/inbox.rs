@@ -1,6 +1,7 @@
 //! The one inbox every input uses: keys, OSC, count feeds (and, later, the web) hand the
-//! show the same envelope, a [`Request`] and where its answer goes, and the show's side
-//! applies it to the engine between frames and answers with the state it leaves. Neutral
+//! show the same envelope, a [`Request`], where its answer goes and when it takes effect, and
+//! the show's side (the output's `Player`, at that time) applies it to the engine between
+//! frames and answers with the state it leaves. Neutral
 //! ground: no input is dressed up as another.
 
 use crate::control::{Command, Engine};
@@ -51,6 +52,9 @@ pub struct Incoming {
     pub request: Request,
     /// Present for candela's own addresses: the answer, or why it failed.
     pub reply: Option<oneshot::Sender<Result<serde_json::Value, String>>>,
+    /// The show time it takes effect at; None is as soon as it arrives. One for later waits
+    /// until then; one for a time gone by is applied at that time, as if it had come then.
+    pub at: Option<Duration>,
 }
 
 pub type Deliver = std::sync::Arc<dyn Fn(Incoming) + Send + Sync>;

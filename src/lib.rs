@@ -39,8 +39,10 @@
 //! - [`web`]: the web remote: a page and an API (axum) on its own tokio thread, commands
 //!   read by the OSC dialect and handed to the inbox, the wall read back off the render
 //!   thread while someone watches.
-//! - [`output`]: where frames go: a borderless window per projector (winit), or offscreen;
-//!   the technician's keys, alignment included; saving the calibration as it changes;
+//! - [`output`]: where frames go. One [`output::Player`] owns the engine, the inbox and the
+//!   show's clock and runs every frame's steps in one order; a borderless window per
+//!   projector (winit) or offscreen textures only draw what it hands them. The technician's
+//!   keys (through the inbox, alignment included); saving the calibration as it changes;
 //!   watching the show file and swapping in each good new version.
 //! - [`bench`]: `candela bench`, the show played headless under cues, measured.
 //! - [`cli`]: the command line, a thin layer over the above.

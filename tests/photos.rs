@@ -6,6 +6,7 @@
 
 use candela::control::{Command, Engine, SlideRef};
 use candela::counts::Counts;
+use candela::inbox::{Incoming, Request};
 use candela::output::{Headless, LinkOptions};
 use candela::show::Show;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
@@ -91,16 +92,13 @@ fn the_next_slide_is_drawn_ahead_so_a_next_only_composites() {
         player.frame(FRAME * tick);
         tick += 1;
     }
-    let (before, drawn_before) = (player.renderer().layers_drawn(), player.drawn);
-    player
-        .engine
-        .apply(Command::Next { fade: None }, FRAME * tick)
-        .unwrap();
+    let (before, drawn_before) = (player.renderer().layers_drawn(), player.player.drawn());
+    cue(&player, Command::Next { fade: None }, tick);
     // The first frame that shows the crossfade composites what is cached: it draws no layer.
-    play_until(&mut player, &mut tick, |p| p.drawn > drawn_before);
+    play_until(&mut player, &mut tick, |p| p.player.drawn() > drawn_before);
     assert_eq!(player.renderer().layers_drawn(), before);
     let mut frames = 1;
-    while player.engine.animating(FRAME * tick) {
+    while player.player.engine().animating(FRAME * tick) {
         frames += usize::from(player.frame(FRAME * tick).drawn.is_some());
         tick += 1;
         assert!(frames < MOST_FRAMES);
@@ -149,16 +147,14 @@ fn a_cue_to_an_unloaded_large_photo_drops_no_frame_and_fades_it_in() {
         "slide 5 of 8 is not among those loaded ahead of slide 1"
     );
 
-    player
-        .engine
-        .apply(
-            Command::Goto {
-                slide: SlideRef::Id("s4".into()),
-                fade: None,
-            },
-            FRAME * tick,
-        )
-        .unwrap();
+    cue(
+        &player,
+        Command::Goto {
+            slide: SlideRef::Id("s4".into()),
+            fade: None,
+        },
+        tick,
+    );
     // Each step: whether it drew, and how opaque the big photo was after it.
     let mut record: Vec<(bool, Option<f32>)> = Vec::new();
     for _ in 0..MOST_FRAMES {
@@ -276,16 +272,14 @@ fn bad_portraits_are_named_and_the_show_plays_on() {
     let mut player = player(&show);
     let mut tick = 0;
     for (i, (name, expected)) in bad.iter().enumerate() {
-        player
-            .engine
-            .apply(
-                Command::Goto {
-                    slide: SlideRef::Id(format!("s{i}")),
-                    fade: None,
-                },
-                FRAME * tick,
-            )
-            .unwrap();
+        cue(
+            &player,
+            Command::Goto {
+                slide: SlideRef::Id(format!("s{i}")),
+                fade: None,
+            },
+            tick,
+        );
         let reported = |p: &Headless| {
             p.renderer()
                 .broken_photos()
@@ -320,16 +314,14 @@ fn bad_portraits_are_named_and_the_show_plays_on() {
     }
     // The PNG named .jpg is shown.
     let good = dir.path().join("png-named.jpg");
-    player
-        .engine
-        .apply(
-            Command::Goto {
-                slide: SlideRef::Id(format!("s{}", bad.len())),
-                fade: None,
-            },
-            FRAME * tick,
-        )
-        .unwrap();
+    cue(
+        &player,
+        Command::Goto {
+            slide: SlideRef::Id(format!("s{}", bad.len())),
+            fade: None,
+        },
+        tick,
+    );
     play_until(&mut player, &mut tick, |p| {
         p.renderer().photo_opacity(&good) == Some(1.0)
     });
@@ -369,7 +361,18 @@ fn goto(player: &mut Headless, slide: &str, tick: u32) {
         slide: SlideRef::Id(slide.into()),
         fade: None,
     };
-    player.engine.apply(goto, FRAME * tick).unwrap();
+    cue(player, goto, tick);
+}
+
+/// An operator's `command` for frame `tick`, through the inbox: the frame at that tick
+/// applies it.
+fn cue(player: &Headless, command: Command, tick: u32) {
+    (player.player.deliver())(Incoming {
+        source: "test".into(),
+        request: Request::Command(command),
+        reply: None,
+        at: Some(FRAME * tick),
+    });
 }
 
 #[test]

@@ -17,6 +17,7 @@
 //! Ctrl+Z undoes, and R resets the output to the show file's geometry.
 
 use crate::control::{AlignStep, Command, SlideRef};
+use crate::inbox::{Incoming, Request};
 use std::time::Duration;
 use winit::keyboard::{Key, NamedKey};
 
@@ -87,7 +88,12 @@ impl Keys {
                 "b" => command(Command::ToggleBlackout),
                 "t" => command(Command::NextTestPattern),
                 "p" => command(Command::TogglePause),
-                "a" => command(Command::Align(AlignStep::Toggle)),
+                "a" => {
+                    // The toggle reaches the engine at the next frame; an arrow pressed before
+                    // then must already nudge.
+                    self.aligning = !self.aligning;
+                    command(Command::Align(AlignStep::Toggle))
+                }
                 _ => KeyAction::Nothing,
             },
             _ => KeyAction::Nothing,
@@ -120,6 +126,16 @@ impl Keys {
 
 fn command(c: Command) -> KeyAction {
     KeyAction::Command(c)
+}
+
+/// A key's command on its way to the show, through the inbox like every other input's.
+pub fn request(command: Command) -> Incoming {
+    Incoming {
+        source: "keys".into(),
+        request: Request::Command(command),
+        reply: None,
+        at: None,
+    }
 }
 
 #[cfg(test)]
@@ -170,7 +186,7 @@ mod tests {
             k.press(&ch("a"), false, ms(0)),
             KeyAction::Command(Command::Align(AlignStep::Toggle))
         );
-        k.aligning = true;
+        // No frame has applied the toggle yet: the arrow nudges all the same.
         assert_eq!(
             k.press(&right, false, ms(0)),
             KeyAction::Command(Command::Align(AlignStep::Nudge([NUDGE, 0.0])))

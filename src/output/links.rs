@@ -198,6 +198,7 @@ fn feed_sink(deliver: Deliver) -> Arc<dyn Fn(FeedEvent) + Send + Sync> {
             source: format!("feed for counter {counter:?}"),
             request: Request::Command(command),
             reply: None,
+            at: None,
         });
     })
 }

@@ -5,11 +5,13 @@ mod keeper;
 pub mod keys;
 mod links;
 pub mod monitor;
+mod player;
 mod watcher;
 mod window;
 
-pub use headless::{Drawn, Headless, HeadlessOptions, Step, run_headless};
+pub use headless::{Headless, HeadlessOptions, run_headless};
 pub use links::LinkOptions;
+pub use player::{Display, Drawn, Player, Step};
 pub use window::{WindowOptions, run};
 
 /// The renderer a playing show draws with, its fonts loaded (problems logged). Call

@@ -260,6 +260,7 @@ impl Watch {
             source: "show file watcher".into(),
             request: Request::Reload(reload),
             reply: None,
+            at: None,
         });
     }
 }

@@ -1,21 +1,21 @@
 //! The projector outputs: one borderless window per projector, each covering its monitor,
 //! cursor hidden, all driven by one winit event loop and drawn from the same Scene at the
-//! same instant with one GPU. It redraws only while something moves and otherwise sleeps
-//! until the next command or the next scheduled change.
+//! same instant with one GPU. Each pass of the event loop is one [`Player`] frame, which
+//! draws only when the picture changed; the loop sleeps until the next request, key or
+//! scheduled change.
 
-use super::keys::{KeyAction, Keys};
-use super::links::{LinkOptions, Links};
+use super::keys::{self, KeyAction, Keys};
+use super::links::LinkOptions;
 use super::monitor::{self, MonitorInfo};
-use crate::control::{Command, Engine, Scene, Stage};
-use crate::inbox;
-use crate::inbox::Incoming;
+use super::player::{Display, Player};
+use crate::control::{Engine, Scene, Stage};
 use crate::render::{Gpu, OutputTarget, PhotoNeeds, Renderer};
 use crate::show::Size;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use winit::application::ApplicationHandler;
 use winit::dpi::{PhysicalPosition, PhysicalSize};
-use winit::event::{ElementState, StartCause, WindowEvent};
+use winit::event::{ElementState, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::monitor::MonitorHandle;
 use winit::window::{Fullscreen, Window, WindowId, WindowLevel};
@@ -35,55 +35,52 @@ pub struct WindowOptions {
     pub list_monitors: bool,
 }
 
-/// Opens the outputs and plays until the operator quits; OSC requests, when `osc` is given,
-/// reach the show through the event loop, so they are applied between frames.
+/// Opens the outputs and plays until the operator quits; requests from the links wake the
+/// event loop, whose next frame applies them.
 pub fn run(engine: Engine, options: WindowOptions, links: LinkOptions) -> anyhow::Result<()> {
-    let event_loop = EventLoop::<Incoming>::with_user_event()
-        .build()
+    let event_loop = EventLoop::new()
         .map_err(|e| anyhow::anyhow!("cannot open the display: {e} (is DISPLAY or WAYLAND_DISPLAY set? for no display, use --headless)"))?;
     let proxy = Mutex::new(event_loop.create_proxy());
-    let deliver = Arc::new(move |incoming| {
+    let wake = move || {
         let proxy = proxy.lock().unwrap_or_else(|p| p.into_inner());
-        if proxy.send_event(incoming).is_err() {
+        if proxy.send_event(()).is_err() {
             tracing::warn!("the show has stopped; request dropped");
         }
-    });
+    };
     let mut app = App {
-        links: Links::start(links, &engine, deliver)?,
-        revisions: super::revisions(&engine),
-        engine,
-        start: Instant::now(),
+        player: Player::new(engine, links, wake)?,
         options,
         keys: Keys::default(),
         ctrl: false,
-        screens: Vec::new(),
-        drawing: None,
+        wall: Wall {
+            screens: Vec::new(),
+            drawing: None,
+        },
         next_monitor_check: Instant::now() + MONITOR_CHECK,
-        frames: 0,
         result: Ok(()),
     };
     event_loop.run_app(&mut app)?;
-    app.links.finish(&app.engine);
-    tracing::info!("{} frames drawn", app.frames);
+    app.player.finish();
+    tracing::info!("{} frames drawn", app.player.drawn());
     app.result
 }
 
 struct App {
-    engine: Engine,
-    links: Links,
-    start: Instant,
+    player: Player,
     options: WindowOptions,
     keys: Keys,
     ctrl: bool,
+    wall: Wall,
+    next_monitor_check: Instant,
+    result: anyhow::Result<()>,
+}
+
+/// The projectors' windows and what draws on them: the Player's display.
+struct Wall {
     /// One per output, in the stage's order.
     screens: Vec<Screen>,
     /// The GPU and renderer every screen shares; None until the windows are open.
     drawing: Option<Drawing>,
-    next_monitor_check: Instant,
-    frames: u64,
-    /// The engine's show and photo revisions the renderer has loaded photos for.
-    revisions: super::Revisions,
-    result: anyhow::Result<()>,
 }
 
 /// One projector's window. Fields drop in order: surface before window.
@@ -243,9 +240,9 @@ impl Screen {
 }
 
 impl Drawing {
-    /// Draws `scene` on every screen at once and presents them. False when no screen could
-    /// be shown this time.
-    fn draw(&mut self, screens: &mut [Screen], scene: &Scene, stage: &Stage) -> bool {
+    /// Draws `scene` on every screen at once and presents them; when it was handed to the
+    /// GPU, or None when no screen could be shown this time.
+    fn draw(&mut self, screens: &mut [Screen], scene: &Scene, stage: &Stage) -> Option<Instant> {
         let mut frames = Vec::with_capacity(screens.len());
         for (i, screen) in screens.iter_mut().enumerate() {
             if let Some(frame) = screen.acquire(&self.gpu) {
@@ -253,7 +250,7 @@ impl Drawing {
             }
         }
         if frames.is_empty() {
-            return false;
+            return None;
         }
         let labels: Vec<String> = frames
             .iter()
@@ -275,44 +272,35 @@ impl Drawing {
             })
             .collect();
         self.renderer.render(&self.gpu, scene, stage, &targets);
+        let submitted = Instant::now();
         for (i, frame) in frames {
             screens[i].window.pre_present_notify();
             self.gpu.queue.present(frame);
         }
-        true
+        Some(submitted)
+    }
+}
+
+impl Display for Wall {
+    fn drawing(&mut self) -> Option<(&Gpu, &mut Renderer)> {
+        self.drawing.as_mut().map(|d| (&d.gpu, &mut d.renderer))
+    }
+
+    fn draw(&mut self, scene: &Scene, stage: &Stage) -> Option<Instant> {
+        self.drawing.as_mut()?.draw(&mut self.screens, scene, stage)
     }
 }
 
 impl App {
-    fn now(&self) -> Duration {
-        self.start.elapsed()
-    }
-
     fn fail(&mut self, event_loop: &ActiveEventLoop, error: anyhow::Error) {
         self.result = Err(error);
         event_loop.exit();
     }
 
-    fn request_redraw(&self) {
-        if let Some(s) = self.screens.first() {
-            s.window.request_redraw();
-        }
-    }
-
-    fn apply(&mut self, command: Command) {
-        let now = self.now();
-        tracing::info!("{command:?}");
-        if let Err(e) = self.engine.apply(command, now) {
-            tracing::warn!("ignored: {e}");
-        }
-        self.keys.aligning = self.engine.stage().aligning();
-        self.request_redraw();
-    }
-
     /// Re-places each window whose monitor moved, changed size, or came back.
     fn check_monitors(&mut self, event_loop: &ActiveEventLoop) {
         let (handles, infos) = monitors(event_loop);
-        for screen in &mut self.screens {
+        for screen in &mut self.wall.screens {
             let Some(placed) = &screen.placed else {
                 continue;
             };
@@ -351,7 +339,7 @@ impl App {
     /// default. A monitor named in the show file that is not there is a warning, not an
     /// error: the show goes on the default one.
     fn monitor_for(&self, index: usize, infos: &[MonitorInfo]) -> anyhow::Result<usize> {
-        let output = self.engine.stage().outputs().nth(index);
+        let output = self.player.engine().stage().outputs().nth(index);
         let wanted = output.and_then(|o| o.monitor.clone());
         if let Some(name) = &wanted {
             match monitor::choose(infos, Some(name)) {
@@ -374,14 +362,10 @@ impl App {
             event_loop.exit();
             return Ok(());
         }
-        let names: Vec<String> = self
-            .engine
-            .stage()
-            .outputs()
-            .map(|o| o.name.clone())
-            .collect();
+        let engine = self.player.engine();
+        let names: Vec<String> = engine.stage().outputs().map(|o| o.name.clone()).collect();
         for (index, name) in names.iter().enumerate() {
-            let title = format!("candela — {} — {name}", self.engine.show().title);
+            let title = format!("candela — {} — {name}", engine.show().title);
             let mut attributes = Window::default_attributes().with_title(title);
             let target = match self.options.windowed {
                 Some(size) => {
@@ -393,6 +377,7 @@ impl App {
                     let i = self.monitor_for(index, &infos)?;
                     let m = &infos[i];
                     if let Some(other) = self
+                        .wall
                         .screens
                         .iter()
                         .find(|s| s.placed.as_ref().is_some_and(|p| p.name == m.name))
@@ -416,7 +401,7 @@ impl App {
                 window.set_cursor_visible(false);
                 place(&window, &handles[i], &infos[i])
             });
-            self.screens.push(Screen {
+            self.wall.screens.push(Screen {
                 surface: None,
                 config: None,
                 window,
@@ -424,55 +409,44 @@ impl App {
                 monitor_gone: false,
             });
         }
-        let mut drawing = connect(&mut self.screens, event_loop, &self.engine)?;
-        // The very first frame is black, whatever the show does next.
-        drawing.draw(&mut self.screens, &Scene::black(), self.engine.stage());
-        super::preload(&mut drawing.renderer, &self.engine);
-        self.drawing = Some(drawing);
-        self.request_redraw();
+        let drawing = connect(&mut self.wall.screens, event_loop, self.player.engine())?;
+        self.wall.drawing = Some(drawing);
+        self.player.black(&mut self.wall);
         Ok(())
     }
 
-    fn redraw(&mut self, event_loop: &ActiveEventLoop) {
-        let now = self.now();
-        self.engine.tick(now);
-        let scene = self.engine.scene(now);
-        if self.drawing.as_ref().is_some_and(|d| d.gpu.is_lost()) {
+    /// One frame of the show, once the windows are open; the GPU is recreated first if it
+    /// was lost.
+    fn frame(&mut self, event_loop: &ActiveEventLoop) {
+        let Some(drawing) = &self.wall.drawing else {
+            return;
+        };
+        if drawing.gpu.is_lost() {
             tracing::warn!("recreating the GPU context after losing the device");
-            self.drawing = None;
-            for screen in &mut self.screens {
+            self.wall.drawing = None;
+            for screen in &mut self.wall.screens {
                 screen.surface = None;
             }
-            match connect(&mut self.screens, event_loop, &self.engine) {
+            match connect(&mut self.wall.screens, event_loop, self.player.engine()) {
                 Ok(mut d) => {
-                    super::preload(&mut d.renderer, &self.engine);
-                    self.drawing = Some(d);
+                    super::preload(&mut d.renderer, self.player.engine());
+                    self.wall.drawing = Some(d);
+                    self.player.redraw();
                 }
                 Err(e) => {
                     return self.fail(event_loop, e.context("the GPU could not be recreated"));
                 }
             }
         }
-        let Some(drawing) = &mut self.drawing else {
-            return;
-        };
-        super::reloaded(&mut self.revisions, &mut drawing.renderer, &self.engine);
-        self.links.report(&self.engine);
-        if drawing.draw(&mut self.screens, &scene, self.engine.stage()) {
-            self.frames += 1;
-            tracing::debug!("frame {} at {:.3} s", self.frames, now.as_secs_f64());
+        let now = self.player.now();
+        if self.player.frame(now, &mut self.wall).drawn.is_some() {
+            tracing::debug!(
+                "frame {} at {:.3} s",
+                self.player.drawn(),
+                now.as_secs_f64()
+            );
         }
-        self.links.web_frame(
-            &self.engine,
-            now,
-            &scene,
-            &drawing.gpu,
-            &mut drawing.renderer,
-        );
-        super::draw_ahead(&mut drawing.renderer, &drawing.gpu, &self.engine, now);
-        if self.engine.animating(now) || drawing.renderer.photos_need() == PhotoNeeds::Frame {
-            self.request_redraw();
-        }
+        self.keys.aligning = self.player.engine().stage().aligning();
     }
 }
 
@@ -499,47 +473,31 @@ fn place(window: &Window, handle: &MonitorHandle, monitor: &MonitorInfo) -> Moni
     monitor.clone()
 }
 
-impl ApplicationHandler<Incoming> for App {
-    fn user_event(&mut self, _: &ActiveEventLoop, incoming: Incoming) {
-        let now = self.now();
-        inbox::handle(&mut self.engine, incoming, now);
-        self.keys.aligning = self.engine.stage().aligning();
-        self.request_redraw();
-    }
+impl ApplicationHandler for App {
+    // A request delivered wakes the loop with an empty user event (the default handler's):
+    // the frame that ends this pass of the loop applies it.
 
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
-        if self.screens.is_empty()
+        if self.wall.screens.is_empty()
             && let Err(e) = self.open(event_loop)
         {
             self.fail(event_loop, e);
         }
     }
 
-    fn new_events(&mut self, _: &ActiveEventLoop, cause: StartCause) {
-        // The show's hours: looked at whenever the loop wakes (at least every MONITOR_CHECK).
-        let now = self.now();
-        self.engine.set_local_time(super::local_now(), now);
-        if self.engine.animating(now) {
-            self.request_redraw();
-        }
-        // Woken by a deadline: redraw only if it was the show's (not the monitor check's).
-        let due = self.engine.next_change().is_some_and(|c| now >= c);
-        if let (StartCause::ResumeTimeReached { .. }, true) = (cause, due) {
-            self.request_redraw();
-        }
-    }
-
     fn window_event(&mut self, event_loop: &ActiveEventLoop, id: WindowId, event: WindowEvent) {
         match event {
-            WindowEvent::RedrawRequested => self.redraw(event_loop),
+            // The system lost what the window showed (exposed, mapped): the frame that ends
+            // this pass of the loop draws it again.
+            WindowEvent::RedrawRequested => self.player.redraw(),
             WindowEvent::Resized(size) => {
                 if let (Some(screen), Some(drawing)) = (
-                    self.screens.iter_mut().find(|s| s.window.id() == id),
-                    &self.drawing,
+                    self.wall.screens.iter_mut().find(|s| s.window.id() == id),
+                    &self.wall.drawing,
                 ) {
                     screen.resize(&drawing.gpu, size);
                 }
-                self.request_redraw();
+                self.player.redraw();
             }
             WindowEvent::ModifiersChanged(m) => {
                 self.ctrl = m.state().control_key();
@@ -547,13 +505,18 @@ impl ApplicationHandler<Incoming> for App {
             }
             WindowEvent::KeyboardInput { event, .. }
                 if event.state == ElementState::Pressed
-                    && (!event.repeat
-                        || (self.engine.stage().aligning() && is_arrow(&event.logical_key))) =>
+                    && (!event.repeat || (self.keys.aligning && is_arrow(&event.logical_key))) =>
             {
                 // Held arrows repeat while aligning, so a handle can travel far; no other key
                 // repeats (a held B must not flicker the blackout).
-                match self.keys.press(&event.logical_key, self.ctrl, self.now()) {
-                    KeyAction::Command(c) => self.apply(c),
+                match self
+                    .keys
+                    .press(&event.logical_key, self.ctrl, self.player.now())
+                {
+                    KeyAction::Command(c) => {
+                        tracing::info!("{c:?}");
+                        (self.player.deliver())(keys::request(c));
+                    }
                     KeyAction::Quit => event_loop.exit(),
                     KeyAction::Say(s) => tracing::info!("{s}"),
                     KeyAction::Nothing => {}
@@ -566,22 +529,29 @@ impl ApplicationHandler<Incoming> for App {
         }
     }
 
+    /// Every pass of the loop ends in a frame, so whatever woke it (a request, a key, the
+    /// show's deadline, the system) goes through the same steps.
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        self.frame(event_loop);
         if Instant::now() >= self.next_monitor_check {
             self.check_monitors(event_loop);
             self.next_monitor_check = Instant::now() + MONITOR_CHECK;
         }
-        // Sleep until the show next changes by itself, or the next monitor check; commands
+        let photos = self.wall.drawing.as_mut().map(|d| d.renderer.photos_need());
+        // Something moves, or a photo for the picture on screen is ready: the next frame at
+        // once (presenting waits for the projector's refresh).
+        if self.player.engine().animating(self.player.now()) || photos == Some(PhotoNeeds::Frame) {
+            return event_loop.set_control_flow(ControlFlow::Poll);
+        }
+        // Sleep until the show next changes by itself, or the next monitor check; requests
         // and keys wake the loop at once.
         let mut wake = self.next_monitor_check;
-        if let Some(change) = self.engine.next_change() {
-            wake = wake.min(self.start + change);
+        if let Some(due) = self.player.next_due() {
+            wake = wake.min(self.player.instant(due));
         }
         // A photo on screen is being decoded off this thread: look for it now and then.
-        match self.drawing.as_mut().map(|d| d.renderer.photos_need()) {
-            Some(PhotoNeeds::Frame) => self.request_redraw(),
-            Some(PhotoNeeds::Poll) => wake = wake.min(Instant::now() + PHOTO_POLL),
-            Some(PhotoNeeds::Nothing) | None => {}
+        if photos == Some(PhotoNeeds::Poll) {
+            wake = wake.min(Instant::now() + PHOTO_POLL);
         }
         event_loop.set_control_flow(ControlFlow::WaitUntil(wake));
     }

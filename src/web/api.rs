@@ -358,6 +358,7 @@ async fn ask(
         source: format!("web {addr}"),
         request,
         reply: Some(sender),
+        at: None,
     });
     match tokio::time::timeout(SHOW_PATIENCE, receiver).await {
         Ok(Ok(Ok(data))) => Ok(data),

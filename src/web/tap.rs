@@ -176,6 +176,7 @@ impl Feed {
             source: "web".into(),
             request: Request::Ping,
             reply: None,
+            at: None,
         });
     }
 }

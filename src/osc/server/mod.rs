@@ -563,6 +563,7 @@ impl Dispatcher {
                 source: t.source.to_string(),
                 request: t.request,
                 reply: None,
+                at: None,
             });
         }
         if self.awaited.len() >= MAX_AWAITED {
@@ -579,6 +580,7 @@ impl Dispatcher {
             source: t.source.to_string(),
             request: t.request,
             reply: Some(sender),
+            at: None,
         });
         let prefix = self.osc().prefix.clone();
         self.awaited.spawn(async move {
