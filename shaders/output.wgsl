@@ -19,7 +19,7 @@ override MASKED: bool = true;
 override BLENDED: bool = true;
 // How many layers are composited (0 to 3).
 override LAYERS: u32 = 2u;
-// The alignment marker is drawn.
+// Alignment mode: the handles are drawn, and the selected one marked.
 override MARKED: bool = false;
 // (A software GPU runs both sides of a branch on a uniform value; these constants are what
 // lets it skip work.)
@@ -33,11 +33,12 @@ struct Params {
     opacity: vec4<f32>,
     // x: black level lift outside the overlaps, y: master level.
     levels: vec4<f32>,
-    // Alignment marker in output pixels: x, y, radius.
+    // The selected handle in alignment mode, in output pixels: x, y, radius (0: none here).
     marker: vec4<f32>,
     // xy: the region's top left in canvas pixels; zw: the target's size in pixels.
     origin_target: vec4<f32>,
-    // xy: the canvas's size in pixels.
+    // xy: the canvas's size in pixels; zw: the mesh's cells across and down, whose corners
+    // are the handles drawn in alignment mode.
     canvas: vec4<f32>,
 };
 
@@ -92,6 +93,14 @@ fn encode_srgb(c: vec3<f32>) -> vec3<f32> {
 
 @fragment
 fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
+    // How uv changes per output pixel, for the handles' rings; taken before any early return,
+    // as derivatives need every pixel of a quad.
+    var du = vec2<f32>(0.0);
+    var dv = vec2<f32>(0.0);
+    if MARKED {
+        du = dpdx(in.uv);
+        dv = dpdy(in.uv);
+    }
     let target_size = params.origin_target.zw;
     let o = in.position.xy / target_size;
     let crop = params.crop;
@@ -135,15 +144,30 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     }
 
     if MARKED {
+        // Every handle, a cyan ring with a black edge: a handle sits on a mesh node, which is
+        // a whole step of the grid in uv wherever the warp puts it. The distance to it in
+        // output pixels is the uv offset through the inverse of uv's change per pixel.
+        let cells = params.canvas.zw;
+        let det = du.x * dv.y - dv.x * du.y;
+        if abs(det) > 0.0 {
+            let off = in.uv - round(in.uv * cells) / cells;
+            let px = vec2<f32>(off.x * dv.y - dv.x * off.y, du.x * off.y - off.x * du.y) / det;
+            let edge = abs(length(px) - max(target_size.y / 100.0, 6.0));
+            if edge < 1.5 {
+                out = vec3<f32>(0.0, 1.0, 1.0);
+            } else if edge < 3.0 {
+                out = vec3<f32>(0.0);
+            }
+        }
+        // The selected one: a magenta ring and cross with a black edge, seen on any pattern;
+        // the same in linear light and in code values.
         let d = distance(in.position.xy, params.marker.xy);
         let r = params.marker.z;
         let ring = abs(d - r) < 2.0;
         let cross = d < r * 0.6 && min(abs(in.position.x - params.marker.x), abs(in.position.y - params.marker.y)) < 1.0;
-        // A magenta ring and cross with a black edge, seen on any pattern; the same in
-        // linear light and in code values.
-        if ring || cross {
+        if r > 0.0 && (ring || cross) {
             out = vec3<f32>(1.0, 0.0, 1.0);
-        } else if abs(d - r) < 4.0 {
+        } else if r > 0.0 && abs(d - r) < 4.0 {
             out = vec3<f32>(0.0);
         }
     }

@@ -118,6 +118,10 @@ struct PlayArgs {
     /// Headless: write the last frame to this PNG.
     #[arg(long, requires = "headless")]
     out: Option<PathBuf>,
+    /// Headless: write each output's last frame (warped, masked, blended) to this folder, as
+    /// NAME.png.
+    #[arg(long, value_name = "DIR", requires = "headless")]
+    out_dir: Option<PathBuf>,
     /// Listen for OSC on this address, UDP and TCP (repeatable) [default: 0.0.0.0:9000].
     #[arg(long, value_name = "ADDR:PORT")]
     osc: Vec<std::net::SocketAddr>,
@@ -537,6 +541,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 seconds: args.seconds,
                 virtual_time: args.virtual_time,
                 out: args.out,
+                out_dir: args.out_dir,
             },
             link,
         )?;

@@ -253,3 +253,104 @@ fn a_feed_changed_over_reload_is_started_again_and_the_old_one_stopped() {
         s["counters"]["letters"] == 40
     });
 }
+
+/// Two outputs side by side on a white canvas, and room for a third.
+const OUTPUTS: &str = r##"title = "outputs"
+size = "320x180"
+background = "#ffffff"
+hold = 600
+
+[[slides]]
+id = "lit"
+kind = "title"
+title = "x"
+
+[[outputs]]
+name = "left"
+region = [0, 0, 160, 180]
+
+[[outputs]]
+name = "right"
+region = [160, 0, 160, 180]
+"##;
+
+const SPARE: &str = "\n[[outputs]]\nname = \"spare\"\nregion = [80, 0, 160, 180]\n";
+const MASK: &str = "\n[[masks]]\npoints = [[20, 20], [100, 20], [100, 100], [20, 100]]\n";
+
+fn outputs(candela: &Candela) -> Vec<String> {
+    candela.state()["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn outputs_and_masks_edited_in_the_show_file_open_close_and_mask_without_a_restart() {
+    let (dir, state) = folders(OUTPUTS);
+    let frames = tempfile::tempdir().unwrap();
+    let mut candela = Candela::start(
+        dir.path(),
+        &[
+            "--seconds",
+            "20",
+            "--out-dir",
+            frames.path().to_str().unwrap(),
+            "--state-dir",
+            state.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(outputs(&candela), ["left", "right"]);
+
+    // An output and a mask added.
+    save(dir.path(), &(OUTPUTS.to_string() + SPARE + MASK));
+    candela.until("the spare output", |s| {
+        s["outputs"].as_array().unwrap().len() == 3
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !candela.logged("output \"spare\" opened (160x180)") {
+        assert!(Instant::now() < deadline, "the spare target never opened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // The right one removed: its target closes, the others stay, the mask with them.
+    let without_right = OUTPUTS.replace(
+        "\n[[outputs]]\nname = \"right\"\nregion = [160, 0, 160, 180]\n",
+        "",
+    ) + SPARE
+        + MASK;
+    save(dir.path(), &without_right);
+    candela.until("the right output gone", |s| {
+        s["outputs"] == serde_json::json!(["left", "spare"])
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !candela.logged("output \"right\" closed") {
+        assert!(Instant::now() < deadline, "the right target never closed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(problems(&candela).is_empty(), "{:?}", problems(&candela));
+
+    assert!(candela.child.wait().unwrap().success());
+    let frame = |name: &str| {
+        image::open(frames.path().join(format!("{name}.png")))
+            .unwrap_or_else(|e| panic!("{name}.png: {e}"))
+            .to_rgba8()
+    };
+    assert!(
+        !frames.path().join("right.png").exists(),
+        "a removed output is not drawn"
+    );
+    let left = frame("left");
+    // Canvas pixels 1:1 on this output: inside the mask black, beside it the white slide.
+    assert_eq!(left.get_pixel(60, 60).0, [0, 0, 0, 255], "under the mask");
+    assert!(left.get_pixel(130, 140).0[..3].iter().all(|c| *c > 240));
+    // The spare output starts at canvas x 80: the mask's right part, at its x 0..20.
+    let spare = frame("spare");
+    assert_eq!(
+        spare.get_pixel(10, 60).0,
+        [0, 0, 0, 255],
+        "the mask across outputs"
+    );
+    assert!(spare.get_pixel(40, 60).0[..3].iter().all(|c| *c > 240));
+}

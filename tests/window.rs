@@ -1,7 +1,8 @@
 //! The real output window under Xvfb, with the openbox window manager and with none (kiosk
 //! set-ups run bare X): the window covers the screen, shows the first slide, obeys a key, is
 //! idle when nothing moves, and quits on Ctrl+Q; a corner-pinned output is warped with pure
-//! black around it, and the alignment keys move a corner and keep it.
+//! black around it, every handle is drawn as a ring while aligning, and the alignment keys
+//! and a mouse drag each move a corner and keep it.
 
 mod support;
 
@@ -168,9 +169,22 @@ impl Display {
 
     /// Puts the pointer mid-screen: with no window manager, keys go to the window under it.
     fn point_at_centre(&self) {
+        self.point_at(W / 2, H / 2);
+    }
+
+    fn point_at(&self, x: u16, y: u16) {
         let motion = 6;
         self.conn
-            .xtest_fake_input(motion, 0, 0, self.root, (W / 2) as i16, (H / 2) as i16, 0)
+            .xtest_fake_input(motion, 0, 0, self.root, x as i16, y as i16, 0)
+            .unwrap();
+        self.conn.flush().unwrap();
+    }
+
+    /// The left mouse button pressed or released where the pointer is.
+    fn left_button(&self, press: bool) {
+        let kind = if press { 4 } else { 5 };
+        self.conn
+            .xtest_fake_input(kind, 1, 0, self.root, 0, 0, 0)
             .unwrap();
         self.conn.flush().unwrap();
     }
@@ -391,6 +405,36 @@ fn a_pinned_output_is_warped_with_black_around_it_and_aligned_by_keys() {
         let (x, y) = at(0.11, 0.16);
         (pixel(&display.screenshot(), x, y) == [0, 0, 0]).then_some(())
     });
+    // Every handle is shown: a cyan ring inside the picture by each corner.
+    let cyan = |p: [u8; 3]| p[0] < 60 && p[1] > 200 && p[2] > 200;
+    for (x, y) in [(0.9, 0.05), (0.95, 0.9), (0.05, 0.95)] {
+        let (cx, cy) = at(x, y);
+        wait_for("the handles drawn", Duration::from_secs(20), || {
+            let shot = display.screenshot();
+            let near = (cx.saturating_sub(12)..(cx + 12).min(W))
+                .flat_map(|x| (cy.saturating_sub(12)..(cy + 12).min(H)).map(move |y| (x, y)));
+            near.into_iter()
+                .any(|(x, y)| cyan(pixel(&shot, x, y)))
+                .then_some(())
+        });
+    }
+    // The mouse drags corner 3 from where it is to (0.85, 0.8), in steps as a hand does.
+    let (x0, y0) = at(0.95, 0.9);
+    let (x1, y1) = at(0.85, 0.8);
+    display.point_at(x0, y0);
+    display.left_button(true);
+    for step in 1..=8u16 {
+        let x = x0 - (x0 - x1) * step / 8;
+        let y = y0 - (y0 - y1) * step / 8;
+        display.point_at(x, y);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    display.left_button(false);
+    wait_for("corner 3 dragged", Duration::from_secs(20), || {
+        // Inside the old picture, outside the new one.
+        let (x, y) = at(0.9, 0.86);
+        (pixel(&display.screenshot(), x, y) == [0, 0, 0]).then_some(())
+    });
     let status = display.quit(&mut candela);
     assert!(status.success());
     let file = candela::calibration::path_for(&show);
@@ -400,5 +444,12 @@ fn a_pinned_output_is_warped_with_black_around_it_and_aligned_by_keys() {
     assert!(
         (corner[0] - 0.115).abs() < 1e-9 && corner[1] == 0.1,
         "{corner:?}"
+    );
+    // Dropped within a pixel of where the pointer let go.
+    let dragged = kept.calibration.outputs[0].corners[2];
+    assert!(
+        ((dragged[0] - 0.85) * W as f64).abs() <= 1.0
+            && ((dragged[1] - 0.8) * H as f64).abs() <= 1.0,
+        "{dragged:?}"
     );
 }

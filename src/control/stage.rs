@@ -146,6 +146,12 @@ pub enum AlignStep {
     NextOutput,
     /// Moves the selected handle by this much, in normalized output coordinates.
     Nudge(Point),
+    /// Selects this handle of output `output` (by its place in the show), turning alignment
+    /// on: the mouse took hold of it.
+    Grab {
+        output: usize,
+        handle: Handle,
+    },
     Undo,
     Reset,
 }
@@ -593,6 +599,27 @@ impl Stage {
     }
 
     pub fn align(&mut self, step: AlignStep, now: Duration) -> Result<(), StageError> {
+        if let AlignStep::Grab { output, handle } = step {
+            // The show may have been reloaded since the press: what was grabbed is gone.
+            let o = self.outputs.get(output).ok_or_else(|| {
+                let names: Vec<&str> = self.outputs.iter().map(|o| o.name.as_str()).collect();
+                StageError::UnknownOutput(format!("number {}", output + 1), names.join(", "))
+            })?;
+            if !handles(o).contains(&handle) {
+                return Err(match handle {
+                    Handle::Corner(i) => StageError::NoCorner(i + 1),
+                    Handle::Point { col, row } => StageError::NoPoint {
+                        output: o.name.clone(),
+                        col,
+                        row,
+                        cols: o.mesh.cols(),
+                        rows: o.mesh.rows(),
+                    },
+                });
+            }
+            self.aligning = Some(Selection { output, handle });
+            return Ok(());
+        }
         if step == AlignStep::Toggle {
             self.aligning = match self.aligning {
                 Some(_) => None,
@@ -613,7 +640,7 @@ impl Stage {
         let n = handles.len();
         let mut next = selection;
         match step {
-            AlignStep::Toggle => {}
+            AlignStep::Toggle | AlignStep::Grab { .. } => {}
             AlignStep::NextHandle => next.handle = handles[(at + 1) % n],
             AlignStep::PreviousHandle => next.handle = handles[(at + n - 1) % n],
             AlignStep::NextOutput => {
@@ -640,6 +667,27 @@ impl Stage {
 
     pub fn aligning(&self) -> bool {
         self.aligning.is_some()
+    }
+
+    /// The handle of `output` nearest to `at` (normalized output coordinates) and where it
+    /// is, if one lies within `radius` pixels of it on a target of `size` pixels.
+    pub fn handle_near(
+        &self,
+        output: &str,
+        at: Point,
+        size: (u32, u32),
+        radius: f64,
+    ) -> Option<(Handle, Point)> {
+        let output = self.outputs.iter().find(|o| o.name == output)?;
+        let (w, h) = (f64::from(size.0), f64::from(size.1));
+        let pixels = |p: Point| ((p[0] - at[0]) * w).hypot((p[1] - at[1]) * h);
+        handles(output)
+            .into_iter()
+            .filter_map(|handle| Some((handle, handle_at(output, handle)?)))
+            .map(|(handle, p)| (pixels(p), handle, p))
+            .filter(|(d, ..)| *d <= radius)
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, handle, p)| (handle, p))
     }
 
     pub fn alignment_view(&self) -> Option<AlignmentView> {

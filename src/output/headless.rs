@@ -7,7 +7,9 @@
 use super::links::LinkOptions;
 use super::player::{Display, Player, Step};
 use crate::control::{Engine, Scene, Stage, Status};
-use crate::render::{Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, output_texture, render_image};
+use crate::render::{
+    Gpu, HEADLESS_FORMAT, OutputTarget, Renderer, output_texture, read_texture, render_image,
+};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,8 @@ pub struct HeadlessOptions {
     pub virtual_time: bool,
     /// Where to write the last frame of the canvas.
     pub out: Option<PathBuf>,
+    /// A folder to write each output's last frame in, as `<name>.png`.
+    pub out_dir: Option<PathBuf>,
 }
 
 /// A show playing offscreen, one frame at a time: a [`Player`] and the textures it draws
@@ -28,11 +32,78 @@ pub struct Headless {
     offscreen: Offscreen,
 }
 
-/// One offscreen image per output, at the output's size.
+/// One offscreen image per output, at the output's size, following the show's outputs as
+/// reloads add, remove or resize them (as the window opens and closes windows).
 struct Offscreen {
     gpu: Gpu,
     renderer: Renderer,
-    targets: Vec<wgpu::Texture>,
+    targets: Vec<Target>,
+}
+
+struct Target {
+    output: String,
+    texture: wgpu::Texture,
+}
+
+impl Offscreen {
+    /// One texture per output of `stage`, in its order: kept where name and size are the
+    /// same, made for outputs new or resized, dropped for outputs gone.
+    fn follow(&mut self, stage: &Stage) {
+        let same = self.targets.len() == stage.outputs().count()
+            && self.targets.iter().zip(stage.outputs()).all(|(t, o)| {
+                t.output == o.name && t.texture.size() == extent(o.size.width, o.size.height)
+            });
+        if same {
+            return;
+        }
+        // The first textures are the show's start, not a change to tell of.
+        let reloaded = !self.targets.is_empty();
+        let mut old = std::mem::take(&mut self.targets);
+        for output in stage.outputs() {
+            let size = (output.size.width, output.size.height);
+            let kept = old.iter().position(|t| {
+                t.output == output.name && t.texture.size() == extent(size.0, size.1)
+            });
+            let texture = match kept {
+                Some(i) => old.swap_remove(i).texture,
+                None => {
+                    if reloaded {
+                        tracing::info!("output {:?} opened ({}x{})", output.name, size.0, size.1);
+                    }
+                    target_texture(&self.gpu, &output.name, size)
+                }
+            };
+            self.targets.push(Target {
+                output: output.name.clone(),
+                texture,
+            });
+        }
+        for gone in old {
+            if reloaded && !self.targets.iter().any(|t| t.output == gone.output) {
+                tracing::info!("output {:?} closed", gone.output);
+            }
+        }
+    }
+}
+
+fn extent(width: u32, height: u32) -> wgpu::Extent3d {
+    wgpu::Extent3d {
+        width,
+        height,
+        depth_or_array_layers: 1,
+    }
+}
+
+fn target_texture(gpu: &Gpu, name: &str, size: (u32, u32)) -> wgpu::Texture {
+    let label = format!("headless output {name}");
+    // Read back for --out-dir.
+    output_texture(
+        gpu,
+        &label,
+        size,
+        HEADLESS_FORMAT,
+        wgpu::TextureUsages::COPY_SRC,
+    )
 }
 
 impl Display for Offscreen {
@@ -41,13 +112,14 @@ impl Display for Offscreen {
     }
 
     fn draw(&mut self, scene: &Scene, stage: &Stage) -> Option<Instant> {
+        self.follow(stage);
         let targets: Vec<OutputTarget> = self
             .targets
             .iter()
             .enumerate()
-            .map(|(i, texture)| OutputTarget {
+            .map(|(i, target)| OutputTarget {
                 output: i,
-                texture,
+                texture: &target.texture,
                 monitor: "offscreen",
                 preview: false,
             })
@@ -70,29 +142,13 @@ impl Headless {
         let engine = player.engine();
         let gpu = Gpu::headless()?;
         let renderer = super::renderer_for(&gpu, HEADLESS_FORMAT, engine);
-        let targets = engine
-            .stage()
-            .outputs()
-            .map(|o| {
-                let size = (o.size.width, o.size.height);
-                let label = format!("headless output {}", o.name);
-                output_texture(
-                    &gpu,
-                    &label,
-                    size,
-                    HEADLESS_FORMAT,
-                    wgpu::TextureUsages::empty(),
-                )
-            })
-            .collect();
-        Ok(Headless {
-            player,
-            offscreen: Offscreen {
-                gpu,
-                renderer,
-                targets,
-            },
-        })
+        let mut offscreen = Offscreen {
+            gpu,
+            renderer,
+            targets: Vec::new(),
+        };
+        offscreen.follow(engine.stage());
+        Ok(Headless { player, offscreen })
     }
 
     /// The renderer, to ask how its photos stand.
@@ -113,6 +169,20 @@ impl Headless {
     /// See [`Player::frame`]; when it returns, the frame is done on the GPU.
     pub fn frame(&mut self, now: Duration) -> Step {
         self.player.frame(now, &mut self.offscreen)
+    }
+
+    /// Each output's last frame, read back, by name.
+    pub fn outputs(&self) -> anyhow::Result<Vec<(String, image::RgbaImage)>> {
+        self.offscreen
+            .targets
+            .iter()
+            .map(|t| {
+                Ok((
+                    t.output.clone(),
+                    read_texture(&self.offscreen.gpu, &t.texture)?,
+                ))
+            })
+            .collect()
     }
 
     /// The canvas at `now`, read back.
@@ -167,6 +237,14 @@ pub fn run_headless(
             .snapshot(end)?
             .save(out)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    }
+    if let Some(dir) = &options.out_dir {
+        for (name, image) in headless.outputs()? {
+            let path = dir.join(format!("{name}.png"));
+            image
+                .save(&path)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        }
     }
     tracing::info!(
         "played {:.1} s of show, {} frames drawn ({:.1} s of wall time)",

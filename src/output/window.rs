@@ -8,14 +8,14 @@ use super::keys::{self, KeyAction, Keys};
 use super::links::LinkOptions;
 use super::monitor::{self, MonitorInfo};
 use super::player::{Display, Player};
-use crate::control::{Engine, Scene, Stage};
+use crate::control::{AlignStep, Command, Engine, Handle, Scene, Stage, WarpEdit};
 use crate::render::{Gpu, OutputTarget, PhotoNeeds, Renderer};
 use crate::show::Size;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use winit::application::ApplicationHandler;
 use winit::dpi::{PhysicalPosition, PhysicalSize};
-use winit::event::{ElementState, WindowEvent};
+use winit::event::{ElementState, MouseButton, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::monitor::MonitorHandle;
 use winit::window::{Fullscreen, Window, WindowId, WindowLevel};
@@ -25,6 +25,8 @@ use winit::window::{Fullscreen, Window, WindowId, WindowLevel};
 const MONITOR_CHECK: Duration = Duration::from_secs(2);
 /// How often the loop looks for a photo being decoded for the picture on screen.
 const PHOTO_POLL: Duration = Duration::from_millis(10);
+/// How near a handle, in window pixels, a click in alignment mode takes hold of it.
+const GRAB_RADIUS: f64 = 24.0;
 
 #[derive(Debug, Clone, Default)]
 pub struct WindowOptions {
@@ -57,6 +59,9 @@ pub fn run(engine: Engine, options: WindowOptions, links: LinkOptions) -> anyhow
             drawing: None,
         },
         next_monitor_check: Instant::now() + MONITOR_CHECK,
+        unopened: (0, Vec::new()),
+        cursor: None,
+        drag: None,
         result: Ok(()),
     };
     event_loop.run_app(&mut app)?;
@@ -72,7 +77,23 @@ struct App {
     ctrl: bool,
     wall: Wall,
     next_monitor_check: Instant,
+    /// Outputs whose window could not be opened, at this show revision.
+    unopened: (u64, Vec<String>),
+    /// Where the mouse is, over which window.
+    cursor: Option<(WindowId, PhysicalPosition<f64>)>,
+    drag: Option<Drag>,
     result: anyhow::Result<()>,
+}
+
+/// A handle held with the mouse in alignment mode.
+struct Drag {
+    window: WindowId,
+    output: String,
+    handle: crate::control::Handle,
+    /// From the pointer to the handle when it was taken, so it does not jump to the pointer.
+    offset: [f64; 2],
+    /// Where it goes next, not yet sent: moves are sent once a pass of the loop, the latest.
+    to: Option<[f64; 2]>,
 }
 
 /// The projectors' windows and what draws on them: the Player's display.
@@ -85,6 +106,8 @@ struct Wall {
 
 /// One projector's window. Fields drop in order: surface before window.
 struct Screen {
+    /// The output it shows, by name.
+    output: String,
     surface: Option<wgpu::Surface<'static>>,
     config: Option<wgpu::SurfaceConfiguration>,
     window: Arc<Window>,
@@ -134,61 +157,25 @@ fn connect(
     }
     let gpu = pollster::block_on(Gpu::new(instance, surfaces.first()))?;
     // A blended output's pass writes sRGB code values itself, into a plain format; the others
-    // write linear light into the sRGB twin. A surface without the wanted one is drawn
-    // through a view of it.
-    let caps = surfaces
+    // write linear light into the sRGB twin.
+    let plain = surfaces
         .first()
-        .map(|s| s.get_capabilities(&gpu.adapter))
-        .ok_or_else(|| anyhow::anyhow!("the show has no outputs"))?;
-    let plain = caps
-        .formats
-        .first()
+        .and_then(|s| s.get_capabilities(&gpu.adapter).formats.first().copied())
         .map(|f| f.remove_srgb_suffix())
         .ok_or_else(|| anyhow::anyhow!("the GPU cannot present to this window"))?;
     let renderer = super::renderer_for(&gpu, plain, engine);
-    let masked = !engine.stage().masks().is_empty();
-    let outputs: Vec<&crate::show::Output> = engine.stage().outputs().collect();
-    for ((screen, surface), output) in screens.iter_mut().zip(surfaces).zip(outputs) {
-        let size = screen.window.inner_size();
-        let wanted = renderer.target_format(output, (size.width, size.height), masked);
-        let format = if caps.formats.contains(&wanted) {
-            wanted
-        } else {
-            plain
-        };
-        let config = wgpu::SurfaceConfiguration {
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
-            format,
-            width: size.width.max(1),
-            height: size.height.max(1),
-            // Fifo never tears and is always there; one frame in flight keeps a cue's
-            // latency to the next vertical blank.
-            present_mode: wgpu::PresentMode::Fifo,
-            desired_maximum_frame_latency: 1,
-            alpha_mode: caps
-                .alpha_modes
-                .first()
-                .copied()
-                .unwrap_or(wgpu::CompositeAlphaMode::Auto),
-            view_formats: if format == wanted {
-                vec![]
-            } else {
-                vec![wanted]
-            },
-            color_space: wgpu::SurfaceColorSpace::Auto,
-        };
-        surface.configure(&gpu.device, &config);
-        screen.surface = Some(surface);
-        screen.config = Some(config);
+    let drawing = Drawing { renderer, gpu };
+    for (screen, surface) in screens.iter_mut().zip(surfaces) {
+        drawing.attach(screen, surface, engine.stage());
     }
     tracing::info!(
         "{} output(s), {:?} on {} ({:?})",
         screens.len(),
         plain,
-        gpu.adapter.get_info().name,
-        gpu.adapter.get_info().backend
+        drawing.gpu.adapter.get_info().name,
+        drawing.gpu.adapter.get_info().backend
     );
-    Ok(Drawing { renderer, gpu })
+    Ok(drawing)
 }
 
 impl Screen {
@@ -240,6 +227,54 @@ impl Screen {
 }
 
 impl Drawing {
+    /// Configures `surface` for `screen`'s window and gives it to the screen. Both the plain
+    /// format and its sRGB twin can view it, so the output's blend may be switched on or off
+    /// while playing.
+    fn attach(&self, screen: &mut Screen, surface: wgpu::Surface<'static>, stage: &Stage) {
+        let caps = surface.get_capabilities(&self.gpu.adapter);
+        let size = screen.window.inner_size();
+        let plain = self.renderer.format();
+        let wanted = stage
+            .outputs()
+            .find(|o| o.name == screen.output)
+            .map_or(plain, |output| {
+                let masked = !stage.masks().is_empty();
+                self.renderer
+                    .target_format(output, (size.width, size.height), masked)
+            });
+        let format = [
+            wanted,
+            wanted.remove_srgb_suffix(),
+            wanted.add_srgb_suffix(),
+        ]
+        .into_iter()
+        .find(|f| caps.formats.contains(f))
+        .unwrap_or(plain);
+        let config = wgpu::SurfaceConfiguration {
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            format,
+            width: size.width.max(1),
+            height: size.height.max(1),
+            // Fifo never tears and is always there; one frame in flight keeps a cue's
+            // latency to the next vertical blank.
+            present_mode: wgpu::PresentMode::Fifo,
+            desired_maximum_frame_latency: 1,
+            alpha_mode: caps
+                .alpha_modes
+                .first()
+                .copied()
+                .unwrap_or(wgpu::CompositeAlphaMode::Auto),
+            view_formats: [format.remove_srgb_suffix(), format.add_srgb_suffix()]
+                .into_iter()
+                .filter(|f| *f != format)
+                .collect(),
+            color_space: wgpu::SurfaceColorSpace::Auto,
+        };
+        surface.configure(&self.gpu.device, &config);
+        screen.surface = Some(surface);
+        screen.config = Some(config);
+    }
+
     /// Draws `scene` on every screen at once and presents them; when it was handed to the
     /// GPU, or None when no screen could be shown this time.
     fn draw(&mut self, screens: &mut [Screen], scene: &Scene, stage: &Stage) -> Option<Instant> {
@@ -264,11 +299,13 @@ impl Drawing {
         let targets: Vec<OutputTarget> = frames
             .iter()
             .zip(&labels)
-            .map(|((i, frame), monitor)| OutputTarget {
-                output: *i,
-                texture: &frame.texture,
-                monitor,
-                preview: false,
+            .filter_map(|((i, frame), monitor)| {
+                Some(OutputTarget {
+                    output: stage.outputs().position(|o| o.name == screens[*i].output)?,
+                    texture: &frame.texture,
+                    monitor,
+                    preview: false,
+                })
             })
             .collect();
         self.renderer.render(&self.gpu, scene, stage, &targets);
@@ -353,6 +390,115 @@ impl App {
         monitor::choose(infos, self.options.monitor.as_deref()).map_err(anyhow::Error::msg)
     }
 
+    /// A window for output `index`, named `name`, over its monitor (or windowed); its surface
+    /// comes when the GPU is connected.
+    fn screen(
+        &self,
+        event_loop: &ActiveEventLoop,
+        index: usize,
+        name: &str,
+        handles: &[MonitorHandle],
+        infos: &[MonitorInfo],
+    ) -> anyhow::Result<Screen> {
+        let title = format!("candela — {} — {name}", self.player.engine().show().title);
+        let mut attributes = Window::default_attributes().with_title(title);
+        let target = match self.options.windowed {
+            Some(size) => {
+                attributes = attributes.with_inner_size(PhysicalSize::new(size.width, size.height));
+                None
+            }
+            None => {
+                let i = self.monitor_for(index, infos)?;
+                let m = &infos[i];
+                if let Some(other) = self
+                    .wall
+                    .screens
+                    .iter()
+                    .find(|s| s.placed.as_ref().is_some_and(|p| p.name == m.name))
+                {
+                    tracing::warn!(
+                        "output {name:?} goes on {} too, over {:?}: give each [[outputs]] its monitor",
+                        m.name,
+                        other.window.title()
+                    );
+                }
+                attributes = attributes
+                    .with_decorations(false)
+                    .with_window_level(WindowLevel::AlwaysOnTop)
+                    .with_position(PhysicalPosition::new(m.position.0, m.position.1))
+                    .with_inner_size(PhysicalSize::new(m.size.0, m.size.1));
+                Some(i)
+            }
+        };
+        let window = Arc::new(event_loop.create_window(attributes)?);
+        let placed = target.map(|i| {
+            window.set_cursor_visible(false);
+            place(&window, &handles[i], &infos[i])
+        });
+        Ok(Screen {
+            output: name.to_string(),
+            surface: None,
+            config: None,
+            window,
+            placed,
+            monitor_gone: false,
+        })
+    }
+
+    /// Opens a window for each output a reload added and closes those of outputs it removed,
+    /// keeping the screens in the stage's order.
+    fn follow_outputs(&mut self, event_loop: &ActiveEventLoop) {
+        let engine = self.player.engine();
+        // A window that could not be opened is tried again with the next version of the show,
+        // not every frame.
+        if self.unopened.0 != engine.revision() {
+            self.unopened = (engine.revision(), Vec::new());
+        }
+        let names: Vec<String> = engine
+            .stage()
+            .outputs()
+            .map(|o| o.name.clone())
+            .filter(|n| !self.unopened.1.contains(n))
+            .collect();
+        if self.wall.screens.iter().map(|s| &s.output).eq(names.iter()) {
+            return;
+        }
+        let mut old = std::mem::take(&mut self.wall.screens);
+        for screen in old.extract_if(.., |s| !names.contains(&s.output)) {
+            tracing::info!("output {:?} removed: its window closes", screen.output);
+        }
+        let (handles, infos) = monitors(event_loop);
+        for (index, name) in names.iter().enumerate() {
+            if let Some(i) = old.iter().position(|s| &s.output == name) {
+                self.wall.screens.push(old.swap_remove(i));
+                continue;
+            }
+            let screen = self
+                .screen(event_loop, index, name, &handles, &infos)
+                .and_then(|mut screen| {
+                    if let Some(drawing) = &self.wall.drawing {
+                        let surface = drawing.gpu.instance.create_surface(screen.window.clone())?;
+                        drawing.attach(&mut screen, surface, self.player.engine().stage());
+                    }
+                    Ok(screen)
+                });
+            match screen {
+                Ok(screen) => {
+                    tracing::info!("output {name:?} added: its window opens");
+                    self.wall.screens.push(screen);
+                }
+                // The other outputs go on.
+                Err(e) => {
+                    tracing::error!(
+                        "cannot open a window for output {name:?}: {e:#}; it is tried again when the show file changes"
+                    );
+                    self.unopened.1.push(name.clone());
+                }
+            }
+        }
+        self.player.redraw();
+    }
+
     fn open(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<()> {
         let (handles, infos) = monitors(event_loop);
         if self.options.list_monitors {
@@ -362,52 +508,16 @@ impl App {
             event_loop.exit();
             return Ok(());
         }
-        let engine = self.player.engine();
-        let names: Vec<String> = engine.stage().outputs().map(|o| o.name.clone()).collect();
+        let names: Vec<String> = self
+            .player
+            .engine()
+            .stage()
+            .outputs()
+            .map(|o| o.name.clone())
+            .collect();
         for (index, name) in names.iter().enumerate() {
-            let title = format!("candela — {} — {name}", engine.show().title);
-            let mut attributes = Window::default_attributes().with_title(title);
-            let target = match self.options.windowed {
-                Some(size) => {
-                    attributes =
-                        attributes.with_inner_size(PhysicalSize::new(size.width, size.height));
-                    None
-                }
-                None => {
-                    let i = self.monitor_for(index, &infos)?;
-                    let m = &infos[i];
-                    if let Some(other) = self
-                        .wall
-                        .screens
-                        .iter()
-                        .find(|s| s.placed.as_ref().is_some_and(|p| p.name == m.name))
-                    {
-                        tracing::warn!(
-                            "output {name:?} goes on {} too, over {:?}: give each [[outputs]] its monitor",
-                            m.name,
-                            other.window.title()
-                        );
-                    }
-                    attributes = attributes
-                        .with_decorations(false)
-                        .with_window_level(WindowLevel::AlwaysOnTop)
-                        .with_position(PhysicalPosition::new(m.position.0, m.position.1))
-                        .with_inner_size(PhysicalSize::new(m.size.0, m.size.1));
-                    Some(i)
-                }
-            };
-            let window = Arc::new(event_loop.create_window(attributes)?);
-            let placed = target.map(|i| {
-                window.set_cursor_visible(false);
-                place(&window, &handles[i], &infos[i])
-            });
-            self.wall.screens.push(Screen {
-                surface: None,
-                config: None,
-                window,
-                placed,
-                monitor_gone: false,
-            });
+            let screen = self.screen(event_loop, index, name, &handles, &infos)?;
+            self.wall.screens.push(screen);
         }
         let drawing = connect(&mut self.wall.screens, event_loop, self.player.engine())?;
         self.wall.drawing = Some(drawing);
@@ -438,6 +548,8 @@ impl App {
                 }
             }
         }
+        self.follow_outputs(event_loop);
+        self.send_drag();
         let now = self.player.now();
         if self.player.frame(now, &mut self.wall).drawn.is_some() {
             tracing::debug!(
@@ -446,7 +558,88 @@ impl App {
                 now.as_secs_f64()
             );
         }
-        self.keys.aligning = self.player.engine().stage().aligning();
+        let aligning = self.player.engine().stage().aligning();
+        if aligning != self.keys.aligning {
+            // The pointer is wanted on a projector's window only to drag handles.
+            for screen in self.wall.screens.iter().filter(|s| s.placed.is_some()) {
+                screen.window.set_cursor_visible(aligning);
+            }
+        }
+        self.keys.aligning = aligning;
+    }
+
+    /// A left button pressed in alignment mode takes hold of the handle under the pointer,
+    /// if one is near enough.
+    fn grab(&mut self, id: WindowId) {
+        let Some((_, at)) = self.cursor.filter(|(w, _)| *w == id) else {
+            return;
+        };
+        let Some(screen) = self.wall.screens.iter().find(|s| s.window.id() == id) else {
+            return;
+        };
+        let size = screen.window.inner_size();
+        let stage = self.player.engine().stage();
+        let pointer = [
+            at.x / f64::from(size.width.max(1)),
+            at.y / f64::from(size.height.max(1)),
+        ];
+        let Some(((handle, p), index)) = stage
+            .handle_near(
+                &screen.output,
+                pointer,
+                (size.width, size.height),
+                GRAB_RADIUS,
+            )
+            .zip(stage.outputs().position(|o| o.name == screen.output))
+        else {
+            return;
+        };
+        (self.player.deliver())(keys::request(Command::Align(AlignStep::Grab {
+            output: index,
+            handle,
+        })));
+        self.drag = Some(Drag {
+            window: id,
+            output: screen.output.clone(),
+            handle,
+            offset: [p[0] - pointer[0], p[1] - pointer[1]],
+            to: None,
+        });
+    }
+
+    /// The pointer moved: where the held handle goes.
+    fn pointer_moved(&mut self, id: WindowId, at: PhysicalPosition<f64>) {
+        self.cursor = Some((id, at));
+        let Some(drag) = self.drag.as_mut().filter(|d| d.window == id) else {
+            return;
+        };
+        let Some(screen) = self.wall.screens.iter().find(|s| s.window.id() == id) else {
+            return;
+        };
+        let size = screen.window.inner_size();
+        drag.to = Some([
+            at.x / f64::from(size.width.max(1)) + drag.offset[0],
+            at.y / f64::from(size.height.max(1)) + drag.offset[1],
+        ]);
+    }
+
+    /// The held handle's latest place, to the show; a refused one (a crossed pin) stays where
+    /// it was, and the log says why.
+    fn send_drag(&mut self) {
+        let Some(drag) = self.drag.as_mut() else {
+            return;
+        };
+        let Some(to) = drag.to.take() else {
+            return;
+        };
+        let edit = match drag.handle {
+            Handle::Corner(corner) => WarpEdit::Corner { corner, to },
+            Handle::Point { col, row } => WarpEdit::Point { col, row, to },
+        };
+        (self.player.deliver())(keys::request(Command::Warp {
+            output: drag.output.clone(),
+            edit,
+        }));
     }
 }
 
@@ -499,6 +692,20 @@ impl ApplicationHandler for App {
                 }
                 self.player.redraw();
             }
+            WindowEvent::CursorMoved { position, .. } => self.pointer_moved(id, position),
+            WindowEvent::CursorLeft { .. } => self.cursor = None,
+            WindowEvent::MouseInput {
+                state,
+                button: MouseButton::Left,
+                ..
+            } => match state {
+                ElementState::Pressed if self.keys.aligning => self.grab(id),
+                ElementState::Pressed => {}
+                ElementState::Released => {
+                    self.send_drag();
+                    self.drag = None;
+                }
+            },
             WindowEvent::ModifiersChanged(m) => {
                 self.ctrl = m.state().control_key();
                 self.keys.shift = m.state().shift_key();

@@ -22,8 +22,8 @@ mod quad;
 
 pub use gpu::{Gpu, GpuError};
 pub use offscreen::{
-    HEADLESS_FORMAT, ReadbackError, copy_to_buffer, padded_row, readback_buffer, render_image,
-    render_output_image,
+    HEADLESS_FORMAT, ReadbackError, copy_to_buffer, padded_row, read_texture, readback_buffer,
+    render_image, render_output_image,
 };
 
 use crate::control::{Pattern, Scene, SlideView, Stage};
@@ -352,11 +352,13 @@ impl Renderer {
                     .as_ref()
                     .filter(|a| a.output == output.name)
                     .map(|a| a.at),
+                // Not on the setup page's picture, which draws its own.
+                handles: scene.alignment.is_some() && !target.preview,
             };
             let size = (target.texture.width(), target.texture.height());
             let variant = Variant::of(output, size, !masks.is_empty());
             self.outputs.prepare(gpu, variant);
-            let variant = variant.with(wanted.len(), frame.marker.is_some());
+            let variant = variant.with(wanted.len(), frame.marker.is_some() || frame.handles);
             let view = target.texture.create_view(&wgpu::TextureViewDescriptor {
                 format: Some(variant.format(self.format)),
                 ..Default::default()

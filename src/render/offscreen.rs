@@ -97,6 +97,12 @@ pub fn copy_to_buffer(
     );
 }
 
+/// All of `texture` (4 bytes a pixel, made with `COPY_SRC`), read back once the GPU is done
+/// with it.
+pub fn read_texture(gpu: &Gpu, texture: &wgpu::Texture) -> Result<RgbaImage, ReadbackError> {
+    read_back(gpu, texture, (texture.width(), texture.height()))
+}
+
 fn read_back(
     gpu: &Gpu,
     texture: &wgpu::Texture,

@@ -49,6 +49,8 @@ pub struct FrameParams {
     pub master: f32,
     /// Alignment marker: where, in normalized output coordinates.
     pub marker: Option<Point>,
+    /// Alignment mode: every handle is drawn.
+    pub handles: bool,
 }
 
 impl Params {
@@ -82,7 +84,12 @@ impl Params {
             ],
             marker,
             origin_target: [r.x as f32, r.y as f32, tw, th],
-            canvas: [cw as f32, ch as f32, 0.0, 0.0],
+            canvas: [
+                cw as f32,
+                ch as f32,
+                (output.mesh.cols() - 1) as f32,
+                (output.mesh.rows() - 1) as f32,
+            ],
         }
     }
 }
