@@ -137,6 +137,10 @@ impl Links {
         }
     }
 
+    pub fn web_addr(&self) -> Option<std::net::SocketAddr> {
+        self.web.as_ref().map(|w| w.local_addr)
+    }
+
     /// After each frame, drawn or not, with the GPU that drew it: the web remote's state,
     /// and its picture of the wall while someone watches. Never waits.
     pub fn web_frame(

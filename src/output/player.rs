@@ -122,6 +122,11 @@ impl Player {
         self.links.osc.as_ref().map_or(&[], |o| &o.local_addrs)
     }
 
+    /// The web remote's address, when it listens.
+    pub fn web_addr(&self) -> Option<std::net::SocketAddr> {
+        self.links.web_addr()
+    }
+
     /// The first frame, black on every output, as a projector's first frame is; then what the
     /// slides need is loaded. The show's clock starts here, so opening the windows and the GPU
     /// is not show time.
