@@ -12,8 +12,10 @@
 //!   frame drawn with it or a later one (the GPU done): p50, p99, max. The browser's own time
 //!   from a pointer event to its `fetch` is not in it.
 //! - **cost**: the render thread's time in each frame that drew (the outputs, then the web
-//!   remote's pictures), while the drag runs, with no setup page watching, then with two, one
-//!   on each output, each fetching its output's picture on each new one as the page does.
+//!   remote's pictures), while the drag runs: first with the moves alone, then as the setup
+//!   page does it, loading the dragged output's picture after each answered move (one load at
+//!   a time, the latest wanted), with a second page open on the other output that loads its
+//!   picture on each "preview" event.
 
 use candela::control::Engine;
 use candela::counts::Counts;
@@ -24,7 +26,7 @@ use candela::web::WebOptions;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -125,11 +127,36 @@ fn watcher(addr: SocketAddr, output: &str, stop: Arc<AtomicBool>) -> std::thread
     })
 }
 
+/// The dragging page's picture: loaded again after each answered move, one load at a time,
+/// and only the latest wanted (`wanted` counts the answers), as setup.html's `loadPicture`.
+fn loader(
+    addr: SocketAddr,
+    wanted: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let path = "/api/outputs/left/preview.jpg";
+        let (mut shown, mut fetched) = (0, 0);
+        while !stop.load(Ordering::SeqCst) {
+            let latest = wanted.load(Ordering::SeqCst);
+            if latest > shown {
+                let (status, _) = http(addr, "GET", path, "");
+                assert_eq!(status, 200, "{path}");
+                (shown, fetched) = (latest, fetched + 1);
+            } else {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        fetched
+    })
+}
+
 /// The finger: a move every 1/60 s for `moves` moves, sent as the page sends them. When
 /// each move was made, by its number.
 fn finger(
     addr: SocketAddr,
     moves: usize,
+    answered: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<Vec<Instant>> {
     let made = Arc::new(Mutex::new(Vec::<Instant>::new()));
@@ -153,6 +180,7 @@ fn finger(
             if latest > 0 && sent != Some(latest - 1) {
                 let at = place(latest - 1);
                 command(addr, "warp/left/corner/3", &[at[0].into(), at[1].into()]);
+                answered.fetch_add(1, Ordering::SeqCst);
                 sent = Some(latest - 1);
             } else if maker.is_finished() {
                 break;
@@ -180,8 +208,8 @@ fn spread(sorted: &[Duration]) -> String {
     )
 }
 
-/// One drag of `moves` moves with `watchers` setup pages open.
-fn drag(watchers: usize, moves: usize) {
+/// One drag of `moves` moves, with the pages' pictures loaded or not.
+fn drag(pictures: bool, moves: usize) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("show.toml");
     std::fs::write(&path, SHOW).unwrap();
@@ -202,17 +230,21 @@ fn drag(watchers: usize, moves: usize) {
     let addr = headless.player.web_addr().unwrap();
     headless.black();
     let stop = Arc::new(AtomicBool::new(false));
-    let pages: Vec<_> = ["left", "right"]
-        .into_iter()
-        .take(watchers)
-        .map(|o| watcher(addr, o, stop.clone()))
-        .collect();
+    let answered = Arc::new(AtomicU64::new(0));
+    let pages: Vec<_> = if pictures {
+        vec![
+            loader(addr, answered.clone(), stop.clone()),
+            watcher(addr, "right", stop.clone()),
+        ]
+    } else {
+        Vec::new()
+    };
     let setting_up = {
         let stop = stop.clone();
         std::thread::spawn(move || {
             command(addr, "test", &["grid".into()]);
             std::thread::sleep(Duration::from_secs(1));
-            finger(addr, moves, stop).join().unwrap()
+            finger(addr, moves, answered, stop).join().unwrap()
         })
     };
 
@@ -259,7 +291,12 @@ fn drag(watchers: usize, moves: usize) {
     latency.sort();
     costs.sort();
     println!(
-        "{watchers} setup page(s): drag -> wall over {} moves: {}; render thread per frame drawn ({} frames): {}; {fetched} output pictures fetched",
+        "{}: drag -> wall over {} moves: {}; render thread per frame drawn ({} frames): {}; {fetched} output pictures fetched",
+        if pictures {
+            "moves and pages' pictures"
+        } else {
+            "moves alone"
+        },
         latency.len(),
         spread(&latency),
         costs.len(),
@@ -273,6 +310,6 @@ fn main() {
     let adapter = Gpu::headless().unwrap().adapter.get_info();
     println!("setup drag on {} ({:?})", adapter.name, adapter.backend);
     let moves = if full { 600 } else { 20 };
-    drag(0, moves);
-    drag(2, moves);
+    drag(false, moves);
+    drag(true, moves);
 }
