@@ -27,6 +27,9 @@
 //!   [`control::Stage`] where each projector puts it, with no clock, file or GPU involved.
 //! - [`inbox`]: the one envelope every input hands the show (a request and where its answer
 //!   goes), and the show's side that applies it.
+//! - [`dmx`]: sACN and Art-Net from lighting desks: packets, the merge of every console on
+//!   the universe, and the fixture personality that turns channels into commands (pure; not
+//!   yet listened for).
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: slides into canvas-sized layers, then one output pass per projector
 //!   (warp, masks, blend); layout, test patterns, offscreen read-back; photos decoded and
@@ -53,6 +56,7 @@ pub mod check;
 pub mod cli;
 pub mod control;
 pub mod counts;
+pub mod dmx;
 pub mod geometry;
 pub mod inbox;
 pub mod keep;

@@ -1,0 +1,19 @@
+//! DMX from lighting desks over the network: sACN (E1.31) and Art-Net 4 packets read by
+//! hand ([`sacn`], [`artnet`]), every console on the universe merged ([`merge`]), and the
+//! fixture personality that turns its channels into commands ([`fixture`]). All of it is
+//! pure, with time passed in; the sockets that feed it are not built yet.
+
+pub mod artnet;
+pub mod fixture;
+pub mod merge;
+pub mod sacn;
+
+/// A packet refused, and why, for a counted, rate-limited log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed(pub &'static str);
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
