@@ -27,6 +27,8 @@
 //!   [`control::Stage`] where each projector puts it, with no clock, file or GPU involved.
 //! - [`inbox`]: the one envelope every input hands the show (a request and where its answer
 //!   goes), and the show's side that applies it.
+//! - [`projector`]: PJLink, projector control: the protocol's text read leniently, the
+//!   password hash.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: slides into canvas-sized layers, then one output pass per projector
 //!   (warp, masks, blend); layout, test patterns, offscreen read-back; photos decoded and
@@ -58,6 +60,7 @@ pub mod inbox;
 pub mod keep;
 pub mod osc;
 pub mod output;
+pub mod projector;
 pub mod random;
 pub mod render;
 pub mod show;
