@@ -26,6 +26,7 @@ fn checked(loaded: Result<(Show, Vec<Problem>), Problem>) -> (Option<Show>, Vec<
         Err(fatal) => return (None, vec![fatal]),
     };
     problems.extend(check_images(&show));
+    problems.extend(check_passwords(&show));
     let (mut fonts, font_problems) = crate::text::load_fonts(&show);
     problems.extend(font_problems);
     problems.extend(check_glyphs(&show, &mut fonts));
@@ -55,6 +56,26 @@ fn check_images(show: &Show) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// Missing password files were reported while loading; here, the variables not set for
+/// this run.
+fn check_passwords(show: &Show) -> Vec<Problem> {
+    show.projectors
+        .iter()
+        .filter(|p| matches!(p.password, crate::show::Password::Env(_)))
+        .filter_map(|p| {
+            let why = p.read_password().err()?;
+            Some(
+                Problem::new(
+                    &show.path,
+                    Some(p.at),
+                    format!("projector {}: {why}", p.host),
+                )
+                .hint("export it before starting candela, e.g. in the service's environment"),
+            )
+        })
+        .collect()
 }
 
 /// The Debian package whose fonts draw `c`: Noto CJK for Chinese, Japanese and Korean, the

@@ -30,6 +30,8 @@
 //! - [`dmx`]: sACN and Art-Net from lighting desks: packets, the merge of every console on
 //!   the universe, and the fixture personality that turns channels into commands (pure; not
 //!   yet listened for).
+//! - [`projector`]: PJLink, projector control: the protocol's text read leniently, the
+//!   password hash.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: slides into canvas-sized layers, then one output pass per projector
 //!   (warp, masks, blend); layout, test patterns, offscreen read-back; photos decoded and
@@ -62,6 +64,7 @@ pub mod inbox;
 pub mod keep;
 pub mod osc;
 pub mod output;
+pub mod projector;
 pub mod random;
 pub mod render;
 pub mod show;

@@ -6,6 +6,7 @@
 mod command;
 mod engine;
 mod history;
+pub mod projectors;
 mod ramp;
 mod resume;
 mod scene;
@@ -16,6 +17,7 @@ mod tally;
 pub use command::{Command, SlideRef};
 pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, RELOAD_FADE, Status};
 pub use history::{FOLD, UNDO_DEPTH};
+pub use projectors::{Power, ProjectorStatus, Shutter, Want};
 pub use resume::Resume;
 pub use scene::{CounterText, Layer, Scene, SlideView, ViewContent, slide_view};
 pub use stage::{

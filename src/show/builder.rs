@@ -169,7 +169,15 @@ impl Builder<'_> {
         let cues = self.cues(raw.cues, &slides);
         let osc = self.osc(raw.osc, &slides, &cues);
         let web = self.web(raw.web);
-        let outputs = self.outputs(raw.outputs, size);
+        let mut raw_outputs = raw.outputs;
+        let per_output = raw_outputs
+            .iter_mut()
+            .map(|o| (o.name.get_ref().clone(), std::mem::take(&mut o.projectors)))
+            .collect();
+        let outputs = self.outputs(raw_outputs, size);
+        let names: Vec<String> = outputs.iter().map(|o| o.name.clone()).collect();
+        let projectors = self.projectors(per_output, raw.projectors, &names);
+        let pjlink = self.pjlink(raw.pjlink);
         let masks = self.masks(raw.masks);
         let schedule = self.schedule(raw.schedule);
         if slides.is_empty() {
@@ -199,6 +207,8 @@ impl Builder<'_> {
             outputs,
             masks,
             schedule,
+            projectors,
+            pjlink,
         }
     }
 

@@ -11,6 +11,7 @@ mod feeds;
 mod model;
 mod outputs;
 mod problem;
+mod projectors;
 mod schedule;
 mod web;
 
@@ -21,6 +22,7 @@ pub use outputs::{
     Blend, BlendField, BlendProblem, DEFAULT_OUTPUT, IDENTITY_CORNERS, Output, Region, valid_name,
 };
 pub use problem::{Locator, Problem};
+pub use projectors::{BlackoutMode, PJLINK_PORT, Password, PjlinkSettings, Projector};
 pub use schedule::{Schedule, date as schedule_date};
 pub use web::WebSettings;
 
@@ -111,6 +113,9 @@ pub struct Show {
     pub masks: Vec<crate::geometry::Mask>,
     /// The hours the show may run; None runs it whenever candela plays.
     pub schedule: Option<Schedule>,
+    /// The projectors controlled over PJLink, each with its output.
+    pub projectors: Vec<Projector>,
+    pub pjlink: PjlinkSettings,
 }
 
 /// A value with the place in the show file it came from.

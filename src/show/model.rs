@@ -71,6 +71,11 @@ pub struct ShowFile {
     pub masks: Vec<MaskFile>,
     /// The hours the show may run.
     pub schedule: Option<super::schedule::ScheduleFile>,
+    /// The projectors of a show without `[[outputs]]`, for its one output.
+    #[serde(default)]
+    pub projectors: Vec<super::projectors::ProjectorFile>,
+    /// What a blackout does to the projectors, and how they are polled.
+    pub pjlink: Option<super::projectors::PjlinkFile>,
 }
 
 /// A monitor as written: its name (or part of it), or its number.
@@ -98,6 +103,9 @@ pub struct OutputFile {
     pub crop: Option<Spanned<[f64; 4]>>,
     pub mesh: Option<Spanned<MeshFile>>,
     pub blend: Option<Spanned<BlendFile>>,
+    /// The projector or projectors showing it, controlled over PJLink.
+    #[serde(default)]
+    pub projectors: Vec<super::projectors::ProjectorFile>,
 }
 
 #[derive(Debug, Deserialize)]
