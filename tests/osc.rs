@@ -648,8 +648,22 @@ fn counts_survive_a_kill_and_never_go_down_by_accident() {
         )["counters"]["letters"],
         90_000
     );
-    // Kept within a fraction of a second; then the process dies without warning.
-    std::thread::sleep(Duration::from_millis(800));
+    // Kept within a fraction of a second: once the file on disk holds it, the process dies
+    // without warning.
+    let (loaded, _) = Show::load(std::path::Path::new(show)).unwrap();
+    let file = candela::counts::store::file_for(&state_dir, &loaded);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while candela::counts::store::restore(&file, &loaded)
+        .0
+        .get("letters")
+        != Some(90_000)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the count never reached {file:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     c.child.kill().unwrap(); // SIGKILL
     c.child.wait().unwrap();
     let c = start_keeping(show, &state_dir);
@@ -957,8 +971,19 @@ fn calibration_survives_kill_9_at_any_moment() {
             std::thread::sleep(Duration::from_millis(random(300)));
         }
         // The first round waits for its save; later ones die at any moment, mid-save included.
-        let wait = if round == 0 { 2600 } else { random(1500) };
-        std::thread::sleep(Duration::from_millis(wait));
+        if round == 0 {
+            let last = *sent.last().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while candela::calibration::load(&file)
+                .0
+                .is_none_or(|k| k.calibration.outputs[0].corners[0][0] != last)
+            {
+                assert!(Instant::now() < deadline, "the calibration was never saved");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(random(1500)));
+        }
         c.child.kill().unwrap(); // SIGKILL
         c.child.wait().unwrap();
         let (loaded, skipped) = candela::calibration::load(&file);
