@@ -20,6 +20,21 @@ pub enum Request {
     Ping,
     /// A new version of the show file, from the watcher.
     Reload(Reload),
+    /// Taken only while the technician's alignment mode is on at the laptop: geometry from
+    /// a sender that has nothing else to prove it may move the picture (OSC).
+    WhileAligning(Box<Request>),
+}
+
+impl Request {
+    /// Whether it moves the picture on the wall: warp, mesh, blend, masks, setup steps.
+    pub fn edits_geometry(&self) -> bool {
+        match self {
+            Request::Command(c) => edits_setup(c),
+            Request::Commands(cs) => cs.iter().any(edits_setup),
+            Request::WhileAligning(r) => r.edits_geometry(),
+            _ => false,
+        }
+    }
 }
 
 /// What the show file on disk now holds: a show to swap in, or why it cannot be.
@@ -113,6 +128,12 @@ fn answer(
             engine.set_problems(problems);
             return Ok(state(engine));
         }
+        Request::WhileAligning(_) if !engine.stage().aligning() => {
+            return Err(
+                "geometry over OSC is taken only while aligning at the laptop (Tab); or use the web setup view with the control PIN".into(),
+            );
+        }
+        Request::WhileAligning(r) => return answer(engine, *r, now),
         Request::Command(c) => vec![c],
         Request::Commands(cs) => cs,
     };

@@ -648,8 +648,22 @@ fn counts_survive_a_kill_and_never_go_down_by_accident() {
         )["counters"]["letters"],
         90_000
     );
-    // Kept within a fraction of a second; then the process dies without warning.
-    std::thread::sleep(Duration::from_millis(800));
+    // Kept within a fraction of a second: once the file on disk holds it, the process dies
+    // without warning.
+    let (loaded, _) = Show::load(std::path::Path::new(show)).unwrap();
+    let file = candela::counts::store::file_for(&state_dir, &loaded);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while candela::counts::store::restore(&file, &loaded)
+        .0
+        .get("letters")
+        != Some(90_000)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the count never reached {file:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     c.child.kill().unwrap(); // SIGKILL
     c.child.wait().unwrap();
     let c = start_keeping(show, &state_dir);
@@ -786,18 +800,103 @@ counter = "letters"
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A two-projector show in a fresh folder, where its calibration file will be written.
+/// A two-projector show in a fresh folder, where its calibration file will be written, whose
+/// geometry 127.0.0.1 may edit over OSC without alignment mode.
 fn warp_show() -> (tempfile::TempDir, String) {
+    warp_show_with("allow = [\"127.0.0.1\"]\ngeometry_any_time = true\n")
+}
+
+/// The same show with `osc` as its `[osc]` table.
+fn warp_show_with(osc: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let show = dir.path().join("show.toml");
     std::fs::write(
         &show,
-        "size = \"320x180\"\n[[slides]]\nid = \"t\"\nkind = \"title\"\ntitle = \"t\"\n\
-         [[outputs]]\nname = \"left\"\nregion = [0, 0, 176, 180]\n\
-         [[outputs]]\nname = \"right\"\nregion = [144, 0, 176, 180]\n",
+        format!(
+            "size = \"320x180\"\n[[slides]]\nid = \"t\"\nkind = \"title\"\ntitle = \"t\"\n\
+             [[outputs]]\nname = \"left\"\nregion = [0, 0, 176, 180]\n\
+             [[outputs]]\nname = \"right\"\nregion = [144, 0, 176, 180]\n[osc]\n{osc}"
+        ),
     )
     .unwrap();
     (dir, show.to_str().unwrap().to_string())
+}
+
+/// Sends one message from `from`, a loopback address of its own.
+fn send_from(from: &str, to: SocketAddr, address: &str, args: Vec<OscType>) {
+    let socket = UdpSocket::bind(format!("{from}:0")).unwrap();
+    socket
+        .send_to(&packet::encode_message(address, args), to)
+        .unwrap();
+}
+
+#[test]
+fn geometry_over_osc_only_from_listed_senders_and_only_while_aligning() {
+    let (dir, show) = warp_show();
+    let state_dir = dir.path().join("state");
+    let c = Candela::start(&show, &["--state-dir", state_dir.to_str().unwrap()]);
+    let file = candela::calibration::path_for(std::path::Path::new(&show));
+    ok(c.addr, "/candela/warp/left/corner/1", corner(0.1, 0.05));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let saved = loop {
+        if let Some(k) = candela::calibration::load(&file).0
+            && k.calibration.outputs[0].corners[0][0] == 0.1f32 as f64
+        {
+            break std::fs::read(&file).unwrap();
+        }
+        assert!(Instant::now() < deadline, "the calibration was never saved");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Senders nobody listed: every corner, point, mesh, blend, mask and setup step refused.
+    let attempts: [(&str, Vec<OscType>); 6] = [
+        ("/candela/warp/left/corner/1", corner(0.9, 0.9)),
+        ("/candela/warp/left/point/1/1", corner(0.5, 0.5)),
+        (
+            "/candela/warp/left/mesh",
+            vec![OscType::Int(4), OscType::Int(4)],
+        ),
+        ("/candela/blend/left/right", vec![OscType::Float(32.0)]),
+        (
+            "/candela/mask/m/points",
+            [0.0, 0.0, 99.0, 0.0, 99.0, 99.0]
+                .map(OscType::Float)
+                .to_vec(),
+        ),
+        ("/candela/setup/reset", vec![]),
+    ];
+    for from in ["127.0.0.2", "127.0.0.3"] {
+        for _ in 0..2 {
+            for (address, args) in &attempts {
+                send_from(from, c.addr, address, args.clone());
+            }
+        }
+    }
+    let st = state(c.addr);
+    assert_eq!(
+        st["corners"]["left"][0],
+        serde_json::json!([0.1f32 as f64, 0.05f32 as f64])
+    );
+    // Past the calibration's save interval, the file is what the technician left.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        saved,
+        "the calibration on disk changed"
+    );
+    drop(c);
+
+    // Listed, but nobody aligning at the laptop: refused, and it says how.
+    let (_dir, show) = warp_show_with("allow = [\"127.0.0.1\"]\n");
+    let served = serve(&show);
+    let refused = error(served.addr, "/candela/warp/left/corner/1", corner(0.1, 0.0));
+    assert!(refused.contains("aligning"), "{refused}");
+    drop(served);
+    // The default, no list at all: anyone may cue, nobody may move a corner over OSC.
+    let (_dir, show) = warp_show_with("");
+    let served = serve(&show);
+    let refused = error(served.addr, "/candela/warp/left/corner/1", corner(0.1, 0.0));
+    assert!(refused.contains("[osc] allow"), "{refused}");
+    ok(served.addr, "/candela/next", vec![]);
 }
 
 fn corner(x: f32, y: f32) -> Vec<OscType> {
@@ -957,8 +1056,19 @@ fn calibration_survives_kill_9_at_any_moment() {
             std::thread::sleep(Duration::from_millis(random(300)));
         }
         // The first round waits for its save; later ones die at any moment, mid-save included.
-        let wait = if round == 0 { 2600 } else { random(1500) };
-        std::thread::sleep(Duration::from_millis(wait));
+        if round == 0 {
+            let last = *sent.last().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while candela::calibration::load(&file)
+                .0
+                .is_none_or(|k| k.calibration.outputs[0].corners[0][0] != last)
+            {
+                assert!(Instant::now() < deadline, "the calibration was never saved");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(random(1500)));
+        }
         c.child.kill().unwrap(); // SIGKILL
         c.child.wait().unwrap();
         let (loaded, skipped) = candela::calibration::load(&file);

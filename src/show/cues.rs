@@ -66,6 +66,8 @@ pub struct OscSettings {
     pub gma3: bool,
     pub gma3_prefix: Option<String>,
     pub hog4: bool,
+    /// Geometry over OSC from allowed senders without alignment mode on.
+    pub geometry_any_time: bool,
     pub map: Vec<MapEntry>,
     pub feedback: Vec<String>,
 }
@@ -80,6 +82,7 @@ impl Default for OscSettings {
             gma3: true,
             gma3_prefix: None,
             hog4: true,
+            geometry_any_time: false,
             map: Vec::new(),
             feedback: Vec::new(),
         }
@@ -300,6 +303,7 @@ impl Builder<'_> {
             gma3: osc.gma3.unwrap_or(true),
             gma3_prefix: osc.gma3_prefix.map(|p| p.trim_matches('/').to_string()),
             hog4: osc.hog4.unwrap_or(true),
+            geometry_any_time: osc.geometry_any_time.unwrap_or(false),
             map,
             feedback,
         }

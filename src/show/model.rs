@@ -211,6 +211,9 @@ pub struct OscFile {
     /// The prefix a grandMA3 puts before its addresses, if one is set on the desk.
     pub gma3_prefix: Option<String>,
     pub hog4: Option<bool>,
+    /// Geometry edits (warp, mesh, mask, blend, setup steps) from allowed senders at any
+    /// time, not only while aligning at the laptop (default false).
+    pub geometry_any_time: Option<bool>,
     #[serde(default)]
     pub map: Vec<MapFile>,
     #[serde(default)]

@@ -507,6 +507,25 @@ impl Dispatcher {
                 );
             }
         };
+        let request = if !request.edits_geometry() {
+            request
+        } else if !listed(self.osc(), source.ip()) {
+            self.noise.warn(source.ip(), "geometry", || {
+                format!(
+                    "OSC from {source}: {} refused; geometry over OSC is taken only from senders listed in [osc] allow",
+                    message.address
+                )
+            });
+            return answer(
+                self.osc(),
+                "error",
+                "geometry over OSC is taken only from senders listed in [osc] allow".into(),
+            );
+        } else if self.osc().geometry_any_time {
+            request
+        } else {
+            Request::WhileAligning(Box::new(request))
+        };
         let query = matches!(request, Request::State | Request::Setup | Request::Ping);
         let window = self.osc().debounce;
         if !query
@@ -602,6 +621,15 @@ fn allowed(settings: &OscSettings, ip: IpAddr) -> bool {
         .allow
         .as_ref()
         .is_none_or(|nets| nets.iter().any(|n| n.contains(&ip)))
+}
+
+/// Named in an `[osc] allow` list, not merely let in for want of one: geometry asks this.
+fn listed(settings: &OscSettings, ip: IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    settings
+        .allow
+        .as_ref()
+        .is_some_and(|nets| nets.iter().any(|n| n.contains(&ip)))
 }
 
 fn reply_bytes(prefix: &str, address: &str, status: &str, data: serde_json::Value) -> Vec<u8> {
