@@ -1,6 +1,6 @@
 //! The projectors candela controls over PJLink (`[[outputs.projectors]]`, or `[[projectors]]`
 //! for a show with one output) and `[pjlink]`, what a blackout does to them. Plain settings:
-//! `projector` runs them, `control::projectors` decides what they should do.
+//! `projector` speaks the protocol, `control::projectors` decides what they should do.
 
 use super::builder::Builder;
 use super::outputs::DEFAULT_OUTPUT;
