@@ -17,6 +17,8 @@
 //!   a time, the latest wanted), with a second page open on the other output that loads its
 //!   picture on each "preview" event.
 
+mod support;
+
 use candela::control::Engine;
 use candela::counts::Counts;
 use candela::output::{Headless, LinkOptions};
@@ -196,18 +198,6 @@ fn finger(
     })
 }
 
-/// "p50 …, p99 …, max …" of `sorted` times.
-fn spread(sorted: &[Duration]) -> String {
-    let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
-    format!(
-        "p50 {}, p99 {}, max {}",
-        ms(at(0.5)),
-        ms(at(0.99)),
-        ms(at(1.0))
-    )
-}
-
 /// One drag of `moves` moves, with the pages' pictures loaded or not.
 fn drag(pictures: bool, moves: usize) {
     let dir = tempfile::tempdir().unwrap();
@@ -298,9 +288,9 @@ fn drag(pictures: bool, moves: usize) {
             "moves alone"
         },
         latency.len(),
-        spread(&latency),
+        support::spread(&latency, 1),
         costs.len(),
-        spread(&costs),
+        support::spread(&costs, 1),
     );
 }
 

@@ -13,6 +13,8 @@
 //! - **tap → preview**: a show entered with cuts; a client posts Next and waits until a
 //!   fetched preview shows the new slide: p50 and p99 over 100 taps, 5 viewers watching.
 
+mod support;
+
 use candela::control::Engine;
 use candela::counts::Counts;
 use candela::inbox::{self, Incoming};
@@ -224,18 +226,6 @@ fn cpu_used() -> (f64, f64) {
     (ticks as f64 / 100.0, web as f64 / 100.0)
 }
 
-/// "p50 …, p99 …, max …" of `sorted` times.
-fn spread(sorted: &[Duration]) -> String {
-    let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
-    let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1000.0);
-    format!(
-        "p50 {}, p99 {}, max {}",
-        ms(at(0.5)),
-        ms(at(0.99)),
-        ms(at(1.0))
-    )
-}
-
 /// The default show with crossfades running, with `viewers` watching.
 fn cost(viewers: usize, seconds: u64) {
     let mut player = Player::new("slides/show.toml");
@@ -274,7 +264,7 @@ fn cost(viewers: usize, seconds: u64) {
     println!(
         "cost, {viewers} viewer(s), {} frames in {seconds:.1} s: tap per frame {}; CPU {all:.2} cores (all threads but the viewers'), of which the web server and encoder {web:.3}; {fetched} previews fetched",
         taps.len(),
-        spread(&taps),
+        support::spread(&taps, 3),
     );
 }
 
@@ -354,7 +344,7 @@ fn latency(taps: usize) {
     println!(
         "tap -> preview of the new slide, 5 viewers, {} taps: {}",
         seen.len(),
-        spread(&seen)
+        support::spread(&seen, 3)
     );
 }
 

@@ -123,17 +123,12 @@ impl Merge {
             Some(i) => i,
             None => {
                 let artnet = matches!(id, SourceId::ArtNet(_));
-                let (cap, same) = if artnet {
-                    (MAX_ARTNET, true)
-                } else {
-                    (MAX_SACN, false)
-                };
-                let kind = self
+                let cap = if artnet { MAX_ARTNET } else { MAX_SACN };
+                let alike = self
                     .sources
                     .iter()
-                    .filter(|s| matches!(s.id, SourceId::ArtNet(_)) == same)
-                    .count();
-                if kind >= cap {
+                    .filter(|s| matches!(s.id, SourceId::ArtNet(_)) == artnet);
+                if alike.count() >= cap {
                     return Taken::Full;
                 }
                 self.since.get_or_insert(now);
@@ -158,9 +153,10 @@ impl Merge {
         source.priority = priority;
         source.seen = now;
         source.from = from;
-        // Slots a console does not send are at zero.
+        // Slots a console does not send are at zero; both parsers keep to 512.
+        let n = slots.len().min(512);
         source.levels = [0; 512];
-        source.levels[..slots.len().min(512)].copy_from_slice(&slots[..slots.len().min(512)]);
+        source.levels[..n].copy_from_slice(&slots[..n]);
         Taken::Levels
     }
 
