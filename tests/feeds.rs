@@ -435,6 +435,51 @@ fn http_source_reads_through_every_fault_and_back() {
 }
 
 #[test]
+fn redirects_to_another_host_or_port_are_not_followed() {
+    capture_logs();
+    let elsewhere = Server::start(vec![json(r#"{"n":666}"#)]);
+    // The same address by another name is another host, as far as a redirect goes.
+    let by_name = elsewhere.url("/feed").replace("127.0.0.1", "localhost");
+    let server = Server::start(vec![
+        redirect(&elsewhere.url("/feed")),
+        redirect(&by_name),
+        redirect("/feed-moved"),
+        json(r#"{"n":42}"#),
+    ]);
+    let events = Events::default();
+    let feeds = start(
+        vec![http("moved", server.url("/feed"), "/n", 1, 400)],
+        vec![],
+        events.sink(),
+    );
+    let seen = events.wait_for("moved", "value 42", Duration::from_secs(9));
+    drop(feeds);
+    assert_eq!(
+        seen[..3],
+        ["fault HttpStatus", "fault HttpStatus", "value 42"],
+        "{seen:?}"
+    );
+    assert_eq!(elsewhere.count("/"), 0, "a redirect went to another port");
+    assert_eq!(
+        server.count("/feed-moved"),
+        1,
+        "a redirect on the same host"
+    );
+    let refused: Vec<String> = events
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            FeedEvent::Fault { detail, .. } => Some(detail),
+            FeedEvent::Value { .. } => None,
+        })
+        .collect();
+    assert!(
+        refused.iter().all(|d| d.contains("another host or port")),
+        "{refused:?}"
+    );
+}
+
+#[test]
 fn a_missing_header_variable_is_one_fault_and_no_request() {
     capture_logs();
     let server = Server::start(vec![json("1")]);

@@ -157,6 +157,16 @@ pub(super) fn fetch(
                     format!("{}: {d}", status_text(status)),
                 )
             })?;
+            if !stays_home(&url, &next) {
+                return Err((
+                    FaultKind::HttpStatus,
+                    format!(
+                        "{} to {}, another host or port: not followed (a feed's redirects stay on its own host and port; put the final URL in the show file)",
+                        status_text(status),
+                        redact_url(&next)
+                    ),
+                ));
+            }
             send_header &= may_keep_header(&url, &next);
             url = next;
             continue;
@@ -270,6 +280,22 @@ pub(super) fn resolve_location(base: &str, location: &str) -> Result<String, Str
     }
     check_url(next.as_str()).map_err(|_| bad())?;
     Ok(next.into())
+}
+
+/// A redirect is followed only on the host and port the show file named (or from http to
+/// https on the same host, both on their usual ports): a feed server someone took over, or a
+/// captive portal, must not turn the laptop into a client of other hosts, loopback included.
+pub(super) fn stays_home(from: &str, to: &str) -> bool {
+    let (Ok(from), Ok(to)) = (url::Url::parse(from), url::Url::parse(to)) else {
+        return false;
+    };
+    let upgrade = from.scheme() == "http"
+        && to.scheme() == "https"
+        && from.port().is_none()
+        && to.port().is_none();
+    from.host_str().is_some()
+        && from.host_str() == to.host_str()
+        && (from.port_or_known_default() == to.port_or_known_default() || upgrade)
 }
 
 /// The credential header goes only to the host it was meant for, and never from https

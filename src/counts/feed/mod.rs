@@ -369,6 +369,18 @@ mod tests {
     }
 
     #[test]
+    fn redirects_stay_on_their_host_and_port() {
+        assert!(stays_home("http://h:1/a", "http://h:1/b"));
+        assert!(stays_home("http://h/a", "https://h/b"), "an upgrade");
+        assert!(stays_home("https://h/a", "https://h:443/b"));
+        assert!(!stays_home("http://h:1/a", "http://h:2/a"));
+        assert!(!stays_home("http://h:8080/a", "https://h/a"));
+        assert!(!stays_home("https://h/a", "http://h/a"));
+        assert!(!stays_home("http://h/a", "http://127.0.0.1/a"));
+        assert!(!stays_home("http://h/a", "http://h.evil/a"));
+    }
+
+    #[test]
     fn the_credential_stays_with_its_host() {
         assert!(may_keep_header("http://h:1/a", "http://h:1/b"));
         assert!(may_keep_header("http://h/a", "https://h/b"));
