@@ -231,54 +231,50 @@ pub fn save(
         return write_atomic(path, calibration);
     }
     let temp = write_temp(path, calibration)?;
-    if let Err(e) = rotate(path) {
-        let _ = fs::remove_file(&temp);
-        return Err(e);
-    }
+    // A failed rotation drops `temp`, which removes it.
+    rotate(path)?;
     // Between the rotation and this rename there is no calibration file, only backup 1,
     // which is the one `load` falls back to.
-    put_in_place(path, &temp)
+    put_in_place(path, temp)
 }
 
 /// Writes `calibration` beside `path` as a synced temp file, returned. The new text is on
 /// disk before anything is moved, so a full disk or a crash here leaves the calibration and
 /// its backups as they were.
-fn write_temp(path: &Path, calibration: &Calibration) -> Result<PathBuf, CalibrationError> {
+fn write_temp(
+    path: &Path,
+    calibration: &Calibration,
+) -> Result<tempfile::TempPath, CalibrationError> {
     let body = toml::to_string(calibration).map_err(|source| CalibrationError::Serialize {
         path: path.to_path_buf(),
         source,
     })?;
     let text = format!("{}\n{body}", header(path));
-    let temp = temp_path(path);
-    if let Err(source) = crate::keep::write_synced(&temp, text.as_bytes()) {
-        let _ = fs::remove_file(&temp);
-        return Err(CalibrationError::Write {
+    crate::keep::temp_synced(path, &temp_prefix(path), text.as_bytes()).map_err(|source| {
+        CalibrationError::Write {
             path: path.to_path_buf(),
             source,
-        });
-    }
-    Ok(temp)
+        }
+    })
 }
 
 /// Renames the synced `temp` over `path` and makes the rename durable.
-fn put_in_place(path: &Path, temp: &Path) -> Result<(), CalibrationError> {
+fn put_in_place(path: &Path, temp: tempfile::TempPath) -> Result<(), CalibrationError> {
     let write = |source| CalibrationError::Write {
         path: path.to_path_buf(),
         source,
     };
-    if let Err(source) = fs::rename(temp, path) {
-        let _ = fs::remove_file(temp);
-        return Err(write(source));
-    }
+    // A failed rename hands `temp` back in the error, whose drop removes it.
+    temp.persist(path).map_err(|e| write(e.error))?;
     crate::keep::sync_folder(path).map_err(write)?;
-    remove_stale_temps(path, temp);
+    remove_stale_temps(path);
     Ok(())
 }
 
 /// `calibration` written over `path` in one rename, nothing else moved.
 fn write_atomic(path: &Path, calibration: &Calibration) -> Result<(), CalibrationError> {
     let temp = write_temp(path, calibration)?;
-    put_in_place(path, &temp)
+    put_in_place(path, temp)
 }
 
 /// The newest good calibration: `path`, then backups 1 to [`BACKUPS`]. Also returns one line
@@ -421,14 +417,8 @@ fn file_name(path: &Path) -> OsString {
         .unwrap_or_else(|| OsString::from("calibration.toml"))
 }
 
-/// `.show.calibration.toml.tmp-<pid>` beside `path`: hidden, and unique to this process so
-/// two candelas cannot write into each other's temp file.
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = temp_prefix(path);
-    name.push(std::process::id().to_string());
-    path.with_file_name(name)
-}
-
+/// `.show.calibration.toml.tmp-` and random letters, beside the show: hidden, and unique
+/// (see [`crate::keep::temp_synced`]).
 fn temp_prefix(path: &Path) -> OsString {
     let mut name = OsString::from(".");
     name.push(file_name(path));
@@ -455,11 +445,9 @@ fn rotate(path: &Path) -> Result<(), CalibrationError> {
     Ok(())
 }
 
-/// Makes the renames themselves durable; without it a power cut can bring back the old
-/// directory entries.
 /// Temp files that crashed saves left behind. Failing to remove one is harmless: `load`
 /// never reads them.
-fn remove_stale_temps(path: &Path, ours: &Path) {
+fn remove_stale_temps(path: &Path) {
     let prefix = temp_prefix(path);
     let prefix = prefix.to_string_lossy();
     let folder = match path.parent() {
@@ -471,7 +459,7 @@ fn remove_stale_temps(path: &Path, ours: &Path) {
     };
     for entry in entries.flatten() {
         let stale = entry.file_name().to_string_lossy().starts_with(&*prefix);
-        if stale && entry.path() != ours {
+        if stale {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -673,13 +661,14 @@ mod tests {
         // A crash mid-save: half a temp file from another process, and one from ours.
         let other = dir.path().join(".show.calibration.toml.tmp-999999999");
         fs::write(&other, "[[outputs]]\nname = \"half").expect("writable");
-        fs::write(temp_path(&path), "garbage").expect("writable");
+        let ours = dir.path().join(".show.calibration.toml.tmp-a8Xq2.tmp");
+        fs::write(&ours, "garbage").expect("writable");
         let (loaded, skipped) = load(&path);
         assert_eq!(tag(&loaded.expect("loads").calibration), 2.0);
         assert!(skipped.is_empty());
 
         save(&path, &sample(3.0), Backup::Rotate).expect("saves over the leftovers");
-        assert!(!other.exists() && !temp_path(&path).exists());
+        assert!(!other.exists() && !ours.exists());
         let (loaded, _) = load(&path);
         assert_eq!(tag(&loaded.expect("loads").calibration), 3.0);
 

@@ -465,17 +465,69 @@ fn calibrated_stage(show: &Show) -> crate::control::Stage {
     stage
 }
 
+/// The state folder to keep counts and the resume point in, made private; None, said why,
+/// when there is none to use (the show then plays from the show file's values each start).
+fn state_dir(given: Option<PathBuf>) -> Option<PathBuf> {
+    let Some(dir) = given.or_else(crate::keep::default_state_dir) else {
+        tracing::error!(
+            "neither XDG_STATE_HOME nor HOME is set, so there is no state folder: counts and where the show was are not kept across restarts (give --state-dir DIR)"
+        );
+        return None;
+    };
+    match crate::keep::prepare_state_dir(&dir) {
+        Ok(()) => Some(dir),
+        // Storage may come back; the keepers say so and keep trying.
+        Err(e @ crate::keep::StateDirError::Make(..)) => {
+            tracing::warn!("{e}");
+            Some(dir)
+        }
+        Err(e @ crate::keep::StateDirError::NotOurs(..)) => {
+            tracing::error!("{e}");
+            None
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard one: the usual 1024 is what a crowd of
+/// idle connections exhausts first, and a show that cannot open a photo or its state file
+/// fails in ways the audience sees. The hard limit is the system's word, not ours to pass.
+fn raise_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let (Some(soft), hard) = (limit.current, limit.maximum) else {
+        return;
+    };
+    let wanted = hard.unwrap_or(u64::MAX);
+    if soft >= wanted {
+        return;
+    }
+    let raised = rustix::process::Rlimit {
+        current: Some(wanted),
+        maximum: hard,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => tracing::debug!("open files: limit raised from {soft} to {wanted}"),
+        Err(e) => tracing::warn!(
+            "open files: cannot raise the limit from {soft} to {wanted} ({e}); many connections at once may starve the show of files"
+        ),
+    }
+}
+
 fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
+    raise_file_limit();
     let (mut show, problems) = load_for_output(&args.show.unwrap_or_else(default_show))?;
     resize_canvas(&mut show, args.size)?;
     let calibration_file = (!args.list_monitors).then(|| calibration::path_for(&show.path));
     let calibration = calibration_file
         .as_ref()
         .and_then(|_| kept_calibration(&show));
-    let state_dir = args.state_dir.clone().unwrap_or_else(store::default_dir);
-    let counts_file = (!args.list_monitors).then(|| store::file_for(&state_dir, &show));
-    let resume_file =
-        (!args.list_monitors).then(|| crate::keep::file_for(&state_dir, &show.path, "resume"));
+    let state_dir = (!args.list_monitors)
+        .then(|| state_dir(args.state_dir.clone()))
+        .flatten();
+    let counts_file = state_dir.as_ref().map(|dir| store::file_for(dir, &show));
+    let resume_file = state_dir
+        .as_ref()
+        .map(|dir| crate::keep::file_for(dir, &show.path, "resume"));
     let counts = match &counts_file {
         Some(file) => {
             let (counts, problem) = store::restore(file, &show);

@@ -6,6 +6,58 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// The first wait before a failed write is tried again; it doubles up to [`RETRY_MOST`].
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_MOST: Duration = Duration::from_secs(30);
+
+/// Where kept files go when `--state-dir` is not given: the user's state folder. None when
+/// neither `XDG_STATE_HOME` nor `HOME` says where that is: there is no safe default (a shared
+/// folder such as /tmp would let another user of the laptop plant or read what is kept).
+pub fn default_state_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .map(|base| base.join("candela"))
+}
+
+/// Why the state folder cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateDirError {
+    /// It could not be made (a file in the way, read-only storage): the keepers report it
+    /// and keep trying, as storage may come back.
+    #[error("cannot make the state folder {0}: {1}")]
+    Make(PathBuf, std::io::Error),
+    /// Someone else's folder: nothing is kept there, nor read from it.
+    #[error(
+        "the state folder {0} belongs to another user (uid {1}): nothing is kept there; give --state-dir a folder of your own"
+    )]
+    NotOurs(PathBuf, u32),
+}
+
+/// Makes `dir` only its owner may enter (0700), or checks the one there is ours and tightens
+/// it: what is kept there (counts, where the show was, the web remote's key) is nobody
+/// else's to read or replace.
+pub fn prepare_state_dir(dir: &Path) -> Result<(), StateDirError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let make = |e| StateDirError::Make(dir.to_path_buf(), e);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(make)?;
+    let meta = std::fs::metadata(dir).map_err(make)?;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me || !meta.is_dir() {
+        return Err(StateDirError::NotOurs(dir.to_path_buf(), meta.uid()));
+    }
+    if meta.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(make)?;
+        tracing::info!("state folder {}: made private (0700)", dir.display());
+    }
+    Ok(())
+}
+
 /// The file `what` of the show at `show` is kept in, inside `dir`: one per show file (by its
 /// canonical path), so two shows never share what they keep.
 pub fn file_for(dir: &Path, show: &Path, what: &str) -> PathBuf {
@@ -27,27 +79,33 @@ pub fn file_for(dir: &Path, show: &Path, what: &str) -> PathBuf {
 /// Writes `bytes` to `file` atomically: a reader sees the old file or the new, never half,
 /// and after a power cut the rename itself is on disk (the folder is synced too).
 pub fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = folder_of(file);
-    std::fs::create_dir_all(dir)?;
-    let mut temp_name = file.file_name().unwrap_or_default().to_os_string();
-    temp_name.push(".tmp");
-    let temp = file.with_file_name(temp_name);
-    // A full disk leaves a half-written temporary file: never leave it behind.
-    let placed = write_synced(&temp, bytes).and_then(|()| std::fs::rename(&temp, file));
-    if let Err(e) = placed {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e);
-    }
+    std::fs::create_dir_all(folder_of(file))?;
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(file.file_name().unwrap_or_default());
+    prefix.push(".");
+    temp_synced(file, &prefix, bytes)?
+        .persist(file)
+        .map_err(|e| e.error)?;
     sync_folder(file)
 }
 
-/// Writes `bytes` to `file`, replacing it, and waits until they are on disk. Truncating, not
-/// create_new: a temp file left by a crashed run is simply overwritten.
-pub fn write_synced(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// A new temp file beside `file`, named `prefix` and random letters, holding `bytes` on
+/// disk. Unique and made with `O_EXCL` (by `tempfile`), so nobody else sharing the folder
+/// can have put a file or a link there first; mode 0600. Removed when dropped, so a full
+/// disk leaves nothing behind.
+pub fn temp_synced(
+    file: &Path,
+    prefix: &std::ffi::OsStr,
+    bytes: &[u8],
+) -> std::io::Result<tempfile::TempPath> {
     use std::io::Write;
-    let mut f = std::fs::File::create(file)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    let mut temp = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(".tmp")
+        .tempfile_in(folder_of(file))?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    Ok(temp.into_temp_path())
 }
 
 /// Waits until the renames in `file`'s folder are on disk.
@@ -116,32 +174,7 @@ impl<T: Clone + PartialEq + Send + 'static> Keeper<T> {
         let (sender, receiver) = mpsc::channel::<T>();
         let spawned = std::thread::Builder::new()
             .name(format!("keep {what}"))
-            .spawn(move || {
-                let mut failing = false;
-                while let Ok(mut value) = receiver.recv() {
-                    // Only the newest matters.
-                    while let Ok(newer) = receiver.try_recv() {
-                        value = newer;
-                    }
-                    match write_atomically(&file, &encode(&value)) {
-                        Ok(()) if failing => {
-                            tracing::info!("{what} kept in {} again", file.display());
-                            failing = false;
-                        }
-                        Ok(()) => {}
-                        // Once, not at every change: a read-only or full disk stays so.
-                        Err(e) if !failing => {
-                            tracing::error!(
-                                "cannot keep {what} in {}: {e}; the show goes on, but a restart will not find it (check the state folder, --state-dir)",
-                                file.display()
-                            );
-                            failing = true;
-                        }
-                        Err(_) => {}
-                    }
-                    std::thread::sleep(every);
-                }
-            });
+            .spawn(move || keep(&receiver, &file, what, every, encode));
         let (sender, thread) = match spawned {
             Ok(thread) => (Some(sender), Some(thread)),
             Err(e) => {
@@ -176,6 +209,62 @@ impl<T> Keeper<T> {
         {
             tracing::error!("the thread keeping files on disk failed");
         }
+    }
+}
+
+/// The keeping thread: writes the newest value offered, at most every `every`. A write that
+/// fails (a full disk, no file descriptors left, storage gone for a moment) is tried again
+/// with back-off until it succeeds or a newer value replaces it, so a fault that passes
+/// loses nothing.
+fn keep<T>(
+    receiver: &mpsc::Receiver<T>,
+    file: &Path,
+    what: &str,
+    every: Duration,
+    encode: fn(&T) -> Vec<u8>,
+) {
+    let mut unwritten: Option<T> = None;
+    let mut wait = RETRY_FIRST;
+    loop {
+        let mut value = match unwritten.take() {
+            None => match receiver.recv() {
+                Ok(v) => v,
+                Err(_) => return,
+            },
+            Some(old) => match receiver.recv_timeout(wait) {
+                Ok(newer) => newer,
+                Err(mpsc::RecvTimeoutError::Timeout) => old,
+                // The show is ending: one last try, already reported if it fails.
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let _ = write_atomically(file, &encode(&old));
+                    return;
+                }
+            },
+        };
+        // Only the newest matters.
+        while let Ok(newer) = receiver.try_recv() {
+            value = newer;
+        }
+        match write_atomically(file, &encode(&value)) {
+            Ok(()) => {
+                if wait != RETRY_FIRST {
+                    tracing::info!("{what} kept in {} again", file.display());
+                }
+                wait = RETRY_FIRST;
+            }
+            Err(e) => {
+                // Once per fault, not at every try: a read-only or full disk stays so.
+                if wait == RETRY_FIRST {
+                    tracing::error!(
+                        "cannot keep {what} in {}: {e}; the show goes on and it is tried again every few seconds, but a restart now would not find it (check the state folder, --state-dir)",
+                        file.display()
+                    );
+                }
+                unwritten = Some(value);
+                wait = (wait * 2).min(RETRY_MOST);
+            }
+        }
+        std::thread::sleep(every);
     }
 }
 
@@ -227,6 +316,37 @@ mod tests {
         assert!(!file.exists());
         let aside = dir.path().join("n.json.damaged");
         assert_eq!(std::fs::read_to_string(aside).unwrap(), "nine");
+    }
+
+    #[test]
+    fn the_state_folder_is_made_private_and_kept_so() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let new = dir.path().join("made/candela");
+        prepare_state_dir(&new).unwrap();
+        assert_eq!(mode(&new), 0o700);
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        prepare_state_dir(&open).unwrap();
+        assert_eq!(mode(&open), 0o700, "tightened");
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, "x").unwrap();
+        assert!(matches!(
+            prepare_state_dir(&blocked.join("state")),
+            Err(StateDirError::Make(..))
+        ));
+    }
+
+    #[test]
+    fn kept_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.json");
+        write_atomically(&file, b"1").unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 
     #[test]

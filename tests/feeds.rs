@@ -260,45 +260,13 @@ fn short(e: &FeedEvent) -> String {
     }
 }
 
-static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-
-struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Everything every test's feeds log down to DEBUG, ureq's own log included, so that a leaked
-/// secret would show. (ureq's DEBUG lines show whole URLs, query strings too, and its TRACE
-/// lines dump the raw request, header values too: the show's log filter keeps them off.)
-fn capture_logs() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_writer(|| LogWriter)
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .try_init();
-    });
-}
-
 fn log_lines(counter: &str) -> Vec<String> {
     let needle = format!("feed for {counter:?}");
-    String::from_utf8_lossy(&LOGS.lock().unwrap())
+    support::logs::all()
         .lines()
         .filter(|l| l.contains(&needle))
         .map(str::to_owned)
         .collect()
-}
-
-fn all_logs() -> String {
-    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
 }
 
 const SECRET_ENV: &str = "CANDELA_FEEDS_TEST_TOKEN_7F3A";
@@ -335,7 +303,7 @@ fn http(
 
 #[test]
 fn http_source_reads_through_every_fault_and_back() {
-    capture_logs();
+    support::logs::capture();
     set_secret_env();
     let doc = |letters: &str| format!(r#"{{"cases":{{"yorm-bopha":{{"letters":{letters}}}}}}}"#);
     let server = Server::start(vec![
@@ -421,7 +389,7 @@ fn http_source_reads_through_every_fault_and_back() {
     let recovered = lines.iter().filter(|l| l.contains("recovered")).count();
     assert_eq!(recovered, 1, "{lines:#?}");
     assert!(lines.iter().any(|l| l.contains(&server.url("/feed"))));
-    let logs = all_logs();
+    let logs = support::logs::all();
     assert!(!logs.contains(SECRET), "the header value was logged");
     let ours: Vec<&str> = logs
         .lines()
@@ -436,7 +404,7 @@ fn http_source_reads_through_every_fault_and_back() {
 
 #[test]
 fn redirects_to_another_host_or_port_are_not_followed() {
-    capture_logs();
+    support::logs::capture();
     let elsewhere = Server::start(vec![json(r#"{"n":666}"#)]);
     // The same address by another name is another host, as far as a redirect goes.
     let by_name = elsewhere.url("/feed").replace("127.0.0.1", "localhost");
@@ -481,7 +449,7 @@ fn redirects_to_another_host_or_port_are_not_followed() {
 
 #[test]
 fn a_missing_header_variable_is_one_fault_and_no_request() {
-    capture_logs();
+    support::logs::capture();
     let server = Server::start(vec![json("1")]);
     let events = Events::default();
     let mut source = http("no-token", server.url("/feed"), "", 10, 500);
@@ -499,7 +467,7 @@ fn a_missing_header_variable_is_one_fault_and_no_request() {
 
 #[test]
 fn a_closed_port_is_a_connect_fault() {
-    capture_logs();
+    support::logs::capture();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -520,7 +488,7 @@ fn a_closed_port_is_a_connect_fault() {
 
 #[test]
 fn failures_back_off_and_success_resets_the_interval() {
-    capture_logs();
+    support::logs::capture();
     let server = Server::start(vec![
         status(500),
         status(500),
@@ -572,7 +540,7 @@ fn failures_back_off_and_success_resets_the_interval() {
 
 #[test]
 fn dropping_feeds_stops_the_requests() {
-    capture_logs();
+    support::logs::capture();
     let server = Server::start(vec![json("42")]);
     let events = Events::default();
     let source = http("dropped", server.url("/feed"), "", 20, 500);
@@ -589,7 +557,7 @@ fn dropping_feeds_stops_the_requests() {
 
 #[test]
 fn shutdown_wakes_sources_in_a_long_sleep() {
-    capture_logs();
+    support::logs::capture();
     let server = Server::start(vec![json("1")]);
     let dir = TempDir::new("shutdown");
     let path = dir.path("c.json");
@@ -651,7 +619,7 @@ fn replace(path: &Path, text: &str) {
 
 #[test]
 fn file_sources_follow_edits_half_writes_and_late_files() {
-    capture_logs();
+    support::logs::capture();
     let dir = TempDir::new("files");
     let json_path = dir.path("counts.json");
     let csv_path = dir.path("counts.csv");

@@ -201,3 +201,46 @@ fn a_missing_state_folder_is_made() {
         kept(&state_dir).is_some_and(|k| k["slide"] == ids[4].as_str())
     });
 }
+
+#[test]
+fn the_state_folder_is_private_and_the_file_limit_raised() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Started as a login might start it: a soft limit of 256 open files under a hard 4096.
+    let mut command = std::process::Command::new("prlimit");
+    command
+        .args([
+            "--nofile=256:4096",
+            "--",
+            env!("CARGO_BIN_EXE_candela"),
+            "play",
+        ])
+        .args(["--headless", "--no-http", "--osc", "127.0.0.1:0"])
+        .args(SIZE)
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .arg(show())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let candela = Candela::spawn(command, support::OSC_LISTENING);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", candela.child.id())).unwrap();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(open_files[3..5], ["4096", "4096"], "{limits}");
+    let mode = std::fs::metadata(&state_dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let ids = slide_ids(&show());
+    candela.ok("/candela/goto", vec![OscType::String(ids[2].clone())]);
+    candela.until("kept", |_| kept(&state_dir).is_some());
+    for entry in std::fs::read_dir(&state_dir).unwrap() {
+        let meta = entry.unwrap().metadata().unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "a kept file");
+    }
+}

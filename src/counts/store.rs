@@ -7,16 +7,6 @@ use crate::show::Show;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Where counts are kept when `--state-dir` is not given: the user's state folder.
-pub fn default_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("candela")
-}
-
 /// The file a show's counts are kept in: one per show file, so two shows never share counts.
 pub fn file_for(dir: &Path, show: &Show) -> PathBuf {
     crate::keep::file_for(dir, &show.path, "counts")

@@ -56,6 +56,15 @@ pub enum PhotoError {
     Panicked { path: String },
 }
 
+impl PhotoError {
+    /// The file could not be read, as opposed to holding something that is not a photo: no
+    /// file descriptors left, permissions, storage gone for a moment. Fixing that changes
+    /// nothing in the file, so it is tried again rather than waiting for the file to change.
+    pub fn may_pass(&self) -> bool {
+        matches!(self, PhotoError::Open { .. })
+    }
+}
+
 /// A photo resized for its box, ready to upload, and where its top-left corner goes in it.
 #[derive(Debug, Clone)]
 pub struct Fitted {

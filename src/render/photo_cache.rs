@@ -12,8 +12,10 @@
 //!
 //! A photo is known by its file's path, modification time and size, as well as the box it
 //! is sized for: a file replaced on disk is decoded again the next time it is asked for (the
-//! old picture stays on screen until the new one is ready), and one that failed to load is
-//! tried again once it changes.
+//! old picture stays on screen until the new one is ready), and one that failed to decode is
+//! tried again once it changes. One that could not be read at all (no file descriptors left,
+//! permissions) is tried again with back-off while it is wanted, so the fault passing brings
+//! the picture back.
 
 use super::Gpu;
 use super::photo::{self, Fitted};
@@ -23,7 +25,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// A photo file sized for a box: its path, the box's width and height, and how it fills it.
 pub type PhotoKey = (PathBuf, u32, u32, Fit);
@@ -41,6 +43,10 @@ pub const RESIDENT: usize = 12;
 pub const AHEAD: usize = 3;
 /// Frames over which a photo that arrives while its slide is on screen fades in.
 pub const FADE_FRAMES: u64 = 12;
+/// The first wait before a photo that could not be read is tried again; it doubles up to
+/// [`RETRY_MOST`].
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MOST: Duration = Duration::from_secs(8);
 
 /// Which version of a file a photo was made from: a file replaced on disk differs in one of
 /// these (or vanished, which is `None`).
@@ -107,12 +113,17 @@ struct Entry {
     loading: Option<Stamp>,
     /// The frame that last wanted it.
     wanted: u64,
+    /// The file could not be read: when to try again, and the wait after that.
+    retry: Option<(Instant, Duration)>,
 }
 
 impl Entry {
     /// Whether the version on disk is neither shown, failed nor under way.
     fn stale(&self) -> bool {
-        self.on_disk.is_some() && self.on_disk != self.made_from && self.on_disk != self.loading
+        self.on_disk.is_some()
+            && self.on_disk != self.made_from
+            && self.on_disk != self.loading
+            && self.retry.is_none_or(|(at, _)| Instant::now() >= at)
     }
 }
 
@@ -124,7 +135,22 @@ struct Job {
 struct Done {
     key: PhotoKey,
     stamp: Stamp,
-    result: Result<Fitted, String>,
+    result: Result<Fitted, Failure>,
+}
+
+/// Why a photo could not be made, and whether trying again may work ([`photo::PhotoError::may_pass`]).
+struct Failure {
+    why: String,
+    may_pass: bool,
+}
+
+impl From<photo::PhotoError> for Failure {
+    fn from(e: photo::PhotoError) -> Failure {
+        Failure {
+            may_pass: e.may_pass(),
+            why: e.to_string(),
+        }
+    }
 }
 
 pub struct PhotoCache {
@@ -289,11 +315,13 @@ impl PhotoCache {
     }
 
     /// What the photos drawn last frame need of a player that draws only when the picture
-    /// changes. Takes in finished decodes; never blocks.
+    /// changes. Takes in finished decodes, and asks again for photos whose wait to be tried
+    /// again is over; never blocks.
     pub fn needs(&mut self) -> PhotoNeeds {
         while let Ok(done) = self.done.try_recv() {
             self.arrived.push_back(done);
         }
+        self.send_wanted();
         if self.arrived.iter().any(|d| self.on_screen.contains(&d.key)) {
             return PhotoNeeds::Frame;
         }
@@ -304,7 +332,11 @@ impl PhotoCache {
                 Look::Loading => needs = PhotoNeeds::Poll,
                 Look::Shown { .. } | Look::Broken => {}
             }
-            if self.entries.get(key).is_some_and(|e| e.loading.is_some()) {
+            if self
+                .entries
+                .get(key)
+                .is_some_and(|e| e.loading.is_some() || e.retry.is_some())
+            {
                 needs = PhotoNeeds::Poll;
             }
         }
@@ -324,7 +356,7 @@ impl PhotoCache {
             }
             Some(stamp) if entry.made_from != Some(stamp) => {
                 let (path, w, h, fit) = key;
-                let result = photo::load_fitted(path, *w, *h, *fit).map_err(|e| e.to_string());
+                let result = photo::load_fitted(path, *w, *h, *fit).map_err(Failure::from);
                 let done = Done {
                     key: key.clone(),
                     stamp,
@@ -352,6 +384,22 @@ impl PhotoCache {
         if entry.made_from == Some(done.stamp) {
             return;
         }
+        if let Err(failure) = &done.result
+            && failure.may_pass
+        {
+            let wait = match entry.retry {
+                None => {
+                    tracing::warn!("{}; tried again while its slide is wanted", failure.why);
+                    RETRY_FIRST
+                }
+                Some((_, wait)) => (wait * 2).min(RETRY_MOST),
+            };
+            entry.retry = Some((Instant::now() + wait, wait));
+            return;
+        }
+        if entry.retry.take().is_some() {
+            tracing::info!("{} could be read again", done.key.0.display());
+        }
         entry.made_from = Some(done.stamp);
         match done.result {
             Ok(fitted) => {
@@ -371,7 +419,7 @@ impl PhotoCache {
                 });
                 entry.broken = None;
             }
-            Err(why) => {
+            Err(Failure { why, .. }) => {
                 if entry.shown.is_some() {
                     tracing::warn!("{why}; the photo it replaces stays on screen");
                 } else {
@@ -469,7 +517,7 @@ fn work(queue: &Mutex<Receiver<Job>>, finished: &mpsc::Sender<Done>) {
                     path: path.display().to_string(),
                 })
             })
-            .map_err(|e| e.to_string());
+            .map_err(Failure::from);
         let done = Done {
             key: job.key,
             stamp: job.stamp,

@@ -2,10 +2,11 @@
 //! The processes the integration tests start, each ended by pid when dropped: a real `candela
 //! play` read until it says where it listens (and asked over OSC, for the live-operation tests:
 //! resume, reload, soak, osc), and a fresh Xvfb; and reading an HTTP header, which the web
-//! tests' client and the feed tests' server both do.
+//! tests' client and the feed tests' server both do; and what a test process logs ([`logs`]).
 
 pub mod browser;
 pub mod http;
+pub mod logs;
 
 use candela::osc::client;
 use rosc::OscType;
