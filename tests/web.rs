@@ -12,9 +12,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::Candela;
 use support::browser::{Browser, Screen};
-use support::http::{Reply, get, http};
+use support::http::{Reply, get, http, http_from};
 
-const PIN: &str = "4321";
+const PIN: &str = "432198";
+const JSON: &[(&str, &str)] = &[("Content-Type", "application/json")];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -190,7 +191,7 @@ fn state_commands_and_every_bad_input() {
     assert_eq!(refused.status, 401);
     assert_eq!(refused.json()["status"], "denied");
     assert_eq!(
-        command_as(addr, &[("Authorization", "4321")], next).status,
+        command_as(addr, &[("Authorization", PIN)], next).status,
         401
     );
     assert_eq!(state(addr)["slide"], "a");
@@ -272,11 +273,11 @@ fn state_commands_and_every_bad_input() {
     // A browser logs in and gets a session cookie that scripts cannot read.
     let login = |pin: &str| {
         let body = json!({ "pin": pin }).to_string();
-        http(addr, "POST", "/api/login", &[], body.as_bytes())
+        http(addr, "POST", "/api/login", JSON, body.as_bytes())
     };
     assert_eq!(login("0000").status, 401);
     assert_eq!(
-        http(addr, "POST", "/api/login", &[], b"pin=4321").status,
+        http(addr, "POST", "/api/login", JSON, b"pin=432198").status,
         400
     );
     let ok = login(PIN);
@@ -518,7 +519,7 @@ fn pins_from_the_show_and_a_view_pin() {
         websocket(addr, &[]).is_err(),
         "events need the view PIN too"
     );
-    let view = bearer("1357");
+    let view = bearer("135724");
     let viewer = [("Authorization", view.as_str())];
     let s = http(addr, "GET", "/api/state", &viewer, b"");
     assert_eq!(s.status, 200);
@@ -539,7 +540,7 @@ fn pins_from_the_show_and_a_view_pin() {
         .status,
         401
     );
-    let control = bearer("2468");
+    let control = bearer("246813");
     let done = command_as(
         addr,
         &[("Authorization", &control)],
@@ -559,7 +560,7 @@ fn the_allowlist_refuses_everyone_else() {
         get(addr, "/api/state"),
         get(addr, "/api/preview.jpg"),
         command_as(addr, &[("Authorization", &auth)], r#"{"verb": "next"}"#),
-        http(addr, "POST", "/api/login", &[], br#"{"pin": "4321"}"#),
+        http(addr, "POST", "/api/login", JSON, br#"{"pin": "432198"}"#),
     ] {
         assert_eq!(
             reply.status,
@@ -572,31 +573,178 @@ fn the_allowlist_refuses_everyone_else() {
     assert!(websocket(addr, &[]).is_err());
 }
 
+/// A login with `pin` from `source`.
+fn login_from(source: [u8; 4], addr: SocketAddr, pin: &str) -> Reply {
+    let body = json!({ "pin": pin }).to_string();
+    http_from(
+        source.into(),
+        addr,
+        "POST",
+        "/api/login",
+        JSON,
+        body.as_bytes(),
+    )
+}
+
 #[test]
 fn wrong_pins_are_limited_per_address() {
     let candela = start(&fixture("show.toml"), &[]);
     let addr = candela.addr;
     let next = r#"{"verb": "next"}"#;
-    for i in 0..candela::web::WRONG_PINS {
-        let wrong = bearer(&format!("{:04}", 1000 + i));
-        assert_eq!(
-            command_as(addr, &[("Authorization", &wrong)], next).status,
-            401
-        );
+    let guesser = [127, 0, 0, 2];
+    let from = |auth: &str| {
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Authorization", auth),
+        ];
+        http_from(
+            guesser.into(),
+            addr,
+            "POST",
+            "/api/command",
+            &headers,
+            next.as_bytes(),
+        )
+    };
+    for i in 0..candela::web::PER_ADDRESS {
+        assert_eq!(from(&bearer(&format!("{:06}", 100_000 + i))).status, 401);
     }
-    let right = bearer(PIN);
-    let locked = command_as(addr, &[("Authorization", &right)], next);
+    let locked = from(&bearer(PIN));
     assert_eq!(
         locked.status, 429,
         "even the right PIN waits after too many wrong ones"
     );
     assert!(locked.header("retry-after").is_some());
-    let login = http(addr, "POST", "/api/login", &[], br#"{"pin": "4321"}"#);
-    assert_eq!(login.status, 429);
+    assert_eq!(login_from(guesser, addr, PIN).status, 429);
+    // Another address on the same network, and the laptop itself, are heard.
+    assert_eq!(login_from([127, 0, 0, 3], addr, PIN).status, 200);
+    assert_eq!(command(addr, json!({"verb": "ping"})), "pong");
     assert_eq!(
         state(addr)["slide"],
         "a",
         "viewing needs no PIN, and nothing moved"
+    );
+}
+
+#[test]
+fn many_addresses_lock_everyone_out_but_the_operator() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let addr = candela.addr;
+    // Two wrong PINs from each of many addresses over many /24s: no address and no network
+    // goes over its own limit, but all of them together do.
+    let guessers: Vec<[u8; 4]> = (0..candela::web::EVERYONE / 2)
+        .flat_map(|n| [[127, 0, 10 + n as u8, 1], [127, 0, 10 + n as u8, 2]])
+        .collect();
+    for (i, g) in guessers.iter().enumerate() {
+        let status = login_from(*g, addr, &format!("{:06}", 200_000 + i)).status;
+        assert_eq!(status, 401, "guess {i} from {g:?}");
+    }
+    // Locked out: a guesser is refused unheard, and a fresh address's wrong PIN locks it.
+    let again = login_from(guessers[0], addr, "300000");
+    assert_eq!(again.status, 429);
+    assert!(again.header("retry-after").is_some());
+    let fresh = [127, 0, 99, 1];
+    assert_eq!(login_from(fresh, addr, "300001").status, 429);
+    assert_eq!(
+        login_from(fresh, addr, PIN).status,
+        429,
+        "one wrong PIN in a lockout locks the address"
+    );
+    // The operator's phone, which sent no wrong PIN, logs in; its session works.
+    let phone = login_from([127, 0, 98, 7], addr, PIN);
+    assert_eq!(
+        phone.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&phone.body)
+    );
+    let cookie = phone.header("set-cookie").unwrap();
+    let session = cookie.split(';').next().unwrap().to_string();
+    let by_cookie = command_as(addr, &[("Cookie", &session)], r#"{"verb": "next"}"#);
+    assert_eq!(by_cookie.status, 200);
+    // And the laptop itself is never locked out.
+    assert_eq!(
+        http(addr, "POST", "/api/login", JSON, br#"{"pin": "432198"}"#).status,
+        200
+    );
+}
+
+#[test]
+fn requests_from_other_pages_are_refused() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let addr = candela.addr;
+    let auth = bearer(PIN);
+    let next = br#"{"verb": "next"}"#;
+    let post = |extra: &[(&str, &str)]| {
+        let mut headers = vec![("Authorization", auth.as_str())];
+        headers.extend_from_slice(extra);
+        http(addr, "POST", "/api/command", &headers, next)
+    };
+    let json = ("Content-Type", "application/json");
+    let evil = post(&[json, ("Origin", "http://evil.example")]);
+    assert_eq!(evil.status, 403, "{}", String::from_utf8_lossy(&evil.body));
+    assert_eq!(post(&[json, ("Origin", "null")]).status, 403);
+    assert_eq!(post(&[("Content-Type", "text/plain")]).status, 415);
+    assert_eq!(post(&[]).status, 415);
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    assert_eq!(
+        http(addr, "POST", "/api/login", &[form], b"pin=432198").status,
+        415
+    );
+    assert_eq!(state(addr)["slide"], "a", "nothing moved");
+    // A name rebound to this address (DNS rebinding) is not this machine's.
+    let mut request = std::net::TcpStream::connect(addr).unwrap();
+    let rebound = format!(
+        "POST /api/command HTTP/1.1\r\nHost: evil.example:{}\r\nOrigin: http://evil.example:{}\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        addr.port(),
+        addr.port(),
+        next.len()
+    );
+    use std::io::{Read, Write};
+    request.write_all(rebound.as_bytes()).unwrap();
+    request.write_all(next).unwrap();
+    let mut answer = String::new();
+    let _ = request.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    // The page's own origin is fine.
+    let origin = format!("http://{addr}");
+    assert_eq!(post(&[json, ("Origin", &origin)]).status, 200);
+    // The events socket: refused from another page, taken from the remote's own.
+    assert!(websocket(addr, &[("Origin", "http://evil.example")]).is_err());
+    assert!(websocket(addr, &[("Origin", &origin)]).is_ok());
+    // The pages are not to be framed, and run only their own files.
+    for page in ["/", "/setup"] {
+        let reply = get(addr, page);
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{page}");
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline"),
+            "{page}: {csp}"
+        );
+        let html = String::from_utf8_lossy(&reply.body);
+        assert!(
+            !html.contains("<script>") && !html.contains("<style>") && !html.contains("style=")
+        );
+    }
+}
+
+#[test]
+fn a_short_pin_stops_the_show_at_start() {
+    let out = Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args(["play", "--headless", "--no-osc", "--seconds", "5"])
+        .args(["--http", "127.0.0.1:0", "--state-dir"])
+        .arg(scratch("short-pin"))
+        .arg(fixture("show.toml"))
+        .env("CANDELA_PIN", "2468")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("CANDELA_PIN") && said.contains("at least 6"),
+        "{said}"
     );
 }
 
@@ -662,7 +810,7 @@ fn browse(name: &str, mobile: bool) -> (Candela, Browser, Value) {
 #[test]
 fn a_browser_logs_in_taps_next_and_sees_the_wall_change() {
     let (candela, browser, before) = browse("laptop", false);
-    browser.script("document.getElementById('pin').value = '4321'; return true;");
+    browser.script("document.getElementById('pin').value = '432198'; return true;");
     browser.tap("#login button");
     browser.until(
         "control after logging in",
