@@ -301,7 +301,8 @@ fn state_commands_and_every_bad_input() {
     let forged = command_as(addr, &[("Cookie", "candela_session=00ff")], next);
     assert_eq!(forged.status, 401);
     // Logging out ends the session: the same cookie no longer controls anything.
-    let out = http(addr, "POST", "/api/logout", &[("Cookie", session)], b"");
+    let logout = [("Cookie", session), ("Content-Type", "application/json")];
+    let out = http(addr, "POST", "/api/logout", &logout, b"{}");
     assert_eq!(out.status, 200);
     assert!(
         out.header("set-cookie")
