@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::Candela;
 use support::browser::{Browser, Screen};
-use support::http::{Reply, get, http, http_from};
+use support::http::{Reply, connect_from, get, http, http_from};
 
 const PIN: &str = "432198";
 const JSON: &[(&str, &str)] = &[("Content-Type", "application/json")];
@@ -729,6 +729,74 @@ fn requests_from_other_pages_are_refused() {
             !html.contains("<script>") && !html.contains("<style>") && !html.contains("style=")
         );
     }
+}
+
+/// Whether the server closed `stream` (read to its end) within `wait`.
+fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn idle_connections_cannot_crowd_out_the_operator() {
+    use std::io::Write;
+    // Idle connections are timed out after 1.5 s here (10 s in a show).
+    let candela = start(
+        &fixture("show.toml"),
+        &[("CANDELA_TEST_WEB_TIMEOUT_MS", "1500")],
+    );
+    let addr = candela.addr;
+    let cap = candela::web::CONNECTIONS_PER_ADDRESS;
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for source in [[127, 0, 0, 2], [127, 0, 0, 3]] {
+        for _ in 0..cap * 3 {
+            let mut c = connect_from(source.into(), addr).unwrap();
+            c.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+            held.push(c);
+        }
+    }
+    // The operator is answered while they are held...
+    assert_eq!(state(addr)["slide"], "a");
+    // ...those over each address's cap were closed at once, unread, and the rest are closed
+    // once idle too long.
+    let started = Instant::now();
+    for c in held.iter_mut() {
+        if closed_within(c, Duration::from_millis(300)) {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 2 * 2 * cap && started.elapsed() < Duration::from_millis(1500),
+        "{refused} of {} closed at once",
+        held.len()
+    );
+    for c in held.iter_mut() {
+        assert!(
+            closed_within(c, Duration::from_secs(10)),
+            "an idle connection stays open"
+        );
+    }
+    // A keep-alive connection that goes quiet after its request is closed too.
+    let mut quiet = connect_from([127, 0, 0, 2].into(), addr).unwrap();
+    write!(quiet, "GET /api/state HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    assert!(closed_within(&mut quiet, Duration::from_secs(10)));
+    // After the attack, the attackers' addresses are answered again.
+    let after = http_from([127, 0, 0, 2].into(), addr, "GET", "/api/state", &[], b"");
+    assert_eq!(after.status, 200);
 }
 
 #[test]

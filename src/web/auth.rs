@@ -91,8 +91,7 @@ impl Auth {
     /// ::1) is never limited: whoever sits at it has the show anyway.
     pub fn check_pin(&self, ip: IpAddr, pin: &str) -> Result<Level, Refusal> {
         let now = Instant::now();
-        let laptop = matches!(ip.to_canonical(), IpAddr::V4(v4) if v4.octets() == [127, 0, 0, 1])
-            || ip == IpAddr::from(std::net::Ipv6Addr::LOCALHOST);
+        let laptop = is_laptop(ip);
         let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
         let verdict = if laptop {
             Verdict::Check
@@ -180,6 +179,13 @@ impl Auth {
             .filter(|(_, ends)| *ends > Instant::now())
             .map(|(level, _)| *level)
     }
+}
+
+/// Whether `ip` is the laptop itself, 127.0.0.1 or ::1 (other loopback addresses, which a
+/// test may use as other clients, are treated as the network).
+pub fn is_laptop(ip: IpAddr) -> bool {
+    matches!(ip.to_canonical(), IpAddr::V4(v4) if v4.octets() == [127, 0, 0, 1])
+        || ip == IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
 }
 
 /// The session token in a request's cookies, if any.

@@ -6,6 +6,7 @@
 //! - [`forgery`]: requests other pages make a browser send (`Origin`, `Host`,
 //!   `Content-Type`) refused, and the headers that keep the page out of frames.
 //! - [`guesses`]: the limit on wrong PINs: per address, per network, for everyone.
+//! - [`serve`]: the accept loop: connections capped in all and per address, and timed out.
 //! - [`tap`]: the render thread's side: the state published, the wall read back and
 //!   encoded off the render thread, only while someone watches.
 //!
@@ -16,11 +17,13 @@ mod api;
 mod auth;
 mod forgery;
 mod guesses;
+mod serve;
 mod tap;
 
 pub use api::{MAX_BODY, MAX_VIEWERS};
 pub use auth::MIN_PIN;
 pub use guesses::{EVERYONE, PER_ADDRESS, PER_NETWORK, WINDOW as WRONG_PIN_WINDOW};
+pub use serve::{MAX_CONNECTIONS, PER_ADDRESS as CONNECTIONS_PER_ADDRESS};
 pub use tap::Tap;
 
 use crate::control::Engine;
@@ -135,9 +138,7 @@ pub fn start(
         .name("web".into())
         .spawn(move || {
             runtime.block_on(async move {
-                if let Err(e) = run(listener, shared).await {
-                    tracing::error!("web remote stopped: {e}");
-                }
+                run(listener, shared).await;
             });
         })?;
     Ok(Some(WebServer { local_addr, tap }))
@@ -161,9 +162,10 @@ fn listen(bind: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 }
 
 /// Serves the web remote on `listener` until the process ends.
-pub async fn run(listener: tokio::net::TcpListener, shared: Arc<Shared>) -> std::io::Result<()> {
-    let app = api::router(shared).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).await
+pub async fn run(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    let app = api::router(shared.clone());
+    let allowed = move |ip| shared.auth.allowed(ip);
+    serve::accept(listener, app, allowed, serve::Timeouts::from_env()).await;
 }
 
 /// The address a phone on the same network reaches this machine at: the bound one, or for
