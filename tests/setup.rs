@@ -17,7 +17,7 @@ use support::Candela;
 use support::browser::{Browser, Screen};
 use support::http::{Reply, get, http};
 
-const PIN: &str = "2468";
+const PIN: &str = "246813";
 
 /// Two projectors overlapping by 240 canvas pixels, at 16:10 (so their pictures are fitted
 /// by height, not width), and a show-file mask on the right one.

@@ -12,9 +12,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::Candela;
 use support::browser::{Browser, Screen};
-use support::http::{Reply, get, http};
+use support::http::{Reply, connect_from, get, http, http_from};
 
-const PIN: &str = "4321";
+const PIN: &str = "432198";
+const JSON: &[(&str, &str)] = &[("Content-Type", "application/json")];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -190,7 +191,7 @@ fn state_commands_and_every_bad_input() {
     assert_eq!(refused.status, 401);
     assert_eq!(refused.json()["status"], "denied");
     assert_eq!(
-        command_as(addr, &[("Authorization", "4321")], next).status,
+        command_as(addr, &[("Authorization", PIN)], next).status,
         401
     );
     assert_eq!(state(addr)["slide"], "a");
@@ -272,11 +273,11 @@ fn state_commands_and_every_bad_input() {
     // A browser logs in and gets a session cookie that scripts cannot read.
     let login = |pin: &str| {
         let body = json!({ "pin": pin }).to_string();
-        http(addr, "POST", "/api/login", &[], body.as_bytes())
+        http(addr, "POST", "/api/login", JSON, body.as_bytes())
     };
     assert_eq!(login("0000").status, 401);
     assert_eq!(
-        http(addr, "POST", "/api/login", &[], b"pin=4321").status,
+        http(addr, "POST", "/api/login", JSON, b"pin=432198").status,
         400
     );
     let ok = login(PIN);
@@ -300,7 +301,8 @@ fn state_commands_and_every_bad_input() {
     let forged = command_as(addr, &[("Cookie", "candela_session=00ff")], next);
     assert_eq!(forged.status, 401);
     // Logging out ends the session: the same cookie no longer controls anything.
-    let out = http(addr, "POST", "/api/logout", &[("Cookie", session)], b"");
+    let logout = [("Cookie", session), ("Content-Type", "application/json")];
+    let out = http(addr, "POST", "/api/logout", &logout, b"{}");
     assert_eq!(out.status, 200);
     assert!(
         out.header("set-cookie")
@@ -518,7 +520,7 @@ fn pins_from_the_show_and_a_view_pin() {
         websocket(addr, &[]).is_err(),
         "events need the view PIN too"
     );
-    let view = bearer("1357");
+    let view = bearer("135724");
     let viewer = [("Authorization", view.as_str())];
     let s = http(addr, "GET", "/api/state", &viewer, b"");
     assert_eq!(s.status, 200);
@@ -539,7 +541,7 @@ fn pins_from_the_show_and_a_view_pin() {
         .status,
         401
     );
-    let control = bearer("2468");
+    let control = bearer("246813");
     let done = command_as(
         addr,
         &[("Authorization", &control)],
@@ -551,25 +553,46 @@ fn pins_from_the_show_and_a_view_pin() {
 
 #[test]
 fn the_allowlist_refuses_everyone_else() {
+    use std::io::Write;
     let candela = start(&fixture("guarded.toml"), &[]);
     let addr = candela.addr;
-    let auth = bearer(PIN);
-    for reply in [
-        get(addr, "/"),
-        get(addr, "/api/state"),
-        get(addr, "/api/preview.jpg"),
-        command_as(addr, &[("Authorization", &auth)], r#"{"verb": "next"}"#),
-        http(addr, "POST", "/api/login", &[], br#"{"pin": "4321"}"#),
+    // Closed at accept, before a byte is read: no answer at all, from any address not listed.
+    for (source, path) in [
+        ([127, 0, 0, 1], "/"),
+        ([127, 0, 0, 2], "/api/state"),
+        ([127, 0, 0, 3], "/api/preview.jpg"),
     ] {
-        assert_eq!(
-            reply.status,
-            403,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
+        let mut c = connect_from(source.into(), addr).unwrap();
+        let _ = write!(c, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = Vec::new();
+        let read = std::io::Read::read_to_end(&mut c, &mut got);
+        let timed_out = read.as_ref().is_err_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            )
+        });
+        assert!(
+            !timed_out && got.is_empty(),
+            "{path} from {source:?}: {read:?}, {:?}",
+            String::from_utf8_lossy(&got)
         );
-        assert_eq!(reply.json()["status"], "denied");
     }
     assert!(websocket(addr, &[]).is_err());
+}
+
+/// A login with `pin` from `source`.
+fn login_from(source: [u8; 4], addr: SocketAddr, pin: &str) -> Reply {
+    let body = json!({ "pin": pin }).to_string();
+    http_from(
+        source.into(),
+        addr,
+        "POST",
+        "/api/login",
+        JSON,
+        body.as_bytes(),
+    )
 }
 
 #[test]
@@ -577,26 +600,228 @@ fn wrong_pins_are_limited_per_address() {
     let candela = start(&fixture("show.toml"), &[]);
     let addr = candela.addr;
     let next = r#"{"verb": "next"}"#;
-    for i in 0..candela::web::WRONG_PINS {
-        let wrong = bearer(&format!("{:04}", 1000 + i));
-        assert_eq!(
-            command_as(addr, &[("Authorization", &wrong)], next).status,
-            401
-        );
+    let guesser = [127, 0, 0, 2];
+    let from = |auth: &str| {
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Authorization", auth),
+        ];
+        http_from(
+            guesser.into(),
+            addr,
+            "POST",
+            "/api/command",
+            &headers,
+            next.as_bytes(),
+        )
+    };
+    for i in 0..candela::web::PER_ADDRESS {
+        assert_eq!(from(&bearer(&format!("{:06}", 100_000 + i))).status, 401);
     }
-    let right = bearer(PIN);
-    let locked = command_as(addr, &[("Authorization", &right)], next);
+    let locked = from(&bearer(PIN));
     assert_eq!(
         locked.status, 429,
         "even the right PIN waits after too many wrong ones"
     );
     assert!(locked.header("retry-after").is_some());
-    let login = http(addr, "POST", "/api/login", &[], br#"{"pin": "4321"}"#);
-    assert_eq!(login.status, 429);
+    assert_eq!(login_from(guesser, addr, PIN).status, 429);
+    // Another address on the same network, and the laptop itself, are heard.
+    assert_eq!(login_from([127, 0, 0, 3], addr, PIN).status, 200);
+    assert_eq!(command(addr, json!({"verb": "ping"})), "pong");
     assert_eq!(
         state(addr)["slide"],
         "a",
         "viewing needs no PIN, and nothing moved"
+    );
+}
+
+#[test]
+fn many_addresses_lock_everyone_out_but_the_operator() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let addr = candela.addr;
+    // Two wrong PINs from each of many addresses over many /24s: no address and no network
+    // goes over its own limit, but all of them together do.
+    let guessers: Vec<[u8; 4]> = (0..candela::web::EVERYONE / 2)
+        .flat_map(|n| [[127, 0, 10 + n as u8, 1], [127, 0, 10 + n as u8, 2]])
+        .collect();
+    for (i, g) in guessers.iter().enumerate() {
+        let status = login_from(*g, addr, &format!("{:06}", 200_000 + i)).status;
+        assert_eq!(status, 401, "guess {i} from {g:?}");
+    }
+    // Locked out: a guesser is refused unheard, and a fresh address's wrong PIN locks it.
+    let again = login_from(guessers[0], addr, "300000");
+    assert_eq!(again.status, 429);
+    assert!(again.header("retry-after").is_some());
+    let fresh = [127, 0, 99, 1];
+    assert_eq!(login_from(fresh, addr, "300001").status, 429);
+    assert_eq!(
+        login_from(fresh, addr, PIN).status,
+        429,
+        "one wrong PIN in a lockout locks the address"
+    );
+    // The operator's phone, which sent no wrong PIN, logs in; its session works.
+    let phone = login_from([127, 0, 98, 7], addr, PIN);
+    assert_eq!(
+        phone.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&phone.body)
+    );
+    let cookie = phone.header("set-cookie").unwrap();
+    let session = cookie.split(';').next().unwrap().to_string();
+    let by_cookie = command_as(addr, &[("Cookie", &session)], r#"{"verb": "next"}"#);
+    assert_eq!(by_cookie.status, 200);
+    // And the laptop itself is never locked out.
+    assert_eq!(
+        http(addr, "POST", "/api/login", JSON, br#"{"pin": "432198"}"#).status,
+        200
+    );
+}
+
+#[test]
+fn requests_from_other_pages_are_refused() {
+    let candela = start(&fixture("show.toml"), &[]);
+    let addr = candela.addr;
+    let auth = bearer(PIN);
+    let next = br#"{"verb": "next"}"#;
+    let post = |extra: &[(&str, &str)]| {
+        let mut headers = vec![("Authorization", auth.as_str())];
+        headers.extend_from_slice(extra);
+        http(addr, "POST", "/api/command", &headers, next)
+    };
+    let json = ("Content-Type", "application/json");
+    let evil = post(&[json, ("Origin", "http://evil.example")]);
+    assert_eq!(evil.status, 403, "{}", String::from_utf8_lossy(&evil.body));
+    assert_eq!(post(&[json, ("Origin", "null")]).status, 403);
+    assert_eq!(post(&[("Content-Type", "text/plain")]).status, 415);
+    assert_eq!(post(&[]).status, 415);
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    assert_eq!(
+        http(addr, "POST", "/api/login", &[form], b"pin=432198").status,
+        415
+    );
+    assert_eq!(state(addr)["slide"], "a", "nothing moved");
+    // A name rebound to this address (DNS rebinding) is not this machine's.
+    let mut request = std::net::TcpStream::connect(addr).unwrap();
+    let rebound = format!(
+        "POST /api/command HTTP/1.1\r\nHost: evil.example:{}\r\nOrigin: http://evil.example:{}\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        addr.port(),
+        addr.port(),
+        next.len()
+    );
+    use std::io::{Read, Write};
+    request.write_all(rebound.as_bytes()).unwrap();
+    request.write_all(next).unwrap();
+    let mut answer = String::new();
+    let _ = request.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    // The page's own origin is fine.
+    let origin = format!("http://{addr}");
+    assert_eq!(post(&[json, ("Origin", &origin)]).status, 200);
+    // The events socket: refused from another page, taken from the remote's own.
+    assert!(websocket(addr, &[("Origin", "http://evil.example")]).is_err());
+    assert!(websocket(addr, &[("Origin", &origin)]).is_ok());
+    // The pages are not to be framed, and run only their own files.
+    for page in ["/", "/setup"] {
+        let reply = get(addr, page);
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{page}");
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline"),
+            "{page}: {csp}"
+        );
+        let html = String::from_utf8_lossy(&reply.body);
+        assert!(
+            !html.contains("<script>") && !html.contains("<style>") && !html.contains("style=")
+        );
+    }
+}
+
+/// Whether the server closed `stream` (read to its end) within `wait`.
+fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn idle_connections_cannot_crowd_out_the_operator() {
+    use std::io::Write;
+    // Idle connections are timed out after 1.5 s here (10 s in a show).
+    let candela = start(
+        &fixture("show.toml"),
+        &[("CANDELA_TEST_WEB_TIMEOUT_MS", "1500")],
+    );
+    let addr = candela.addr;
+    let cap = candela::web::CONNECTIONS_PER_ADDRESS;
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for source in [[127, 0, 0, 2], [127, 0, 0, 3]] {
+        for _ in 0..cap * 3 {
+            let mut c = connect_from(source.into(), addr).unwrap();
+            c.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+            held.push(c);
+        }
+    }
+    // The operator is answered while they are held...
+    assert_eq!(state(addr)["slide"], "a");
+    // ...those over each address's cap were closed at once, unread, and the rest are closed
+    // once idle too long.
+    let started = Instant::now();
+    for c in held.iter_mut() {
+        if closed_within(c, Duration::from_millis(300)) {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 2 * 2 * cap && started.elapsed() < Duration::from_millis(1500),
+        "{refused} of {} closed at once",
+        held.len()
+    );
+    for c in held.iter_mut() {
+        assert!(
+            closed_within(c, Duration::from_secs(10)),
+            "an idle connection stays open"
+        );
+    }
+    // A keep-alive connection that goes quiet after its request is closed too.
+    let mut quiet = connect_from([127, 0, 0, 2].into(), addr).unwrap();
+    write!(quiet, "GET /api/state HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    assert!(closed_within(&mut quiet, Duration::from_secs(10)));
+    // After the attack, the attackers' addresses are answered again.
+    let after = http_from([127, 0, 0, 2].into(), addr, "GET", "/api/state", &[], b"");
+    assert_eq!(after.status, 200);
+}
+
+#[test]
+fn a_short_pin_stops_the_show_at_start() {
+    let out = Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args(["play", "--headless", "--no-osc", "--seconds", "5"])
+        .args(["--http", "127.0.0.1:0", "--state-dir"])
+        .arg(scratch("short-pin"))
+        .arg(fixture("show.toml"))
+        .env("CANDELA_PIN", "2468")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("CANDELA_PIN") && said.contains("at least 6"),
+        "{said}"
     );
 }
 
@@ -662,7 +887,7 @@ fn browse(name: &str, mobile: bool) -> (Candela, Browser, Value) {
 #[test]
 fn a_browser_logs_in_taps_next_and_sees_the_wall_change() {
     let (candela, browser, before) = browse("laptop", false);
-    browser.script("document.getElementById('pin').value = '4321'; return true;");
+    browser.script("document.getElementById('pin').value = '432198'; return true;");
     browser.tap("#login button");
     browser.until(
         "control after logging in",

@@ -24,7 +24,7 @@ pub use outputs::{
 pub use problem::{Locator, Problem};
 pub use projectors::{BlackoutMode, PJLINK_PORT, Password, PjlinkSettings, Projector};
 pub use schedule::{Schedule, date as schedule_date};
-pub use web::WebSettings;
+pub use web::{MIN_PIN, WebSettings};
 
 use builder::Builder;
 use model::ShowFile;

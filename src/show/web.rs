@@ -3,6 +3,10 @@
 use super::Builder;
 use super::model::WebFile;
 
+/// The shortest PIN: a million guesses, which the web remote's limit on wrong PINs keeps out
+/// of reach in a night.
+pub const MIN_PIN: usize = 6;
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WebSettings {
     /// The PIN that allows control; `CANDELA_PIN` overrides it, and with neither a random
@@ -22,10 +26,10 @@ impl Builder<'_> {
         let mut pin = |p: Option<toml::Spanned<String>>, what: &str| {
             let p = p?;
             let text = p.get_ref().trim().to_string();
-            if text.len() < 4 || !text.chars().all(|c| c.is_ascii_alphanumeric()) {
+            if text.len() < MIN_PIN || !text.chars().all(|c| c.is_ascii_alphanumeric()) {
                 self.problem(
                     &p,
-                    format!("{what} {text:?} must be at least 4 letters or digits"),
+                    format!("{what} {text:?} must be at least {MIN_PIN} letters or digits"),
                     "write e.g. pin = \"482913\"",
                 );
                 return None;

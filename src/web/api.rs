@@ -41,6 +41,14 @@ const SETUP_PAGE: &str = include_str!("setup.html");
 /// What both pages share: look, login.
 const COMMON_CSS: &str = include_str!("common.css");
 const COMMON_JS: &str = include_str!("common.js");
+/// Each page's own look and script, as files: the page's Content-Security-Policy allows no
+/// inline script or style.
+const PAGE_CSS: &str = include_str!("page.css");
+const PAGE_JS: &str = include_str!("page.js");
+const SETUP_CSS: &str = include_str!("setup.css");
+const SETUP_JS: &str = include_str!("setup.js");
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
 
 type Addr = ConnectInfo<SocketAddr>;
 
@@ -48,14 +56,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", built_in(HTML, PAGE))
         .route("/setup", built_in(HTML, SETUP_PAGE))
-        .route(
-            "/common.css",
-            built_in("text/css; charset=utf-8", COMMON_CSS),
-        )
-        .route(
-            "/common.js",
-            built_in("text/javascript; charset=utf-8", COMMON_JS),
-        )
+        .route("/common.css", built_in(CSS, COMMON_CSS))
+        .route("/common.js", built_in(JS, COMMON_JS))
+        .route("/page.css", built_in(CSS, PAGE_CSS))
+        .route("/page.js", built_in(JS, PAGE_JS))
+        .route("/setup.css", built_in(CSS, SETUP_CSS))
+        .route("/setup.js", built_in(JS, SETUP_JS))
         .route("/api/state", get(state))
         .route("/api/setup", get(setup))
         .route("/api/command", post(command))
@@ -67,11 +73,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/events", get(events))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "error", "no such page") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            super::forgery::check,
+        ))
         .with_state(shared)
 }
 
 /// A JSON answer saying what went wrong.
-fn problem(code: StatusCode, status: &str, error: impl Into<String>) -> Response {
+pub(super) fn problem(code: StatusCode, status: &str, error: impl Into<String>) -> Response {
     let body = json!({ "status": status, "error": error.into() });
     (code, axum::Json(body)).into_response()
 }

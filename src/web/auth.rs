@@ -1,6 +1,7 @@
 //! Who may do what: the allowlist, PINs (a Bearer header for scripts, a session cookie for
-//! browsers), and a limit on wrong PINs per client address.
+//! browsers), and the limit on wrong PINs ([`super::guesses`]).
 
+use super::guesses::{Guesses, Verdict};
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use std::collections::HashMap;
@@ -14,12 +15,7 @@ pub const COOKIE_NAME: &str = "candela_session";
 pub const SESSION_LIFE: Duration = Duration::from_secs(12 * 3600);
 /// Sessions kept at once; past this, the one ending soonest makes room.
 const MAX_SESSIONS: usize = 1024;
-/// Wrong PINs a client address may send...
-pub const WRONG_PINS: u32 = 5;
-/// ...in this long; then every PIN from it is refused until the window ends.
-pub const WRONG_PIN_WINDOW: Duration = Duration::from_secs(60);
-/// Addresses with wrong PINs remembered at once; past this, new ones are refused outright.
-const MAX_SUSPECTS: usize = 4096;
+pub use crate::show::MIN_PIN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -36,7 +32,7 @@ pub enum Refusal {
     /// No PIN, or a wrong one (or a session that ended).
     NoPin(&'static str),
     WrongPin,
-    /// Too many wrong PINs from this address: wait this long.
+    /// Too many wrong PINs (from this address, its network or everyone): wait this long.
     TooMany(Duration),
 }
 
@@ -46,8 +42,7 @@ pub struct Auth {
     allow: Option<Vec<ipnet::IpNet>>,
     /// Session token → what it allows and when it ends.
     sessions: Mutex<HashMap<String, (Level, Instant)>>,
-    /// Address → when its window of wrong PINs began, and how many.
-    wrong: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    guesses: Mutex<Guesses>,
 }
 
 /// Equal without telling, by how long it took, how much of a guess was right.
@@ -76,7 +71,7 @@ impl Auth {
             view_pin,
             allow,
             sessions: Mutex::default(),
-            wrong: Mutex::default(),
+            guesses: Mutex::new(Guesses::new(Instant::now())),
         }
     }
 
@@ -92,17 +87,19 @@ impl Auth {
         self.view_pin.is_some()
     }
 
-    /// What `pin` allows, counting a wrong one against `ip`.
+    /// What `pin` allows, counting a wrong one against `ip`. The laptop itself (127.0.0.1,
+    /// ::1) is never limited: whoever sits at it has the show anyway.
     pub fn check_pin(&self, ip: IpAddr, pin: &str) -> Result<Level, Refusal> {
         let now = Instant::now();
-        let mut wrong = self.wrong.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((since, count)) = wrong.get(&ip)
-            && now.duration_since(*since) < WRONG_PIN_WINDOW
-            && *count >= WRONG_PINS
-        {
-            return Err(Refusal::TooMany(
-                WRONG_PIN_WINDOW - now.duration_since(*since),
-            ));
+        let laptop = is_laptop(ip);
+        let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+        let verdict = if laptop {
+            Verdict::Check
+        } else {
+            guesses.verdict(ip, now)
+        };
+        if let Verdict::Refuse(wait) = verdict {
+            return Err(Refusal::TooMany(wait));
         }
         let pin = pin.trim();
         if same(pin, &self.pin) {
@@ -111,20 +108,14 @@ impl Auth {
         if self.view_pin.as_deref().is_some_and(|v| same(pin, v)) {
             return Ok(Level::View);
         }
-        if wrong.len() >= MAX_SUSPECTS && !wrong.contains_key(&ip) {
-            wrong.retain(|_, (since, _)| now.duration_since(*since) < WRONG_PIN_WINDOW);
-            if wrong.len() >= MAX_SUSPECTS {
-                // A flood from many addresses: no PIN is tried until it calms down.
-                return Err(Refusal::TooMany(WRONG_PIN_WINDOW));
-            }
+        if laptop {
+            return Err(Refusal::WrongPin);
         }
-        let (since, count) = wrong.entry(ip).or_insert((now, 0));
-        if now.duration_since(*since) >= WRONG_PIN_WINDOW {
-            *since = now;
-            *count = 0;
+        guesses.wrong(ip, verdict, now);
+        match verdict {
+            Verdict::Guarded(wait) => Err(Refusal::TooMany(wait)),
+            _ => Err(Refusal::WrongPin),
         }
-        *count += 1;
-        Err(Refusal::WrongPin)
     }
 
     /// What a request may do: by its Bearer PIN, else its session cookie, else viewing
@@ -190,6 +181,13 @@ impl Auth {
     }
 }
 
+/// Whether `ip` is the laptop itself, 127.0.0.1 or ::1 (other loopback addresses, which a
+/// test may use as other clients, are treated as the network).
+pub fn is_laptop(ip: IpAddr) -> bool {
+    matches!(ip.to_canonical(), IpAddr::V4(v4) if v4.octets() == [127, 0, 0, 1])
+        || ip == IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+}
+
 /// The session token in a request's cookies, if any.
 fn session_token(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -211,7 +209,7 @@ mod tests {
     #[test]
     fn wrong_pins_lock_out_the_address_only() {
         let auth = Auth::new("123456".into(), None, None);
-        for _ in 0..WRONG_PINS {
+        for _ in 0..super::super::guesses::PER_ADDRESS {
             assert_eq!(auth.check_pin(ip(1), "000000"), Err(Refusal::WrongPin));
         }
         // Even the right PIN is refused now from there, not from elsewhere.
@@ -223,9 +221,36 @@ mod tests {
     }
 
     #[test]
+    fn the_laptop_itself_is_never_locked_out() {
+        let auth = Auth::new("123456".into(), None, None);
+        let laptop = IpAddr::from([127, 0, 0, 1]);
+        for _ in 0..100 {
+            assert_eq!(auth.check_pin(laptop, "000000"), Err(Refusal::WrongPin));
+        }
+        assert_eq!(auth.check_pin(laptop, "123456"), Ok(Level::Control));
+        let v6 = IpAddr::from(std::net::Ipv6Addr::LOCALHOST);
+        assert_eq!(auth.check_pin(v6, "123456"), Ok(Level::Control));
+    }
+
+    #[test]
+    fn full_tables_never_refuse_the_right_pin() {
+        let auth = Auth::new("123456".into(), None, None);
+        // Wrong PINs from more addresses and networks than are remembered, all over IPv4.
+        for n in 0..20_000u32 {
+            let [_, b, c, d] = n.to_be_bytes();
+            let _ = auth.check_pin(IpAddr::from([10, b, c, d]), "000000");
+        }
+        // Everyone is locked out now; an untouched address is still heard.
+        assert_eq!(
+            auth.check_pin(IpAddr::from([172, 16, 5, 5]), "123456"),
+            Ok(Level::Control)
+        );
+    }
+
+    #[test]
     fn view_pin_allows_viewing_only() {
-        let auth = Auth::new("123456".into(), Some("2222".into()), None);
-        assert_eq!(auth.check_pin(ip(1), "2222"), Ok(Level::View));
+        let auth = Auth::new("123456".into(), Some("222222".into()), None);
+        assert_eq!(auth.check_pin(ip(1), "222222"), Ok(Level::View));
         let mut headers = HeaderMap::new();
         assert_eq!(auth.level(ip(1), &headers), Ok(Level::Nothing));
         let token = auth.open_session(Level::View).unwrap();

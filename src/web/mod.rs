@@ -2,7 +2,11 @@
 //! only a phone can see the wall and cue the show, behind a PIN.
 //!
 //! - [`api`]: the routes: the page, state, commands, login, preview, thumbnails, events.
-//! - [`auth`]: the allowlist, PINs, sessions, and the limit on wrong PINs.
+//! - [`auth`]: the allowlist, PINs and sessions.
+//! - [`forgery`]: requests other pages make a browser send (`Origin`, `Host`,
+//!   `Content-Type`) refused, and the headers that keep the page out of frames.
+//! - [`guesses`]: the limit on wrong PINs: per address, per network, for everyone.
+//! - [`serve`]: the accept loop: connections capped in all and per address, and timed out.
 //! - [`tap`]: the render thread's side: the state published, the wall read back and
 //!   encoded off the render thread, only while someone watches.
 //!
@@ -11,10 +15,15 @@
 
 mod api;
 mod auth;
+mod forgery;
+mod guesses;
+mod serve;
 mod tap;
 
 pub use api::{MAX_BODY, MAX_VIEWERS};
-pub use auth::{WRONG_PIN_WINDOW, WRONG_PINS};
+pub use auth::MIN_PIN;
+pub use guesses::{EVERYONE, PER_ADDRESS, PER_NETWORK, WINDOW as WRONG_PIN_WINDOW};
+pub use serve::{MAX_CONNECTIONS, PER_ADDRESS as CONNECTIONS_PER_ADDRESS};
 pub use tap::Tap;
 
 use crate::control::Engine;
@@ -46,6 +55,8 @@ pub struct Shared {
     feed: Arc<tap::Feed>,
     /// Recent commands by sender, to drop a double tap.
     debounce: Mutex<crate::osc::server::Debounce>,
+    /// This machine's name, which a `Host` header may give.
+    hostname: Option<String>,
 }
 
 pub struct WebServer {
@@ -89,6 +100,12 @@ pub fn start(
         (_, Some(pin)) => (pin.clone(), "the show's [web] pin"),
         _ => (auth::random_pin()?, ""),
     };
+    if pin.chars().count() < MIN_PIN {
+        anyhow::bail!(
+            "the control PIN from {from} has {} characters; it needs at least {MIN_PIN} (e.g. CANDELA_PIN=482913), or unset it for a random one",
+            pin.chars().count()
+        );
+    }
     let url = format!(
         "http://{}:{}/",
         lan_address(local_addr.ip()),
@@ -114,15 +131,14 @@ pub fn start(
         auth: auth::Auth::new(pin, show.web.view_pin.clone(), show.web.allow.clone()),
         feed: feed.clone(),
         debounce: Mutex::default(),
+        hostname: forgery::hostname(),
     });
     let tap = Tap::new(feed.clone())?;
     std::thread::Builder::new()
         .name("web".into())
         .spawn(move || {
             runtime.block_on(async move {
-                if let Err(e) = run(listener, shared).await {
-                    tracing::error!("web remote stopped: {e}");
-                }
+                run(listener, shared).await;
             });
         })?;
     Ok(Some(WebServer { local_addr, tap }))
@@ -146,9 +162,10 @@ fn listen(bind: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 }
 
 /// Serves the web remote on `listener` until the process ends.
-pub async fn run(listener: tokio::net::TcpListener, shared: Arc<Shared>) -> std::io::Result<()> {
-    let app = api::router(shared).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).await
+pub async fn run(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    let app = api::router(shared.clone());
+    let allowed = move |ip| shared.auth.allowed(ip);
+    serve::accept(listener, app, allowed, serve::Timeouts::from_env()).await;
 }
 
 /// The address a phone on the same network reaches this machine at: the bound one, or for

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// One HTTP response.
@@ -33,7 +33,49 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let mut stream = TcpStream::connect(addr).unwrap();
+    request(
+        TcpStream::connect(addr).unwrap(),
+        method,
+        path,
+        headers,
+        body,
+    )
+}
+
+/// A connection to `addr` from `source` (127.0.0.2, 127.0.0.3, ... are all this machine on
+/// Linux, and look like other clients to the server).
+pub fn connect_from(source: IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.bind(&SocketAddr::new(source, 0).into())?;
+    socket.connect(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// `http`, from `source`.
+pub fn http_from(
+    source: IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let stream = connect_from(source, addr).unwrap();
+    request(stream, method, path, headers, body)
+}
+
+fn request(
+    mut stream: TcpStream,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let addr = stream.peer_addr().unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();

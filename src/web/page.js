@@ -1,0 +1,160 @@
+// The remote: the wall, the controls, the slides, kept up to date over the events socket.
+"use strict";
+let state = null, stateAt = 0, control = false, ws = null, retry = 1000;
+let loading = false, wantedFrame = 0, shownFrame = 0, busyUntil = 0;
+const thumbStamp = () => Math.floor(Date.now() / 30000);
+
+function setConn(text, cls) { const c = $("conn"); c.textContent = text; c.className = "pill " + cls; }
+
+async function cmd(verb, args) {
+  const now = Date.now();
+  if (now < busyUntil) return; // a double tap fires once
+  busyUntil = now + 350;
+  try {
+    const r = await command(verb, args);
+    if (r.status === 401) { setControl(false); say("Log in with the PIN to cue the show."); return; }
+    if (!r.ok || r.body.status !== "ok") { say(r.why); return; }
+    say("");
+  } catch (e) { say("Not sent: " + e.message); }
+}
+
+function setControl(on) {
+  control = on;
+  $("mode").textContent = on ? "control" : "view only";
+  $("mode").className = "pill " + (on ? "ok" : "");
+  $("login").classList.toggle("hidden", on);
+  $("logout").classList.toggle("hidden", !on);
+  document.querySelectorAll("#controls button, .counter button, #grid button, #master").forEach(b => b.disabled = !on);
+}
+
+function loadPreview(frame) {
+  wantedFrame = Math.max(wantedFrame, frame);
+  if (loading || wantedFrame <= shownFrame) return;
+  loading = true;
+  const n = wantedFrame, img = $("preview");
+  img.onload = img.onerror = () => {
+    loading = false; shownFrame = n; img.dataset.frame = String(n);
+    if (wantedFrame > shownFrame) loadPreview(wantedFrame); // only the newest: a slow phone skips
+  };
+  img.src = "/api/preview.jpg?frame=" + n;
+}
+
+function thumb(id) { return "/api/slides/" + encodeURIComponent(id) + "/thumbnail.jpg?t=" + thumbStamp(); }
+function nameOf(id) { const s = (state.slides || []).find(s => s.id === id); return s ? s.name : id; }
+
+function render(s) {
+  const before = state;
+  state = s; stateAt = Date.now();
+  $("title").textContent = s.title || "candela";
+  document.title = (s.title || "candela") + " — remote";
+  $("now-name").textContent = nameOf(s.slide);
+  $("now-name").dataset.slide = s.slide;
+  $("next-name").textContent = nameOf(s.next);
+  const nt = thumb(s.slide), xt = thumb(s.next);
+  if ($("now-thumb").getAttribute("src") !== nt) $("now-thumb").src = nt;
+  if ($("next-thumb").getAttribute("src") !== xt) $("next-thumb").src = xt;
+  const tag = s.test_pattern !== "off" ? "test pattern: " + s.test_pattern : s.blackout ? "BLACKOUT" : s.paused ? "paused" : "";
+  $("wall-tag").textContent = tag; $("wall-tag").classList.toggle("hidden", !tag);
+  $("blackout").textContent = s.blackout ? "Restore" : "Blackout";
+  $("blackout").classList.toggle("on", s.blackout);
+  $("pause").textContent = s.paused ? "Resume" : "Pause";
+  $("pause").classList.toggle("on", s.paused);
+  $("test").classList.toggle("on", s.test_pattern !== "off");
+  if (document.activeElement !== $("master")) { $("master").value = s.master; }
+  $("master-v").textContent = Math.round(s.master * 100) + "%";
+  const ids = (s.slides || []).map(x => x.id).join("\n");
+  if (!before || (before.slides || []).map(x => x.id).join("\n") !== ids) buildGrid(s.slides || []);
+  document.querySelectorAll("#grid button").forEach(b => b.classList.toggle("current", b.dataset.id === s.slide));
+  renderCounters(s);
+  const problems = s.problems || [];
+  $("problems-box").classList.toggle("hidden", problems.length === 0);
+  $("problems").replaceChildren(...problems.map(p => { const li = document.createElement("li"); li.textContent = p; return li; }));
+  if (typeof s.control === "boolean") setControl(s.control);
+  tick();
+}
+
+function buildGrid(slides) {
+  $("grid").replaceChildren(...slides.map((sl, i) => {
+    const b = document.createElement("button");
+    b.dataset.id = sl.id; b.disabled = !control;
+    const img = document.createElement("img"); img.loading = "lazy"; img.alt = ""; img.src = thumb(sl.id);
+    const n = document.createElement("span"); n.className = "n"; n.textContent = (i + 1) + ". " + sl.name;
+    b.append(img, n);
+    b.onclick = () => cmd("goto", [sl.id]);
+    return b;
+  }));
+}
+
+function renderCounters(s) {
+  const box = $("counters"), counts = s.counters || {}, stale = s.stale || [];
+  for (const id of Object.keys(counts)) {
+    let row = box.querySelector('[data-id="' + CSS.escape(id) + '"]');
+    if (!row) {
+      row = document.createElement("div"); row.className = "counter"; row.dataset.id = id;
+      row.innerHTML = '<div><div class="k"></div><div class="v"></div><div class="stale hidden">feed stale</div></div><div></div>' +
+        '<div class="row"><input type="number" min="0" step="1" inputmode="numeric" placeholder="number">' +
+        '<button data-op="">Set</button><button data-op="add">Add</button><button data-op="correct">Correct</button></div>';
+      row.querySelector(".k").textContent = id;
+      row.querySelectorAll("button").forEach(b => {
+        b.disabled = !control;
+        b.onclick = () => {
+          const v = row.querySelector("input").value.trim();
+          if (!/^\d+$/.test(v)) { say("Type a whole number first."); return; }
+          cmd("count/" + id + (b.dataset.op ? "/" + b.dataset.op : ""), [Number(v)]);
+          row.querySelector("input").value = "";
+        };
+      });
+      box.append(row);
+    }
+    row.querySelector(".v").textContent = Number(counts[id]).toLocaleString();
+    row.querySelector(".stale").classList.toggle("hidden", !stale.includes(id));
+  }
+}
+
+function tick() {
+  if (!state) return;
+  const left = typeof state.hold_left === "number" ? state.hold_left - (Date.now() - stateAt) / 1000 : null;
+  $("hold").textContent = left === null ? (state.paused ? "· paused" : "") : "· " + Math.max(0, Math.ceil(left)) + " s left";
+}
+setInterval(tick, 250);
+
+function connect() {
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/events";
+  ws = new WebSocket(url);
+  ws.onopen = () => { retry = 1000; setConn("connected", "ok"); };
+  ws.onmessage = (e) => {
+    let m; try { m = JSON.parse(e.data); } catch { return; }
+    if (m.type === "state") render(m.state);
+    else if (m.type === "preview") loadPreview(m.frame);
+  };
+  ws.onclose = async () => {
+    setConn("reconnecting…", "bad");
+    // Viewing may need the PIN: ask, rather than retry blindly.
+    try { const r = await fetch("/api/state", { credentials: "same-origin" }); if (r.status === 401) { $("login").classList.remove("hidden"); say("Viewing needs the PIN."); } } catch {}
+    setTimeout(connect, retry); retry = Math.min(retry * 2, 8000);
+  };
+}
+
+$("login").onsubmit = async (e) => {
+  e.preventDefault();
+  const r = await logIn();
+  if (!r.ok) { say(r.why); return; }
+  say("");
+  setControl(!!r.body.control);
+  retry = 100;
+  if (ws) ws.close(); // reconnects at once, with the new session
+};
+$("logout").onclick = async () => {
+  await postJson("/api/logout", {}).catch(() => {});
+  setControl(false);
+  retry = 100;
+  if (ws) ws.close(); // reconnects at once, without the session
+};
+document.querySelectorAll("[data-verb]").forEach(b => b.onclick = () => cmd(b.dataset.verb));
+$("blackout").onclick = () => cmd(state && state.blackout ? "restore" : "blackout");
+$("pause").onclick = () => cmd(state && state.paused ? "cycle/resume" : "cycle/pause");
+$("test").onclick = () => cmd("test", [state && state.test_pattern !== "off" ? "off" : "grid"]);
+$("master").oninput = () => { $("master-v").textContent = Math.round($("master").value * 100) + "%"; };
+$("master").onchange = () => { busyUntil = 0; cmd("master", [Number($("master").value)]); };
+setControl(false);
+connect();
