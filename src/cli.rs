@@ -655,6 +655,11 @@ fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("cannot send to {}: {e}", args.to))?;
     let Some(reply) = reply else {
         eprintln!("sent; no reply from {} within {} s", args.to, args.timeout);
+        if framing.is_none() {
+            eprintln!(
+                "(over UDP candela answers a sender not listed in its [osc] allow only with what fits in what it sent: try --tcp)"
+            );
+        }
         return Ok(ExitCode::from(2));
     };
     print!("{}", reply.address);
