@@ -1391,3 +1391,80 @@ fn a_desk_can_always_connect_the_longest_idle_connection_makes_room() {
     last.write_all(&ping).unwrap();
     assert_eq!(read_replies(last, 1).0[0].1["data"], "pong");
 }
+
+#[test]
+fn a_flood_of_unknown_cues_barely_grows_the_log() {
+    // No list: the flood reaches the show, which has none of its cues.
+    let (_show_dir, show) = warp_show_with("");
+    let dir = tempfile::tempdir().unwrap();
+    let log_file = dir.path().join("candela.log");
+    let state_dir = dir.path().join("state");
+    let c = Candela::start(
+        &show,
+        &[
+            "--state-dir",
+            state_dir.to_str().unwrap(),
+            "--log-file",
+            log_file.to_str().unwrap(),
+        ],
+    );
+    let now = OscTime {
+        seconds: 0,
+        fractional: 1,
+    };
+    let mut sent = 0u64;
+    let began = Instant::now();
+    let sockets: Vec<UdpSocket> = ["127.0.0.2", "127.0.0.3"]
+        .iter()
+        .map(|from| UdpSocket::bind(format!("{from}:0")).unwrap())
+        .collect();
+    // Bounded: 3 s, or 400 bundles of 400 cues the show does not have, whichever first.
+    for i in 0..400u32 {
+        if began.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        let cues: Vec<(String, Vec<OscType>)> = (0..400)
+            .map(|n| {
+                (
+                    format!("/eos/out/event/cue/1/{}/fire", 1000 + i * 400 + n),
+                    vec![],
+                )
+            })
+            .collect();
+        let flood = bundle(
+            now,
+            cues.iter()
+                .map(|(a, args)| (a.as_str(), args.clone()))
+                .collect(),
+        );
+        for socket in &sockets {
+            let _ = socket.send_to(&flood, c.addr);
+            sent += 400;
+        }
+    }
+    // The show still answers, and once the window ends the held-back count is said.
+    assert_eq!(state(c.addr)["slide"], "t");
+    let log_text = || c.log.lock().unwrap().join("\n");
+    let end = Instant::now() + Duration::from_secs(20);
+    while !log_text().contains("more like it in the last 10 s") {
+        assert!(
+            Instant::now() < end,
+            "no held-back count; log:\n{}",
+            log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        // A warning after the window ends brings its count out.
+        fire(c.addr, "/eos/out/event/cue/1/99999/fire", vec![]);
+    }
+    let stderr: usize = c.log.lock().unwrap().iter().map(|l| l.len() + 1).sum();
+    let file: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("candela.log."))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    eprintln!("{sent} cue messages: log file {file} bytes, stderr {stderr} bytes");
+    assert!(stderr < 200 * 1024, "stderr grew {stderr} bytes");
+    assert!(file < 200 * 1024, "the log file grew {file} bytes");
+    assert!(file > 0, "nothing in the log file");
+}

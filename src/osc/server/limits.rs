@@ -1,5 +1,4 @@
-//! What the server remembers about senders, each kept to a bounded number of entries: when a
-//! source last logged noise, which refused sources were answered, what each UDP source may
+//! What the server remembers about senders, each kept to a bounded number of entries: which refused sources were answered, what each UDP source may
 //! still be sent, which triggers were seen in the debounce window. A sender that varies its address or arguments without end costs
 //! a fixed amount of memory, never more.
 
@@ -12,8 +11,6 @@ use std::time::{Duration, Instant};
 
 /// Entries each map holds at most (each a source, or a message's digest).
 pub const MAX_REMEMBERED: usize = 4096;
-/// A source's noise of one kind is logged at most this often.
-const NOISE_EVERY: Duration = Duration::from_secs(10);
 /// A refused source gets at most this many "denied" replies...
 const DENIED_REPLIES: u32 = 5;
 /// ...in this long.
@@ -26,41 +23,6 @@ fn make_room<K, V>(map: &mut HashMap<K, V>, keep: impl FnMut(&K, &mut V) -> bool
         map.retain(keep);
         if map.len() >= MAX_REMEMBERED {
             map.clear();
-        }
-    }
-}
-
-/// When a source last logged a kind of noise, and how many since were held back.
-type Logged = (Instant, u32);
-
-/// Rate-limited warnings, shared by the receive loops and the dispatcher.
-#[derive(Default)]
-pub struct Noise(Mutex<HashMap<(IpAddr, &'static str), Logged>>);
-
-impl Noise {
-    /// Logs a kind of noise from one source at most once every 10 s, so a flood of garbage
-    /// or refused packets cannot bury the log; the next line says how many were held back.
-    pub fn warn(&self, ip: IpAddr, kind: &'static str, message: impl FnOnce() -> String) {
-        let now = Instant::now();
-        let mut noise = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        make_room(&mut noise, |_, (t, _)| now.duration_since(*t) < NOISE_EVERY);
-        let held_back = match noise.get_mut(&(ip, kind)) {
-            Some((t, held)) if now.duration_since(*t) < NOISE_EVERY => {
-                *held = held.saturating_add(1);
-                return;
-            }
-            Some((_, held)) => std::mem::take(held),
-            None => 0,
-        };
-        noise.insert((ip, kind), (now, 0));
-        drop(noise);
-        if held_back > 0 {
-            tracing::warn!(
-                "{} (and {held_back} more like it in the last seconds)",
-                message()
-            );
-        } else {
-            tracing::warn!("{}", message());
         }
     }
 }

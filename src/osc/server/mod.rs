@@ -18,8 +18,9 @@ use super::dialect::{self, Meaning};
 use super::framing::{self, Framing};
 use super::packet::{self, Message, When};
 use crate::inbox::{Deliver, Incoming, Request};
+use crate::log_limit::LogLimit;
 use crate::show::OscSettings;
-use limits::{Denied, Noise, UdpReplies, Withheld};
+use limits::{Denied, UdpReplies, Withheld};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -157,7 +158,7 @@ struct UdpReply {
     /// Named in `[osc] allow`; set by the dispatcher, which knows the settings.
     listed: bool,
     accounts: Arc<UdpReplies>,
-    noise: Arc<Noise>,
+    noise: Arc<LogLimit>,
 }
 
 impl ReplyTo {
@@ -204,7 +205,7 @@ struct Packet {
 struct Queue {
     packets: mpsc::Sender<Packet>,
     budget: Arc<Semaphore>,
-    noise: Arc<Noise>,
+    noise: Arc<LogLimit>,
 }
 
 impl Queue {
@@ -365,7 +366,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), Panicked> {
     let (packets, mut queue_rx) = mpsc::channel(QUEUE);
-    let noise = Arc::new(Noise::default());
+    let noise = Arc::new(LogLimit::default());
     let accounts = Arc::new(UdpReplies::default());
     let queue = Queue {
         packets,
@@ -405,6 +406,9 @@ pub async fn run(
         awaited: JoinSet::new(),
     };
     tokio::pin!(shutdown);
+    // So that a flood that stops still has its held-back count logged.
+    let mut sweep = tokio::time::interval(Duration::from_secs(1));
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let next_timer = dispatcher.timers.next();
         tokio::select! {
@@ -420,6 +424,7 @@ pub async fn run(
                     return Err(p);
                 }
             }
+            _ = sweep.tick() => dispatcher.noise.sweep(),
             _ = sleep_until(next_timer) => {
                 for t in dispatcher.timers.due(Instant::now()) {
                     dispatcher.deliver(t);
@@ -471,7 +476,7 @@ struct Dispatcher {
     /// The same settings, with mapping patterns compiled.
     dialect: dialect::Dialect,
     inbox: Deliver,
-    noise: Arc<Noise>,
+    noise: Arc<LogLimit>,
     denied: Denied,
     debounce: Debounce,
     timers: timers::Timers<Timed>,
@@ -557,7 +562,9 @@ impl Dispatcher {
         let request = match meaning {
             Meaning::Native(Ok(r)) => r,
             Meaning::Native(Err(e)) => {
-                tracing::warn!("OSC from {source}: {}: {e}", message.address);
+                self.noise.warn(source.ip(), "error", || {
+                    format!("OSC from {source}: {}: {e}", message.address)
+                });
                 return answer(self.osc(), "error", e.into());
             }
             Meaning::Desk(commands) => Request::Commands(commands),
