@@ -271,7 +271,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr, and to `file` too when given (rotated daily); every line with its time.
+/// Logs to stderr, and to `file` too when given (daily, capped: [`crate::log_file`]); every
+/// line with its time.
 fn init_logging(file: Option<&Path>) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -283,7 +284,7 @@ fn init_logging(file: Option<&Path>) -> Option<tracing_appender::non_blocking::W
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false);
-    let (to_file, guard) = match file.map(rotating) {
+    let (to_file, guard) = match file.map(crate::log_file::DailyCapped::new) {
         Some(Ok(appender)) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);
             let layer = tracing_subscriber::fmt::layer()
@@ -304,24 +305,6 @@ fn init_logging(file: Option<&Path>) -> Option<tracing_appender::non_blocking::W
         .with(to_file)
         .init();
     guard
-}
-
-fn rotating(file: &Path) -> Result<tracing_appender::rolling::RollingFileAppender, String> {
-    let name = file
-        .file_name()
-        .ok_or_else(|| format!("--log-file {} names no file", file.display()))?;
-    let dir = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot write the log to {}: {e}", file.display()))?;
-    tracing_appender::rolling::Builder::new()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix(name.to_string_lossy())
-        .max_log_files(7)
-        .build(dir)
-        .map_err(|e| format!("cannot write the log to {}: {e}", file.display()))
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {
@@ -707,6 +690,11 @@ fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("cannot send to {}: {e}", args.to))?;
     let Some(reply) = reply else {
         eprintln!("sent; no reply from {} within {} s", args.to, args.timeout);
+        if framing.is_none() {
+            eprintln!(
+                "(over UDP candela answers a sender not listed in its [osc] allow only with what fits in what it sent: try --tcp)"
+            );
+        }
         return Ok(ExitCode::from(2));
     };
     print!("{}", reply.address);

@@ -5,6 +5,7 @@
 //! ground: no input is dressed up as another.
 
 use crate::control::{Command, Engine};
+use crate::log_limit::LogLimit;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -99,6 +100,14 @@ fn edits_setup(command: &Command) -> bool {
     )
 }
 
+/// Who sent it, without the port: one desk's packets come from many ports.
+fn sender(source: &str) -> &str {
+    match source.parse::<std::net::SocketAddr>() {
+        Ok(_) => source.rsplit_once(':').map_or(source, |(host, _)| host),
+        Err(_) => source,
+    }
+}
+
 fn answer(
     engine: &mut Engine,
     request: Request,
@@ -148,11 +157,17 @@ fn answer(
     Ok(answer)
 }
 
+/// Failed requests, logged once per sender and 10 s: a desk flooding cues the show does not
+/// have must not fill the disk with "no cue".
+static FAILURES: std::sync::LazyLock<LogLimit> = std::sync::LazyLock::new(LogLimit::default);
+
 /// Applies one incoming request at `now` and sends its answer to whoever waits for it.
 pub fn handle(engine: &mut Engine, incoming: Incoming, now: Duration) {
     let result = answer(engine, incoming.request, now);
     if let Err(e) = &result {
-        tracing::warn!("{}: {e}", incoming.source);
+        FAILURES.warn(sender(&incoming.source), "failed", || {
+            format!("{}: {e}", incoming.source)
+        });
     }
     if let Some(reply) = incoming.reply {
         // The sender may have given up waiting; nothing to do then.

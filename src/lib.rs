@@ -13,6 +13,8 @@
 //!
 //! The modules, in that order (each uses only those above it):
 //! - [`random`]: a seeded generator for tests, fuzzing and the bench; depends on nothing.
+//! - [`log_limit`]: warnings a sender can cause, once per source and kind every 10 s with a
+//!   count of those held back; [`log_file`]: the log file, daily, capped in size, private.
 //! - [`task`]: background tasks restarted, with a backoff, when they panic or fail.
 //! - [`keep`]: small files kept on disk across crashes: atomic writes, a writer thread.
 //! - [`geometry`]: pure projection geometry: corner-pin homographies, mesh warps, the
@@ -62,6 +64,8 @@ pub mod dmx;
 pub mod geometry;
 pub mod inbox;
 pub mod keep;
+pub mod log_file;
+pub mod log_limit;
 pub mod osc;
 pub mod output;
 pub mod projector;

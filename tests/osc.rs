@@ -147,8 +147,11 @@ fn error(to: SocketAddr, address: &str, args: Vec<OscType>) -> String {
     body["data"].as_str().unwrap().to_string()
 }
 
+/// Over TCP, so shows that list no one in `[osc] allow` answer it in full.
 fn state(to: SocketAddr) -> Value {
-    ok(to, "/candela/state", vec![])
+    let body = ask_tcp(to, "/candela/state", vec![]);
+    assert_eq!(body["status"], "ok", "{body}");
+    body["data"].clone()
 }
 
 /// Sends without waiting for a reply (desks expect none).
@@ -478,8 +481,10 @@ fn bundles_run_now_or_at_their_time() {
 #[test]
 fn senders_outside_the_allowlist_are_denied() {
     let c = serve("tests/fixtures/osc/guarded.toml");
+    // Padded, so that the reply is no bigger than the message (the rule for unlisted senders).
+    let padding = vec![s(&"x".repeat(200))];
     for address in ["/candela/next", "/candela/state"] {
-        let (_, body) = udp(c.addr, address, vec![]).expect("a denied reply");
+        let (_, body) = udp(c.addr, address, padding.clone()).expect("a denied reply");
         assert_eq!(body["status"], "denied", "{body}");
     }
     // A desk's message from outside does nothing either (no reply to check: it stays quiet).
@@ -892,11 +897,28 @@ fn geometry_over_osc_only_from_listed_senders_and_only_while_aligning() {
     assert!(refused.contains("aligning"), "{refused}");
     drop(served);
     // The default, no list at all: anyone may cue, nobody may move a corner over OSC.
+    // Asked over TCP: an unlisted UDP sender would get no reply bigger than its message.
     let (_dir, show) = warp_show_with("");
     let served = serve(&show);
-    let refused = error(served.addr, "/candela/warp/left/corner/1", corner(0.1, 0.0));
-    assert!(refused.contains("[osc] allow"), "{refused}");
-    ok(served.addr, "/candela/next", vec![]);
+    let refused = ask_tcp(served.addr, "/candela/warp/left/corner/1", corner(0.1, 0.0));
+    assert_eq!(refused["status"], "error", "{refused}");
+    assert!(
+        refused["data"].as_str().unwrap().contains("[osc] allow"),
+        "{refused}"
+    );
+    assert_eq!(
+        ask_tcp(served.addr, "/candela/next", vec![])["status"],
+        "ok"
+    );
+}
+
+/// Sends over TCP and returns the whole JSON reply.
+fn ask_tcp(to: SocketAddr, address: &str, args: Vec<OscType>) -> Value {
+    let tcp = Some(Framing::LengthPrefixed);
+    let reply = client::send(to, tcp, address, args, Duration::from_secs(5))
+        .unwrap()
+        .unwrap_or_else(|| panic!("no reply to {address}"));
+    json_reply(reply).unwrap().1
 }
 
 fn corner(x: f32, y: f32) -> Vec<OscType> {
@@ -1108,6 +1130,101 @@ fn replies_to(socket: &UdpSocket, to: SocketAddr, bytes: &[u8], quiet: Duration)
     out
 }
 
+/// The sizes of the datagrams `socket` receives until `quiet` passes with none (bounded).
+fn datagrams(socket: &UdpSocket, quiet: Duration) -> Vec<usize> {
+    socket.set_read_timeout(Some(quiet)).unwrap();
+    let mut buf = vec![0u8; 65536];
+    (0..10_000)
+        .map_while(|_| socket.recv_from(&mut buf).ok().map(|(n, _)| n))
+        .collect()
+}
+
+fn state_bundle(queries: usize) -> Vec<u8> {
+    let now = OscTime {
+        seconds: 0,
+        fractional: 1,
+    };
+    bundle(now, vec![("/candela/state", vec![]); queries])
+}
+
+#[test]
+fn a_bundle_of_a_thousand_queries_draws_one_reply() {
+    let (_dir, show) = warp_show_with("allow = [\"127.0.0.2\", \"127.0.0.3\"]\n");
+    let c = serve(&show);
+    let flood = state_bundle(1024);
+    for from in ["127.0.0.2", "127.0.0.3"] {
+        let socket = UdpSocket::bind(format!("{from}:0")).unwrap();
+        socket.send_to(&flood, c.addr).unwrap();
+        let got = datagrams(&socket, Duration::from_secs(2));
+        assert_eq!(got.len(), 1, "{from}: {} replies to one bundle", got.len());
+    }
+}
+
+#[test]
+fn an_unlisted_udp_sender_gets_no_more_bytes_than_it_sent() {
+    // No list: anyone may cue, and nobody has proven its address over UDP.
+    let (_dir, show) = warp_show_with("");
+    let c = serve(&show);
+    for from in ["127.0.0.2", "127.0.0.3"] {
+        let socket = UdpSocket::bind(format!("{from}:0")).unwrap();
+        let query = packet::encode_message("/candela/state", vec![]);
+        let mut sent = 0;
+        let mut received = 0;
+        for _ in 0..20 {
+            sent += socket.send_to(&query, c.addr).unwrap();
+            received += datagrams(&socket, Duration::from_millis(100))
+                .iter()
+                .sum::<usize>();
+        }
+        assert_eq!(
+            received, 0,
+            "{from}: a state reply is bigger than its query"
+        );
+        // A big bundle earns credit for one reply, never more bytes than were sent.
+        for _ in 0..5 {
+            sent += socket.send_to(&state_bundle(100), c.addr).unwrap();
+            received += datagrams(&socket, Duration::from_millis(300))
+                .iter()
+                .sum::<usize>();
+        }
+        assert!(received > 0, "{from}: no reply even with credit");
+        assert!(
+            received <= sent,
+            "{from}: sent {sent} bytes, got {received}"
+        );
+    }
+    // The show still answers, and the refusals were held back in the log, not printed each.
+    assert_eq!(ask_tcp(c.addr, "/candela/ping", vec![])["data"], "pong");
+}
+
+#[test]
+fn a_listed_sender_gets_its_replies_within_the_budget() {
+    let (_dir, show) = warp_show_with("allow = [\"127.0.0.2\", \"127.0.0.3\"]\n");
+    let c = serve(&show);
+    for from in ["127.0.0.2", "127.0.0.3"] {
+        let socket = UdpSocket::bind(format!("{from}:0")).unwrap();
+        let query = packet::encode_message("/candela/state", vec![]);
+        // A desk's polling is answered, every query.
+        for i in 0..20 {
+            let got = replies_to(&socket, c.addr, &query, Duration::from_secs(2));
+            assert_eq!(got.len(), 1, "{from}: query {i} unanswered");
+        }
+        // A flood is answered only up to the budget (64 KiB at once, 64 KiB a second).
+        let began = Instant::now();
+        for _ in 0..2000 {
+            socket.send_to(&query, c.addr).unwrap();
+        }
+        let received: usize = datagrams(&socket, Duration::from_millis(500)).iter().sum();
+        let allowed = (64 * 1024) as f64 * (1.0 + began.elapsed().as_secs_f64());
+        assert!(received > 0, "{from}: nothing answered");
+        assert!(
+            (received as f64) <= allowed,
+            "{from}: {received} reply bytes in {:?}",
+            began.elapsed()
+        );
+    }
+}
+
 #[test]
 fn time_tags_from_before_1970_mean_now_and_are_answered() {
     let c = serve("tests/fixtures/osc/show.toml");
@@ -1273,4 +1390,81 @@ fn a_desk_can_always_connect_the_longest_idle_connection_makes_room() {
     let last = others.last_mut().unwrap();
     last.write_all(&ping).unwrap();
     assert_eq!(read_replies(last, 1).0[0].1["data"], "pong");
+}
+
+#[test]
+fn a_flood_of_unknown_cues_barely_grows_the_log() {
+    // No list: the flood reaches the show, which has none of its cues.
+    let (_show_dir, show) = warp_show_with("");
+    let dir = tempfile::tempdir().unwrap();
+    let log_file = dir.path().join("candela.log");
+    let state_dir = dir.path().join("state");
+    let c = Candela::start(
+        &show,
+        &[
+            "--state-dir",
+            state_dir.to_str().unwrap(),
+            "--log-file",
+            log_file.to_str().unwrap(),
+        ],
+    );
+    let now = OscTime {
+        seconds: 0,
+        fractional: 1,
+    };
+    let mut sent = 0u64;
+    let began = Instant::now();
+    let sockets: Vec<UdpSocket> = ["127.0.0.2", "127.0.0.3"]
+        .iter()
+        .map(|from| UdpSocket::bind(format!("{from}:0")).unwrap())
+        .collect();
+    // Bounded: 3 s, or 400 bundles of 400 cues the show does not have, whichever first.
+    for i in 0..400u32 {
+        if began.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        let cues: Vec<(String, Vec<OscType>)> = (0..400)
+            .map(|n| {
+                (
+                    format!("/eos/out/event/cue/1/{}/fire", 1000 + i * 400 + n),
+                    vec![],
+                )
+            })
+            .collect();
+        let flood = bundle(
+            now,
+            cues.iter()
+                .map(|(a, args)| (a.as_str(), args.clone()))
+                .collect(),
+        );
+        for socket in &sockets {
+            let _ = socket.send_to(&flood, c.addr);
+            sent += 400;
+        }
+    }
+    // The show still answers, and once the window ends the held-back count is said.
+    assert_eq!(state(c.addr)["slide"], "t");
+    let log_text = || c.log.lock().unwrap().join("\n");
+    let end = Instant::now() + Duration::from_secs(20);
+    while !log_text().contains("more like it in the last 10 s") {
+        assert!(
+            Instant::now() < end,
+            "no held-back count; log:\n{}",
+            log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        // A warning after the window ends brings its count out.
+        fire(c.addr, "/eos/out/event/cue/1/99999/fire", vec![]);
+    }
+    let stderr: usize = c.log.lock().unwrap().iter().map(|l| l.len() + 1).sum();
+    let file: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("candela.log."))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    eprintln!("{sent} cue messages: log file {file} bytes, stderr {stderr} bytes");
+    assert!(stderr < 200 * 1024, "stderr grew {stderr} bytes");
+    assert!(file < 200 * 1024, "the log file grew {file} bytes");
+    assert!(file > 0, "nothing in the log file");
 }

@@ -109,9 +109,11 @@ impl Candela {
         body["data"].clone()
     }
 
-    /// Sends and returns the whole JSON reply.
+    /// Sends and returns the whole JSON reply. Over TCP: a UDP sender not listed in the
+    /// show's `[osc] allow` gets no reply bigger than what it sent.
     pub fn ask(&self, address: &str, args: Vec<OscType>) -> Value {
-        let reply = client::send(self.addr, None, address, args, Duration::from_secs(5))
+        let tcp = Some(candela::osc::framing::Framing::LengthPrefixed);
+        let reply = client::send(self.addr, tcp, address, args, Duration::from_secs(5))
             .unwrap()
             .unwrap_or_else(|| panic!("no reply to {address}"));
         let Some(OscType::String(body)) = reply.args.first() else {

@@ -1,6 +1,5 @@
-//! What the server remembers about senders, each kept to a bounded number of entries: when a
-//! source last logged noise, which refused sources were answered, which triggers were seen
-//! in the debounce window. A sender that varies its address or arguments without end costs
+//! What the server remembers about senders, each kept to a bounded number of entries: which refused sources were answered, what each UDP source may
+//! still be sent, which triggers were seen in the debounce window. A sender that varies its address or arguments without end costs
 //! a fixed amount of memory, never more.
 
 use super::super::packet::{Message, When};
@@ -12,8 +11,6 @@ use std::time::{Duration, Instant};
 
 /// Entries each map holds at most (each a source, or a message's digest).
 pub const MAX_REMEMBERED: usize = 4096;
-/// A source's noise of one kind is logged at most this often.
-const NOISE_EVERY: Duration = Duration::from_secs(10);
 /// A refused source gets at most this many "denied" replies...
 const DENIED_REPLIES: u32 = 5;
 /// ...in this long.
@@ -26,41 +23,6 @@ fn make_room<K, V>(map: &mut HashMap<K, V>, keep: impl FnMut(&K, &mut V) -> bool
         map.retain(keep);
         if map.len() >= MAX_REMEMBERED {
             map.clear();
-        }
-    }
-}
-
-/// When a source last logged a kind of noise, and how many since were held back.
-type Logged = (Instant, u32);
-
-/// Rate-limited warnings, shared by the receive loops and the dispatcher.
-#[derive(Default)]
-pub struct Noise(Mutex<HashMap<(IpAddr, &'static str), Logged>>);
-
-impl Noise {
-    /// Logs a kind of noise from one source at most once every 10 s, so a flood of garbage
-    /// or refused packets cannot bury the log; the next line says how many were held back.
-    pub fn warn(&self, ip: IpAddr, kind: &'static str, message: impl FnOnce() -> String) {
-        let now = Instant::now();
-        let mut noise = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        make_room(&mut noise, |_, (t, _)| now.duration_since(*t) < NOISE_EVERY);
-        let held_back = match noise.get_mut(&(ip, kind)) {
-            Some((t, held)) if now.duration_since(*t) < NOISE_EVERY => {
-                *held = held.saturating_add(1);
-                return;
-            }
-            Some((_, held)) => std::mem::take(held),
-            None => 0,
-        };
-        noise.insert((ip, kind), (now, 0));
-        drop(noise);
-        if held_back > 0 {
-            tracing::warn!(
-                "{} (and {held_back} more like it in the last seconds)",
-                message()
-            );
-        } else {
-            tracing::warn!("{}", message());
         }
     }
 }
@@ -83,6 +45,87 @@ impl Denied {
         }
         *count = count.saturating_add(1);
         *count <= DENIED_REPLIES
+    }
+}
+
+/// Reply bytes a second any one UDP source may be sent, listed or not...
+pub const REPLY_BYTES_PER_SECOND: f64 = 64.0 * 1024.0;
+/// ...and at most this many at once.
+pub const REPLY_BURST: f64 = 64.0 * 1024.0;
+/// What an unlisted source has sent is banked up to this, to be paid back in replies.
+const MOST_CREDIT: usize = 64 * 1024;
+
+/// Why a UDP reply was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withheld {
+    /// The source's reply bytes a second are spent.
+    OverBudget,
+    /// The source is not listed in `[osc] allow`, and the reply is bigger than what it has
+    /// sent and not yet been paid back.
+    MoreThanSent,
+}
+
+/// One UDP source's reply accounts.
+struct Account {
+    /// Bytes received from it not yet paid back in replies (unlisted sources only).
+    credit: usize,
+    /// Reply bytes it may still be sent now (a token bucket).
+    tokens: f64,
+    at: Instant,
+}
+
+/// What each UDP source may be sent. A UDP packet's source address is only a claim, so a
+/// reply may land on a third party: every source's replies are limited in bytes a second,
+/// and a source not listed in `[osc] allow` is never sent more bytes than it has sent, so
+/// nobody can use the show to amplify a flood.
+#[derive(Default)]
+pub struct UdpReplies(Mutex<HashMap<IpAddr, Account>>);
+
+impl UdpReplies {
+    /// A datagram of `bytes` came from `ip`.
+    pub fn received(&self, ip: IpAddr, bytes: usize, now: Instant) {
+        let mut accounts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let account = Self::account(&mut accounts, ip, now);
+        account.credit = account.credit.saturating_add(bytes).min(MOST_CREDIT);
+    }
+
+    /// Takes a reply of `bytes` to `ip` from its accounts, or says why it may not go.
+    pub fn take(
+        &self,
+        ip: IpAddr,
+        bytes: usize,
+        listed: bool,
+        now: Instant,
+    ) -> Result<(), Withheld> {
+        let mut accounts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let account = Self::account(&mut accounts, ip, now);
+        let elapsed = now.saturating_duration_since(account.at).as_secs_f64();
+        account.tokens = (account.tokens + elapsed * REPLY_BYTES_PER_SECOND).min(REPLY_BURST);
+        account.at = now;
+        if !listed && bytes > account.credit {
+            return Err(Withheld::MoreThanSent);
+        }
+        if (bytes as f64) > account.tokens {
+            return Err(Withheld::OverBudget);
+        }
+        account.tokens -= bytes as f64;
+        if !listed {
+            account.credit -= bytes;
+        }
+        Ok(())
+    }
+
+    fn account(accounts: &mut HashMap<IpAddr, Account>, ip: IpAddr, now: Instant) -> &mut Account {
+        // Forgetting a source loses its credit (fewer replies for it), and refills its
+        // bucket, which a flood of new sources could earn only by sending more than it gets.
+        make_room(accounts, |_, a| {
+            now.saturating_duration_since(a.at) < Duration::from_secs(1)
+        });
+        accounts.entry(ip).or_insert(Account {
+            credit: 0,
+            tokens: REPLY_BURST,
+            at: now,
+        })
     }
 }
 
@@ -176,6 +219,31 @@ mod tests {
         assert!(d.is_repeat(&message(1), When::Now, w, start + w / 2));
         assert!(!d.is_repeat(&message(2), When::Now, w, start + w / 2));
         assert!(!d.is_repeat(&message(1), When::Now, w, start + 3 * w));
+    }
+
+    #[test]
+    fn an_unlisted_source_gets_no_more_than_it_sent_and_a_listed_one_its_budget() {
+        let now = Instant::now();
+        let replies = UdpReplies::default();
+        let (unlisted, listed) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
+        replies.received(unlisted, 100, now);
+        assert_eq!(
+            replies.take(unlisted, 101, false, now),
+            Err(Withheld::MoreThanSent)
+        );
+        assert_eq!(replies.take(unlisted, 60, false, now), Ok(()));
+        assert_eq!(
+            replies.take(unlisted, 60, false, now),
+            Err(Withheld::MoreThanSent)
+        );
+        let burst = REPLY_BURST as usize;
+        assert_eq!(replies.take(listed, burst, true, now), Ok(()));
+        assert_eq!(
+            replies.take(listed, 1000, true, now),
+            Err(Withheld::OverBudget)
+        );
+        let later = now + Duration::from_secs(1);
+        assert_eq!(replies.take(listed, 1000, true, later), Ok(()));
     }
 
     #[test]

@@ -18,8 +18,9 @@ use super::dialect::{self, Meaning};
 use super::framing::{self, Framing};
 use super::packet::{self, Message, When};
 use crate::inbox::{Deliver, Incoming, Request};
+use crate::log_limit::LogLimit;
 use crate::show::OscSettings;
-use limits::{Denied, Noise};
+use limits::{Denied, UdpReplies, Withheld};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -143,15 +144,46 @@ fn panicked(e: tokio::task::JoinError) -> Option<Panicked> {
 /// that does not read) is dropped, not held.
 #[derive(Clone)]
 enum ReplyTo {
-    Udp(Arc<tokio::net::UdpSocket>, SocketAddr),
+    Udp(UdpReply),
     Tcp(mpsc::Sender<Vec<u8>>, Framing),
+}
+
+/// A reply to the address a datagram claims to come from: within that source's accounts
+/// ([`UdpReplies`]). TCP peers have proven their address in the handshake, and a reply
+/// there reaches nobody but the peer, so those accounts are for UDP only.
+#[derive(Clone)]
+struct UdpReply {
+    socket: Arc<tokio::net::UdpSocket>,
+    to: SocketAddr,
+    /// Named in `[osc] allow`; set by the dispatcher, which knows the settings.
+    listed: bool,
+    accounts: Arc<UdpReplies>,
+    noise: Arc<LogLimit>,
 }
 
 impl ReplyTo {
     fn send(&self, reply: &[u8]) {
         match self {
-            ReplyTo::Udp(socket, to) => {
-                let _ = socket.try_send_to(reply, *to);
+            ReplyTo::Udp(u) => {
+                let now = std::time::Instant::now();
+                match u.accounts.take(u.to.ip(), reply.len(), u.listed, now) {
+                    Ok(()) => {
+                        let _ = u.socket.try_send_to(reply, u.to);
+                    }
+                    Err(Withheld::MoreThanSent) => u.noise.warn(u.to.ip(), "unproven", || {
+                        format!(
+                            "OSC udp: no reply to {}: a sender not listed in [osc] allow is never sent more than it sent (its address may be forged); list it in [osc] allow, or ask over TCP (candela send --tcp)",
+                            u.to
+                        )
+                    }),
+                    Err(Withheld::OverBudget) => u.noise.warn(u.to.ip(), "reply budget", || {
+                        format!(
+                            "OSC udp: replies to {} dropped: past {} KiB a second to one address",
+                            u.to,
+                            limits::REPLY_BYTES_PER_SECOND / 1024.0
+                        )
+                    }),
+                }
             }
             ReplyTo::Tcp(writer, framing) => {
                 let _ = writer.try_send(framing::encode(*framing, reply));
@@ -173,7 +205,7 @@ struct Packet {
 struct Queue {
     packets: mpsc::Sender<Packet>,
     budget: Arc<Semaphore>,
-    noise: Arc<Noise>,
+    noise: Arc<LogLimit>,
 }
 
 impl Queue {
@@ -225,8 +257,8 @@ struct Timed {
     request: Request,
     address: String,
     source: SocketAddr,
-    native: bool,
-    reply: ReplyTo,
+    /// Where its answer goes: candela's own addresses only, one per packet.
+    reply: Option<ReplyTo>,
 }
 
 /// The running server: the OS-thread handle's side.
@@ -334,7 +366,8 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), Panicked> {
     let (packets, mut queue_rx) = mpsc::channel(QUEUE);
-    let noise = Arc::new(Noise::default());
+    let noise = Arc::new(LogLimit::default());
+    let accounts = Arc::new(UdpReplies::default());
     let queue = Queue {
         packets,
         budget: Arc::new(Semaphore::new(QUEUE_BYTES)),
@@ -348,7 +381,14 @@ pub async fn run(
             tokio::net::TcpListener::from_std(listener),
         ) {
             (Ok(udp), Ok(listener)) => {
-                receivers.spawn(receive_udp(Arc::new(udp), queue.clone()));
+                let reply = UdpReply {
+                    socket: Arc::new(udp),
+                    to: SocketAddr::from(([0, 0, 0, 0], 0)),
+                    listed: false,
+                    accounts: accounts.clone(),
+                    noise: noise.clone(),
+                };
+                receivers.spawn(receive_udp(reply, queue.clone()));
                 receivers.spawn(tcp::accept(listener, queue.clone(), connections.clone()));
             }
             (Err(e), _) | (_, Err(e)) => tracing::error!("OSC: {e}"),
@@ -366,6 +406,9 @@ pub async fn run(
         awaited: JoinSet::new(),
     };
     tokio::pin!(shutdown);
+    // So that a flood that stops still has its held-back count logged.
+    let mut sweep = tokio::time::interval(Duration::from_secs(1));
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let next_timer = dispatcher.timers.next();
         tokio::select! {
@@ -381,6 +424,7 @@ pub async fn run(
                     return Err(p);
                 }
             }
+            _ = sweep.tick() => dispatcher.noise.sweep(),
             _ = sleep_until(next_timer) => {
                 for t in dispatcher.timers.due(Instant::now()) {
                     dispatcher.deliver(t);
@@ -404,13 +448,20 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 /// One receive loop per UDP socket; the packets go to the queue, never to a task each.
-async fn receive_udp(socket: Arc<tokio::net::UdpSocket>, queue: Queue) {
+/// `reply` is the socket's way back, to be addressed to each packet's source.
+async fn receive_udp(reply: UdpReply, queue: Queue) {
     let mut buf = vec![0u8; MAX_PACKET];
     loop {
-        match socket.recv_from(&mut buf).await {
+        match reply.socket.recv_from(&mut buf).await {
             Ok((len, source)) => {
+                let now = std::time::Instant::now();
+                reply.accounts.received(source.ip(), len, now);
                 let bytes = buf.get(..len).unwrap_or_default();
-                queue.offer(bytes, source, ReplyTo::Udp(socket.clone(), source));
+                let to = UdpReply {
+                    to: source,
+                    ..reply.clone()
+                };
+                queue.offer(bytes, source, ReplyTo::Udp(to));
             }
             // A reply to a closed port comes back as an error on some systems; go on.
             Err(e) => tracing::debug!("OSC udp: {e}"),
@@ -425,7 +476,7 @@ struct Dispatcher {
     /// The same settings, with mapping patterns compiled.
     dialect: dialect::Dialect,
     inbox: Deliver,
-    noise: Arc<Noise>,
+    noise: Arc<LogLimit>,
     denied: Denied,
     debounce: Debounce,
     timers: timers::Timers<Timed>,
@@ -437,8 +488,11 @@ impl Dispatcher {
         &self.settings.osc
     }
 
-    fn packet(&mut self, packet: Packet) {
+    fn packet(&mut self, mut packet: Packet) {
         let source = packet.source;
+        if let ReplyTo::Udp(u) = &mut packet.reply {
+            u.listed = listed(self.osc(), source.ip());
+        }
         let timed = match packet::decode(&packet.bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -454,9 +508,7 @@ impl Dispatcher {
             // One reply for the whole packet, and few per source: a refused sender must not
             // be able to use the show to flood a third party it names as its source.
             let prefix = &self.osc().prefix;
-            let first = timed
-                .iter()
-                .find(|t| t.message.address.to_ascii_lowercase().starts_with(prefix));
+            let first = timed.iter().find(|t| under(prefix, &t.message.address));
             if let Some(t) = first
                 && self
                     .denied
@@ -472,12 +524,27 @@ impl Dispatcher {
             }
             return;
         }
-        for t in timed {
-            self.message(t.message, t.when, source, &packet.reply);
+        // One reply per packet, to the last of candela's own messages in it: a bundle of a
+        // thousand queries must not draw a thousand replies.
+        let prefix = &self.osc().prefix;
+        let answered = timed
+            .iter()
+            .rposition(|t| under(prefix, &t.message.address));
+        for (i, t) in timed.into_iter().enumerate() {
+            let reply = (answered == Some(i)).then_some(&packet.reply);
+            self.message(t.message, t.when, source, reply);
         }
     }
 
-    fn message(&mut self, message: Message, when: When, source: SocketAddr, reply: &ReplyTo) {
+    /// Interprets and acts on one message; `reply` is where its answer goes, None when
+    /// another message of its packet is the one answered.
+    fn message(
+        &mut self,
+        message: Message,
+        when: When,
+        source: SocketAddr,
+        reply: Option<&ReplyTo>,
+    ) {
         let meaning = self.dialect.interpret(&message);
         if self.settings.log {
             println!(
@@ -485,17 +552,19 @@ impl Dispatcher {
                 message.address, message.args
             );
         }
-        let native = matches!(meaning, Meaning::Native(_));
         // Only candela's own addresses are answered; desks expect nothing back.
+        let reply = reply.filter(|_| matches!(meaning, Meaning::Native(_)));
         let answer = |osc: &OscSettings, status: &str, data: serde_json::Value| {
-            if native {
+            if let Some(reply) = reply {
                 reply.send(&reply_bytes(&osc.prefix, &message.address, status, data));
             }
         };
         let request = match meaning {
             Meaning::Native(Ok(r)) => r,
             Meaning::Native(Err(e)) => {
-                tracing::warn!("OSC from {source}: {}: {e}", message.address);
+                self.noise.warn(source.ip(), "error", || {
+                    format!("OSC from {source}: {}: {e}", message.address)
+                });
                 return answer(self.osc(), "error", e.into());
             }
             Meaning::Desk(commands) => Request::Commands(commands),
@@ -550,8 +619,7 @@ impl Dispatcher {
             request,
             address: message.address,
             source,
-            native,
-            reply: reply.clone(),
+            reply: reply.cloned(),
         };
         let Some(wait) = wait else {
             return self.deliver(timed);
@@ -563,28 +631,27 @@ impl Dispatcher {
                     "OSC from {source}: {MAX_SCHEDULED} timed messages already wait; refusing more"
                 )
             });
-            if t.native {
-                let reply = reply_bytes(
+            if let Some(reply) = t.reply {
+                reply.send(&reply_bytes(
                     &self.osc().prefix,
                     &t.address,
                     "error",
                     "too many timed messages waiting".into(),
-                );
-                t.reply.send(&reply);
+                ));
             }
         }
     }
 
     /// Hands a request to the show; a native one's answer is sent back when it comes.
     fn deliver(&mut self, t: Timed) {
-        if !t.native {
+        let Some(reply) = t.reply else {
             return (self.inbox)(Incoming {
                 source: t.source.to_string(),
                 request: t.request,
                 reply: None,
                 at: None,
             });
-        }
+        };
         if self.awaited.len() >= MAX_AWAITED {
             let busy = reply_bytes(
                 &self.osc().prefix,
@@ -592,7 +659,7 @@ impl Dispatcher {
                 "error",
                 "busy; try again".into(),
             );
-            return t.reply.send(&busy);
+            return reply.send(&busy);
         }
         let (sender, receiver) = oneshot::channel();
         (self.inbox)(Incoming {
@@ -609,8 +676,7 @@ impl Dispatcher {
                 Ok(Ok(Err(e))) => ("error", e.into()),
                 _ => ("error", "the show did not answer".into()),
             };
-            t.reply
-                .send(&reply_bytes(&prefix, &t.address, status, data));
+            reply.send(&reply_bytes(&prefix, &t.address, status, data));
         });
     }
 }
@@ -630,6 +696,13 @@ fn listed(settings: &OscSettings, ip: IpAddr) -> bool {
         .allow
         .as_ref()
         .is_some_and(|nets| nets.iter().any(|n| n.contains(&ip)))
+}
+
+/// Under candela's prefix (the server answers only those), in any case.
+fn under(prefix: &str, address: &str) -> bool {
+    address
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }
 
 fn reply_bytes(prefix: &str, address: &str, status: &str, data: serde_json::Value) -> Vec<u8> {

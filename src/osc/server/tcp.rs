@@ -86,7 +86,9 @@ pub async fn accept(
                 served.spawn(async move {
                     let heard = || connections.heard_from(id);
                     if let Err(e) = serve(stream, source, &queue, &close, &heard).await {
-                        tracing::warn!("OSC tcp {source}: {e}; connection closed");
+                        queue.noise.warn(source.ip(), "tcp", || {
+                            format!("OSC tcp {source}: {e}; connection closed")
+                        });
                     }
                     connections.closed(id);
                 });
