@@ -16,7 +16,7 @@ use candela::show::Show;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 use support::Candela;
@@ -1354,42 +1354,71 @@ fn a_flood_of_future_bundles_is_bounded_and_ping_still_answered() {
     );
 }
 
-#[test]
-fn a_desk_can_always_connect_the_longest_idle_connection_makes_room() {
-    let c = serve("tests/fixtures/osc/show.toml");
+/// Whether the server closed `stream` at once: closed or reset, never an answer.
+fn closed_at_once(mut stream: TcpStream) -> bool {
     let ping = framing::encode(
         Framing::Slip,
         &packet::encode_message("/candela/ping", vec![]),
     );
-    // The first connection is heard from once, then falls silent; the others fill the cap.
-    let mut oldest = TcpStream::connect(c.addr).unwrap();
-    oldest.write_all(&ping).unwrap();
-    read_replies(&mut oldest, 1);
-    let mut others: Vec<TcpStream> = (1..server::MAX_CONNECTIONS)
-        .map(|_| TcpStream::connect(c.addr).unwrap())
-        .collect();
-    for stream in &mut others {
-        stream.write_all(&ping).unwrap();
-        read_replies(stream, 1);
-    }
-    // One more: it is served, and the connection idle the longest is closed.
-    let mut desk = TcpStream::connect(c.addr).unwrap();
-    desk.write_all(&ping).unwrap();
-    let (replies, _) = read_replies(&mut desk, 1);
-    assert_eq!(replies[0].1["data"], "pong");
-    oldest
+    stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
+    let _ = stream.write_all(&ping);
     let mut buf = [0u8; 64];
-    assert_eq!(
-        oldest.read(&mut buf).ok(),
-        Some(0),
-        "the idle one was closed"
+    match stream.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+fn pong(stream: &mut TcpStream) -> bool {
+    let ping = framing::encode(
+        Framing::Slip,
+        &packet::encode_message("/candela/ping", vec![]),
     );
-    // The rest stay connected.
-    let last = others.last_mut().unwrap();
-    last.write_all(&ping).unwrap();
-    assert_eq!(read_replies(last, 1).0[0].1["data"], "pong");
+    stream.write_all(&ping).unwrap();
+    read_replies(stream, 1).0[0].1["data"] == "pong"
+}
+
+#[test]
+fn the_desks_connection_outlasts_a_crowd_of_others() {
+    // The fixture lists its desk, 127.0.0.1, in [osc] allow.
+    let c = serve("tests/fixtures/osc/show.toml");
+    let mut desk = TcpStream::connect(c.addr).unwrap();
+    assert!(pong(&mut desk));
+    // A hundred connections from senders nobody listed: each closed before it is read.
+    for i in 0..100u8 {
+        let from = IpAddr::from([127, 0, 0, 2 + i % 2]);
+        let stream = support::http::connect_from(from, c.addr).unwrap();
+        assert!(
+            closed_at_once(stream),
+            "a connection from {from} was served"
+        );
+    }
+    // Through it all the desk's idle connection stayed, and still cues.
+    assert!(pong(&mut desk));
+}
+
+#[test]
+fn one_address_holds_only_a_few_connections() {
+    // No list: anyone may connect, a few places each.
+    let (_dir, show) = warp_show_with("");
+    let c = serve(&show);
+    let [crowd, desk] = [2, 3].map(|n| IpAddr::from([127, 0, 0, n]));
+    let mut held: Vec<TcpStream> = (0..server::PER_ADDRESS)
+        .map(|_| support::http::connect_from(crowd, c.addr).unwrap())
+        .collect();
+    assert!(held.iter_mut().all(pong));
+    let one_more = support::http::connect_from(crowd, c.addr).unwrap();
+    assert!(closed_at_once(one_more), "past the cap from {crowd}");
+    let mut other = support::http::connect_from(desk, c.addr).unwrap();
+    assert!(pong(&mut other), "another address still gets in");
+    // The crowd's first places stay theirs: none was closed to make room.
+    assert!(held.iter_mut().all(pong));
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! network.
 //!
 //! The work is bounded whatever a sender does: one receive loop per socket (and one per TCP
-//! connection, at most [`MAX_CONNECTIONS`]) hands packets to one bounded queue, limited in
+//! connection, at most [`MAX_CONNECTIONS`], [`PER_ADDRESS`] from one address, only from
+//! listed senders when the show lists any) hands packets to one bounded queue, limited in
 //! bytes as well as in count; one dispatcher takes them off it, checks the allowlist,
 //! decodes, interprets, debounces, and hands requests to the show through the inbox. Timed
 //! messages wait in one capped heap ([`timers`]), never in a task or a connection of their
@@ -29,7 +30,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 pub use limits::Debounce;
-pub use tcp::MAX_CONNECTIONS;
+pub use tcp::{MAX_CONNECTIONS, PER_ADDRESS};
 pub use timers::MAX_SCHEDULED;
 
 /// Largest packet accepted, over UDP or TCP.
@@ -389,7 +390,12 @@ pub async fn run(
                     noise: noise.clone(),
                 };
                 receivers.spawn(receive_udp(reply, queue.clone()));
-                receivers.spawn(tcp::accept(listener, queue.clone(), connections.clone()));
+                receivers.spawn(tcp::accept(
+                    listener,
+                    queue.clone(),
+                    connections.clone(),
+                    settings.osc.allow.clone(),
+                ));
             }
             (Err(e), _) | (_, Err(e)) => tracing::error!("OSC: {e}"),
         }

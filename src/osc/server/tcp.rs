@@ -5,58 +5,54 @@
 use super::{Queue, ReplyTo, panicked};
 use crate::osc::framing::{Framing, StreamDecoder};
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-/// TCP connections served at once; a new one past this closes the one idle the longest, so
-/// a desk can always connect, however many a misbehaving client leaves open.
+/// TCP connections served at once; past this a new one is refused, and no open one is ever
+/// closed to make room: the desk's idle connection outlasts any crowd of newcomers.
 pub const MAX_CONNECTIONS: usize = 64;
+/// Connections one address may hold at once (but the laptop itself): a desk and a backup
+/// console need one each, so one misbehaving machine cannot take every place.
+pub const PER_ADDRESS: usize = 4;
 /// Replies waiting to be written to one connection; past this, a client that does not read
 /// loses replies rather than holding memory.
 const REPLIES_PER_CONNECTION: usize = 128;
 /// How long replies still due are written after the client stops sending.
 const LINGER: Duration = Duration::from_secs(5);
+/// The pause after a failed accept (out of file descriptors) before the next.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
-/// The open TCP connections: when each was last heard from, and how to close it.
+/// The open TCP connections, and where each is from.
 #[derive(Default)]
 pub struct Connections {
-    open: Mutex<HashMap<u64, (Instant, Arc<Notify>)>>,
+    open: Mutex<HashMap<u64, IpAddr>>,
     next_id: AtomicU64,
 }
 
 impl Connections {
-    /// Registers a new connection, closing the one idle the longest when all places are
-    /// taken; returns its id and what closes it.
-    fn open(&self, source: SocketAddr) -> (u64, Arc<Notify>) {
+    /// Registers a new connection from `ip` if there is room for it; its id.
+    fn open(&self, ip: IpAddr) -> Result<u64, String> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if open.len() >= MAX_CONNECTIONS
-            && let Some(oldest) = open
-                .iter()
-                .min_by_key(|(_, (last, _))| *last)
-                .map(|(id, _)| *id)
-            && let Some((_, close)) = open.remove(&oldest)
-        {
-            tracing::warn!(
-                "OSC tcp: {MAX_CONNECTIONS} connections open; closing the one idle the longest for {source}"
-            );
-            close.notify_one();
+        if open.len() >= MAX_CONNECTIONS {
+            return Err(format!(
+                "{MAX_CONNECTIONS} connections open; no room for {ip} (none is closed to make room)"
+            ));
+        }
+        // The laptop itself is not held to it: scripts on it connect and reconnect quickly.
+        let laptop = ip == IpAddr::from([127, 0, 0, 1]) || ip == std::net::Ipv6Addr::LOCALHOST;
+        if !laptop && open.values().filter(|from| **from == ip).count() >= PER_ADDRESS {
+            return Err(format!(
+                "{ip} already holds {PER_ADDRESS} connections, the most one address may"
+            ));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let close = Arc::new(Notify::new());
-        open.insert(id, (Instant::now(), close.clone()));
-        (id, close)
-    }
-
-    fn heard_from(&self, id: u64) {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((last, _)) = open.get_mut(&id) {
-            *last = Instant::now();
-        }
+        open.insert(id, ip);
+        Ok(id)
     }
 
     fn closed(&self, id: u64) {
@@ -67,25 +63,47 @@ impl Connections {
     }
 }
 
-/// Accepts connections until the server stops. A connection's task that panics brings this
-/// one down with it, so the server sees it.
+/// Accepts connections until the server stops: from senders in `allow` when the show lists
+/// any (others are closed before anything is read), while there is room. A connection's task
+/// that panics brings this one down with it, so the server sees it.
 pub async fn accept(
     listener: tokio::net::TcpListener,
     queue: Queue,
     connections: Arc<Connections>,
+    allow: Option<Vec<ipnet::IpNet>>,
 ) {
     let mut served = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, source)) = accepted else {
-                    continue;
+                let (stream, source) = match accepted {
+                    Ok(a) => a,
+                    // Out of file descriptors, most likely: they come back as others close.
+                    Err(e) => {
+                        queue.noise.warn("accept", "tcp accept", || {
+                            format!("OSC tcp: cannot accept a connection: {e}; trying again")
+                        });
+                        tokio::time::sleep(ACCEPT_PAUSE).await;
+                        continue;
+                    }
                 };
-                let (id, close) = connections.open(source);
+                let ip = source.ip().to_canonical();
+                if allow.as_ref().is_some_and(|nets| !nets.iter().any(|n| n.contains(&ip))) {
+                    queue.noise.warn(ip, "tcp refused", || {
+                        format!("OSC tcp: {source} is not in [osc] allow; connection closed")
+                    });
+                    continue;
+                }
+                let id = match connections.open(ip) {
+                    Ok(id) => id,
+                    Err(why) => {
+                        queue.noise.warn(ip, "tcp full", || format!("OSC tcp: {why}"));
+                        continue;
+                    }
+                };
                 let (queue, connections) = (queue.clone(), connections.clone());
                 served.spawn(async move {
-                    let heard = || connections.heard_from(id);
-                    if let Err(e) = serve(stream, source, &queue, &close, &heard).await {
+                    if let Err(e) = serve(stream, source, &queue).await {
                         queue.noise.warn(source.ip(), "tcp", || {
                             format!("OSC tcp {source}: {e}; connection closed")
                         });
@@ -107,8 +125,6 @@ async fn serve(
     stream: tokio::net::TcpStream,
     source: SocketAddr,
     queue: &Queue,
-    close: &Notify,
-    heard: &(dyn Fn() + Sync),
 ) -> Result<(), String> {
     let (mut reader, mut writer) = stream.into_split();
     let (replies, mut outbox) = mpsc::channel::<Vec<u8>>(REPLIES_PER_CONNECTION);
@@ -129,7 +145,6 @@ async fn serve(
                 Ok(n) => n,
                 Err(e) => return Err(e.to_string()),
             };
-            heard();
             let frames = decoder
                 .push(buf.get(..n).unwrap_or_default())
                 .map_err(|e| e.to_string())?;
@@ -145,12 +160,9 @@ async fn serve(
     tokio::pin!(write);
     tokio::select! {
         r = read => r?,
-        _ = close.notified() => return Ok(()),
         w = &mut write => return w.map_err(|e| e.to_string()),
     };
     // The client stopped sending: what is still being answered is written, for a while.
-    tokio::select! {
-        _ = tokio::time::timeout(LINGER, write) => Ok(()),
-        _ = close.notified() => Ok(()),
-    }
+    let _ = tokio::time::timeout(LINGER, write).await;
+    Ok(())
 }
