@@ -213,6 +213,8 @@ fn drag(pictures: bool, moves: usize) {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             required: true,
             problems: Vec::new(),
+            state_dir: None,
+            plain_for_all: false,
         }),
         ..LinkOptions::default()
     };

@@ -72,6 +72,8 @@ impl Player {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             required: true,
             problems: Vec::new(),
+            state_dir: None,
+            plain_for_all: false,
         };
         let web = candela::web::start(&options, &engine, deliver)
             .unwrap()

@@ -137,6 +137,11 @@ struct PlayArgs {
     /// Do not serve the web remote.
     #[arg(long, conflicts_with = "http")]
     no_http: bool,
+    /// Answer plain HTTP from the network too, not only HTTPS (plain is always answered from
+    /// this machine itself). The PIN then crosses the network readable: only for a closed
+    /// network whose phones cannot accept the remote's certificate.
+    #[arg(long, conflicts_with = "no_http")]
+    plain_http: bool,
     /// Where counts are kept across restarts [default: $XDG_STATE_HOME/candela, else
     /// ~/.local/state/candela].
     #[arg(long, value_name = "DIR")]
@@ -537,6 +542,8 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
         }),
         required: args.http.is_some(),
         problems,
+        state_dir: state_dir.clone(),
+        plain_for_all: args.plain_http,
     });
     let mut engine = Engine::new(show, counts, Duration::ZERO)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::Candela;
 use support::browser::{Browser, Screen};
-use support::http::{Reply, connect_from, get, http, http_from};
+use support::http::{Reply, connect_from, get, http, http_from, https_from, plain_from};
 
 const PIN: &str = "432198";
 const JSON: &[(&str, &str)] = &[("Content-Type", "application/json")];
@@ -47,13 +47,17 @@ fn start(show: &str, env: &[(&str, &str)]) -> Candela {
 fn launch(args: &[&str], show: &str, env: &[(&str, &str)]) -> Candela {
     static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let state = scratch(&format!("state-{n}"));
+    launch_in(&scratch(&format!("state-{n}")), args, show, env)
+}
+
+/// `launch`, keeping what candela keeps in `state`.
+fn launch_in(state: &Path, args: &[&str], show: &str, env: &[(&str, &str)]) -> Candela {
     let mut command = support::play();
     command
         .args(args)
         .arg("--no-osc")
         .args(["--http", "127.0.0.1:0", "--state-dir"])
-        .arg(&state)
+        .arg(state)
         .arg(show)
         .env("CANDELA_PIN", PIN);
     for (k, v) in env {
@@ -551,6 +555,75 @@ fn pins_from_the_show_and_a_view_pin() {
     assert_eq!(done.json()["data"]["blackout"], true);
 }
 
+/// The certificate fingerprint candela printed.
+fn printed_fingerprint(candela: &Candela) -> String {
+    const SAID: &str = "web remote certificate SHA-256 ";
+    let log = candela.log.lock().unwrap();
+    let line = log
+        .iter()
+        .find(|l| l.contains(SAID))
+        .unwrap_or_else(|| panic!("no fingerprint printed:\n{}", log.join("\n")));
+    let after = line.split(SAID).nth(1).unwrap();
+    after.split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn the_remote_is_served_over_tls_with_a_kept_certificate() {
+    let state = scratch("tls-state");
+    let phone = std::net::IpAddr::from([127, 0, 0, 2]);
+    let show = fixture("show.toml");
+    let candela = launch_in(&state, &["--headless", "--size", "640x360"], &show, &[]);
+    let addr = candela.addr;
+    let (reply, cert) = https_from(phone, addr, "GET", "/api/state", &[], b"");
+    assert_eq!(reply.status, 200);
+    let printed = printed_fingerprint(&candela);
+    assert_eq!(support::tls::fingerprint(&cert), printed);
+    assert_eq!(printed.len(), 95, "{printed}");
+    // The page is told it, to show it.
+    assert_eq!(reply.json()["certificate"], printed.as_str());
+    // The session cookie is never sent in clear.
+    let body = json!({ "pin": PIN }).to_string();
+    let login = http_from(phone, addr, "POST", "/api/login", JSON, body.as_bytes());
+    assert_eq!(login.status, 200);
+    let cookie = login.header("set-cookie").unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // Plain HTTP from the network is sent to HTTPS, and answers nothing else.
+    let plain = plain_from(phone, addr, "GET", "/setup?x=1", &[]);
+    assert_eq!(plain.status, 307, "{plain:?}");
+    assert_eq!(
+        plain.header("location"),
+        Some(format!("https://{addr}/setup?x=1").as_str())
+    );
+    let asked = plain_from(phone, addr, "GET", "/api/state", &[]);
+    assert_eq!(asked.status, 307);
+    assert!(!String::from_utf8_lossy(&asked.body).contains("slides"));
+    let forged = plain_from(phone, addr, "GET", "/", &[("Host", "evil.example")]);
+    assert_eq!(forged.status, 400, "no redirect to another host");
+    // From the laptop itself plain HTTP is served (scripts, the laptop's own browser).
+    assert_eq!(get(addr, "/api/state").status, 200);
+    // Kept privately in the state folder, and the same after a restart.
+    use std::os::unix::fs::PermissionsExt;
+    let key = std::fs::metadata(state.join("web-remote.key")).unwrap();
+    assert_eq!(key.permissions().mode() & 0o077, 0);
+    drop(candela);
+    let again = launch_in(&state, &["--headless", "--size", "640x360"], &show, &[]);
+    let (reply, cert) = https_from(phone, again.addr, "GET", "/api/state", &[], b"");
+    assert_eq!(reply.status, 200);
+    assert_eq!(support::tls::fingerprint(&cert), printed);
+    assert_eq!(printed_fingerprint(&again), printed);
+    drop(again);
+    // --plain-http answers plain HTTP from the network too.
+    let open = launch_in(
+        &state,
+        &["--headless", "--size", "640x360", "--plain-http"],
+        &show,
+        &[],
+    );
+    let plain = plain_from(phone, open.addr, "GET", "/api/state", &[]);
+    assert_eq!(plain.status, 200);
+    assert!(open.logged("plain HTTP is answered from the network too"));
+}
+
 #[test]
 fn the_allowlist_refuses_everyone_else() {
     use std::io::Write;
@@ -859,6 +932,11 @@ const PREVIEW_LOOK: &str = r#"
 /// The test show, and a browser (see `Browser::open`) on its page once the page names the
 /// first slide and shows a preview; and that preview's look.
 fn browse(name: &str, mobile: bool) -> (Candela, Browser, Value) {
+    browse_over("http", name, mobile)
+}
+
+/// `browse`, with the page opened over `scheme`.
+fn browse_over(scheme: &str, name: &str, mobile: bool) -> (Candela, Browser, Value) {
     let candela = start(&fixture("show.toml"), &[]);
     let screen = if mobile {
         Screen::Phone {
@@ -872,7 +950,7 @@ fn browse(name: &str, mobile: bool) -> (Candela, Browser, Value) {
         }
     };
     let browser = Browser::open(name, screen);
-    browser.go(&format!("http://{}/", candela.addr));
+    browser.go(&format!("{scheme}://{}/", candela.addr));
     browser.until(
         "the show's state",
         "return document.getElementById('now-name').dataset.slide === 'a'",
@@ -917,6 +995,27 @@ fn a_browser_logs_in_taps_next_and_sees_the_wall_change() {
         "still view only after a reload",
         "return document.getElementById('now-name').dataset.slide === 'b' && document.getElementById('next').disabled && !document.getElementById('login').classList.contains('hidden')",
     );
+}
+
+#[test]
+fn a_phone_uses_the_remote_over_https_once_the_certificate_is_accepted() {
+    let (candela, browser, _) = browse_over("https", "https", true);
+    let shown = browser.script("return document.getElementById('cert').textContent");
+    assert_eq!(shown, printed_fingerprint(&candela).as_str());
+    browser.script("document.getElementById('pin').value = '432198'; return true;");
+    browser.tap("#login button");
+    browser.until(
+        "control after logging in over HTTPS (the Secure cookie kept)",
+        "return !document.getElementById('next').disabled && document.getElementById('mode').textContent === 'control'",
+    );
+    browser.tap("#next");
+    browser.until(
+        "the next slide's name",
+        "return document.getElementById('now-name').dataset.slide === 'b'",
+    );
+    assert_eq!(state(candela.addr)["slide"], "b");
+    let connected = browser.script("return document.getElementById('conn').textContent");
+    assert_eq!(connected, "connected", "the events socket over TLS");
 }
 
 #[test]

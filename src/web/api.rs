@@ -4,6 +4,7 @@
 
 use super::Shared;
 use super::auth::{COOKIE_NAME, Level, Refusal, SESSION_LIFE};
+use super::serve::OverTls;
 use crate::inbox::{Incoming, Request};
 use crate::osc::dialect::Meaning;
 use crate::osc::packet::Message;
@@ -11,7 +12,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::{self, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -168,6 +169,7 @@ fn state_now(shared: &Shared) -> Value {
     problems.extend(shared.feed.problems.iter().map(|p| Value::from(p.as_str())));
     state["problems"] = problems.into();
     state["control"] = Value::Null;
+    state["certificate"] = shared.fingerprint.as_str().into();
     state
 }
 
@@ -405,6 +407,7 @@ struct LoginBody {
 async fn login(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(addr): Addr,
+    Extension(OverTls(tls)): Extension<OverTls>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if !shared.auth.allowed(addr.ip()) {
@@ -434,8 +437,9 @@ async fn login(
         }
     );
     let cookie = format!(
-        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        SESSION_LIFE.as_secs()
+        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        SESSION_LIFE.as_secs(),
+        secure(tls)
     );
     let mut r =
         axum::Json(json!({ "status": "ok", "control": level == Level::Control })).into_response();
@@ -450,6 +454,7 @@ async fn login(
 async fn logout(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(addr): Addr,
+    Extension(OverTls(tls)): Extension<OverTls>,
     headers: HeaderMap,
 ) -> Response {
     if !shared.auth.allowed(addr.ip()) {
@@ -459,11 +464,21 @@ async fn logout(
         tracing::info!("web: {addr} logged out");
     }
     let mut r = axum::Json(json!({ "status": "ok" })).into_response();
-    let cookie = format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let cookie = format!(
+        "{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        secure(tls)
+    );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
+}
+
+/// The cookie's `Secure` mark over TLS: a browser then never sends the session in clear.
+/// Plain HTTP is answered only from this machine (or with `--plain-http`), where a
+/// browser need not keep a `Secure` cookie.
+fn secure(tls: bool) -> &'static str {
+    if tls { "; Secure" } else { "" }
 }
 
 fn jpeg(bytes: Bytes, frame: Option<u64>) -> Response {

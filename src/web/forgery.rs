@@ -29,7 +29,7 @@ pub fn hostname() -> Option<String> {
 /// Whether `host` (a `Host` header: a name or address, maybe with a port) names this
 /// machine: an IP address, localhost, its hostname or a `.local` (mDNS) name. Any other
 /// name is one an attacker's DNS could point here.
-fn names_this_machine(host: &str, hostname: Option<&str>) -> bool {
+pub(super) fn names_this_machine(host: &str, hostname: Option<&str>) -> bool {
     let name = match host.strip_prefix('[') {
         Some(v6) => {
             return v6

@@ -6,7 +6,9 @@
 //! - [`forgery`]: requests other pages make a browser send (`Origin`, `Host`,
 //!   `Content-Type`) refused, and the headers that keep the page out of frames.
 //! - [`guesses`]: the limit on wrong PINs: per address, per network, for everyone.
-//! - [`serve`]: the accept loop: connections capped in all and per address, and timed out.
+//! - [`serve`]: the accept loop: connections capped in all and per address, and timed out;
+//!   TLS or plain HTTP told apart by the first byte, plain only from this machine.
+//! - [`tls`]: the remote's own certificate, made once and kept.
 //! - [`tap`]: the render thread's side: the state published, the wall read back and
 //!   encoded off the render thread, only while someone watches.
 //!
@@ -19,6 +21,7 @@ mod forgery;
 mod guesses;
 mod serve;
 mod tap;
+mod tls;
 
 pub use api::{MAX_BODY, MAX_VIEWERS};
 pub use auth::MIN_PIN;
@@ -45,6 +48,10 @@ pub struct WebOptions {
     pub required: bool,
     /// What loading the show found, for the page to list.
     pub problems: Vec<String>,
+    /// Where the remote's certificate is kept (the state folder).
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Plain HTTP answered from the network too (`--plain-http`), not only from this machine.
+    pub plain_for_all: bool,
 }
 
 /// What every request handler shares.
@@ -57,6 +64,8 @@ pub struct Shared {
     debounce: Mutex<crate::osc::server::Debounce>,
     /// This machine's name, which a `Host` header may give.
     hostname: Option<String>,
+    /// The certificate's SHA-256 fingerprint, for the page to show.
+    fingerprint: String,
 }
 
 pub struct WebServer {
@@ -106,17 +115,25 @@ pub fn start(
             pin.chars().count()
         );
     }
-    let url = format!(
-        "http://{}:{}/",
-        lan_address(local_addr.ip()),
-        local_addr.port()
-    );
+    let lan = lan_address(local_addr.ip());
+    let hostname = forgery::hostname();
+    let identity = certificate(options.state_dir.as_deref(), lan, hostname.as_deref())?;
+    let url = format!("https://{lan}:{}/", local_addr.port());
     if from.is_empty() {
         tracing::info!(
             "web remote: {url} (control PIN {pin}; set your own with CANDELA_PIN or [web] pin)"
         );
     } else {
         tracing::info!("web remote: {url} (control PIN from {from})");
+    }
+    tracing::info!(
+        "web remote certificate SHA-256 {} (check it once on each phone: the browser's warning page shows it)",
+        identity.fingerprint
+    );
+    if options.plain_for_all {
+        tracing::warn!(
+            "web: plain HTTP is answered from the network too (--plain-http): the PIN and the session cross the network readable"
+        );
     }
     tracing::info!("web remote listening on {local_addr}");
     if show.web.allow.is_none() && !local_addr.ip().is_loopback() {
@@ -131,17 +148,55 @@ pub fn start(
         auth: auth::Auth::new(pin, show.web.view_pin.clone(), show.web.allow.clone()),
         feed: feed.clone(),
         debounce: Mutex::default(),
-        hostname: forgery::hostname(),
+        hostname: hostname.clone(),
+        fingerprint: identity.fingerprint.clone(),
     });
+    let transport = serve::Transport {
+        tls: Some(tokio_rustls::TlsAcceptor::from(identity.config)),
+        plain_for_all: options.plain_for_all,
+        hostname,
+    };
     let tap = Tap::new(feed.clone())?;
     std::thread::Builder::new()
         .name("web".into())
         .spawn(move || {
             runtime.block_on(async move {
-                run(listener, shared).await;
+                run(listener, shared, transport).await;
             });
         })?;
     Ok(Some(WebServer { local_addr, tap }))
+}
+
+/// The remote's certificate, for the names a phone may open it by: the kept one, or one
+/// made now. One that cannot be kept is still served (phones accept it again next start).
+fn certificate(
+    state_dir: Option<&std::path::Path>,
+    lan: IpAddr,
+    hostname: Option<&str>,
+) -> anyhow::Result<tls::Identity> {
+    let mut names = vec!["localhost".to_string()];
+    // A name that is not a plain DNS label list cannot go in a certificate.
+    if let Some(h) = hostname.filter(|h| {
+        h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    }) {
+        names.push(h.to_string());
+        if !h.ends_with(".local") {
+            names.push(format!("{h}.local"));
+        }
+    }
+    names.extend(["127.0.0.1".to_string(), "::1".to_string()]);
+    if !lan.is_loopback() {
+        names.push(lan.to_string());
+    }
+    match tls::identity(state_dir, &names) {
+        Ok(identity) => Ok(identity),
+        Err(e) if state_dir.is_some() => {
+            tracing::warn!("web: {e:#}; this start's certificate is not kept");
+            tls::identity(None, &names)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The kernel's send buffer for each connection (accepted sockets inherit the listener's):
@@ -162,10 +217,21 @@ fn listen(bind: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 }
 
 /// Serves the web remote on `listener` until the process ends.
-pub async fn run(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    transport: serve::Transport,
+) {
     let app = api::router(shared.clone());
     let allowed = move |ip| shared.auth.allowed(ip);
-    serve::accept(listener, app, allowed, serve::Timeouts::from_env()).await;
+    serve::accept(
+        listener,
+        app,
+        allowed,
+        transport,
+        serve::Timeouts::from_env(),
+    )
+    .await;
 }
 
 /// The address a phone on the same network reaches this machine at: the bound one, or for

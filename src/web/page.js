@@ -66,6 +66,8 @@ function render(s) {
   if (!before || (before.slides || []).map(x => x.id).join("\n") !== ids) buildGrid(s.slides || []);
   document.querySelectorAll("#grid button").forEach(b => b.classList.toggle("current", b.dataset.id === s.slide));
   renderCounters(s);
+  $("cert-box").classList.toggle("hidden", !s.certificate);
+  $("cert").textContent = s.certificate || "";
   const problems = s.problems || [];
   $("problems-box").classList.toggle("hidden", problems.length === 0);
   $("problems").replaceChildren(...problems.map(p => { const li = document.createElement("li"); li.textContent = p; return li; }));

@@ -163,9 +163,11 @@ pub async fn accept(
     listener: tokio::net::TcpListener,
     app: Router,
     allowed: impl Fn(IpAddr) -> bool,
+    transport: Transport,
     timeouts: Timeouts,
 ) {
     let counts = Arc::new(Mutex::new(Counts::default()));
+    let redirect = to_https(transport.hostname.clone());
     let mut failing = Quietly {
         said: None,
         held: 0,
@@ -195,32 +197,144 @@ pub async fn accept(
             continue;
         };
         let app = app.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            let answer = app.clone().oneshot(request);
-            async move {
-                Ok::<_, std::convert::Infallible>(
-                    match tokio::time::timeout(timeouts.request, answer).await {
-                        Ok(Ok(response)) => response,
-                        Ok(Err(never)) => match never {},
-                        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
-                    },
-                )
-            }
-        });
-        let io = TokioIo::new(Counted {
-            stream,
-            _slot: slot,
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(timeouts.headers)
-            .serve_connection(io, service)
-            .with_upgrades();
+        let redirect = redirect.clone();
+        let transport = transport.clone();
         tokio::spawn(async move {
-            let _ = connection.await;
+            serve(stream, slot, peer, [app, redirect], &transport, timeouts).await;
         });
     }
+}
+
+/// How connections are spoken to.
+#[derive(Clone)]
+pub struct Transport {
+    /// TLS, if the remote is served over it: a connection that opens with a TLS handshake
+    /// gets it, on the same port as plain HTTP.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Plain HTTP answered from anywhere (`--plain-http`), not only from this machine.
+    pub plain_for_all: bool,
+    /// This machine's name, which a redirect may name.
+    pub hostname: Option<String>,
+}
+
+/// Whether a request came over TLS, for the handlers (a session cookie is `Secure` then).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls(pub bool);
+
+/// The first byte of every TLS connection (a handshake record).
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// Serves one connection: TLS if it opens with a handshake, else plain HTTP from this
+/// machine (127.0.0.1 and ::1 never cross the Wi-Fi) or with `--plain-http`; anyone else speaking
+/// plain HTTP is sent to the `https://` address, so a phone that typed `http://` lands there.
+async fn serve(
+    stream: TcpStream,
+    slot: Slot,
+    peer: std::net::SocketAddr,
+    [app, redirect]: [Router; 2],
+    transport: &Transport,
+    timeouts: Timeouts,
+) {
+    let Some(acceptor) = &transport.tls else {
+        return http(
+            Counted {
+                stream,
+                _slot: slot,
+            },
+            peer,
+            app,
+            false,
+            timeouts,
+        )
+        .await;
+    };
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(timeouts.headers, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => {}
+        _ => return,
+    }
+    let counted = Counted {
+        stream,
+        _slot: slot,
+    };
+    if first[0] == TLS_HANDSHAKE {
+        // The handshake is timed like headers: a client that starts one and stops holds a
+        // place no longer than one that sends half a request.
+        match tokio::time::timeout(timeouts.headers, acceptor.accept(counted)).await {
+            Ok(Ok(tls)) => http(tls, peer, app, true, timeouts).await,
+            Ok(Err(e)) => tracing::debug!("web: TLS with {peer} failed: {e}"),
+            Err(_) => tracing::debug!("web: TLS with {peer} timed out"),
+        }
+    } else if transport.plain_for_all || is_laptop(peer.ip()) {
+        http(counted, peer, app, false, timeouts).await;
+    } else {
+        http(counted, peer, redirect, false, timeouts).await;
+    }
+}
+
+/// Answers every request with a redirect to the same place over HTTPS, if its `Host`
+/// names this machine (no redirect elsewhere).
+fn to_https(hostname: Option<String>) -> Router {
+    use axum::http::{HeaderMap, Uri};
+    Router::new().fallback(move |headers: HeaderMap, uri: Uri| {
+        let hostname = hostname.clone();
+        async move { redirect(&headers, &uri, hostname.as_deref()) }
+    })
+}
+
+/// The redirect for one plain request: to `https://` and the same `Host` and path.
+fn redirect(
+    headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
+    hostname: Option<&str>,
+) -> axum::response::Response {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| super::forgery::names_this_machine(h, hostname))
+        .filter(|h| !h.contains(['/', '@', '\\']));
+    let Some(host) = host else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "the remote is served over HTTPS: open https://<this machine>:<port>/\n",
+        )
+            .into_response();
+    };
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("https://{host}{path}");
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(axum::http::header::LOCATION, location.clone())],
+        format!("the remote is served over HTTPS: {location}\n"),
+    )
+        .into_response()
+}
+
+/// Serves HTTP/1.1 on `io` until the client is done or times out.
+async fn http<I>(io: I, peer: std::net::SocketAddr, app: Router, tls: bool, timeouts: Timeouts)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(OverTls(tls));
+        let answer = app.clone().oneshot(request);
+        async move {
+            Ok::<_, std::convert::Infallible>(
+                match tokio::time::timeout(timeouts.request, answer).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+                },
+            )
+        }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.headers)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let _ = connection.await;
 }
 
 #[cfg(test)]

@@ -98,8 +98,10 @@ impl Browser {
             }
         }
         options["args"] = json!(args);
+        // As a phone does once its operator accepted candela's own certificate.
         let caps = json!({ "capabilities": { "alwaysMatch": {
-            "browserName": "chrome", "goog:chromeOptions": options } } });
+            "browserName": "chrome", "acceptInsecureCerts": true,
+            "goog:chromeOptions": options } } });
         let mut browser = Browser {
             driver,
             at,

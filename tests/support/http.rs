@@ -33,13 +33,11 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    request(
-        TcpStream::connect(addr).unwrap(),
-        method,
-        path,
-        headers,
-        body,
-    )
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    request(stream, addr, method, path, headers, body)
 }
 
 /// A connection to `addr` from `source` (127.0.0.2, 127.0.0.3, ... are all this machine on
@@ -55,7 +53,8 @@ pub fn connect_from(source: IpAddr, addr: SocketAddr) -> std::io::Result<TcpStre
     Ok(socket.into())
 }
 
-/// `http`, from `source`.
+/// `http`, from `source`, over TLS as a phone on the network must (plain HTTP is answered
+/// only from this machine itself, 127.0.0.1).
 pub fn http_from(
     source: IpAddr,
     addr: SocketAddr,
@@ -64,25 +63,56 @@ pub fn http_from(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
+    https_from(source, addr, method, path, headers, body).0
+}
+
+/// `http_from`, and the certificate the server offered.
+pub fn https_from(
+    source: IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (Reply, Vec<u8>) {
     let stream = connect_from(source, addr).unwrap();
-    request(stream, method, path, headers, body)
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let (tls, cert) = super::tls::connect(stream);
+    (request(tls, addr, method, path, headers, body), cert)
+}
+
+/// Plain HTTP from `source` (which is not the laptop: it is answered with a redirect).
+pub fn plain_from(
+    source: IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let stream = connect_from(source, addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    request(stream, addr, method, path, headers, b"")
 }
 
 fn request(
-    mut stream: TcpStream,
+    mut stream: impl Read + Write,
+    addr: SocketAddr,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let addr = stream.peer_addr().unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        request.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }

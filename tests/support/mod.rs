@@ -2,11 +2,13 @@
 //! The processes the integration tests start, each ended by pid when dropped: a real `candela
 //! play` read until it says where it listens (and asked over OSC, for the live-operation tests:
 //! resume, reload, soak, osc), and a fresh Xvfb; and reading an HTTP header, which the web
-//! tests' client and the feed tests' server both do; and what a test process logs ([`logs`]).
+//! tests' client and the feed tests' server both do; what a test process logs ([`logs`]); and
+//! TLS as a phone speaks it to the web remote ([`tls`]).
 
 pub mod browser;
 pub mod http;
 pub mod logs;
+pub mod tls;
 
 use candela::osc::client;
 use rosc::OscType;
