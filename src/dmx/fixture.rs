@@ -75,6 +75,11 @@ impl Fixture {
         }
     }
 
+    /// Whether a console's levels were taken and their loss is not yet acted on.
+    pub fn seen(&self) -> bool {
+        self.seen
+    }
+
     /// This moment's commands from the merged universe (None: no console).
     pub fn frame(&mut self, levels: Option<&[u8; 512]>, now: Duration) -> Vec<Command> {
         let mut out = Vec::new();
