@@ -16,7 +16,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use support::{Candela, OSC_LISTENING, play};
+use support::browser::{Browser, Screen};
+use support::{Candela, OSC_LISTENING, WEB_LISTENING, play};
 
 const SHOW: &str = "tests/fixtures/dmx/show.toml";
 const UNIVERSE: u16 = 7;
@@ -35,17 +36,28 @@ struct Dmx {
 
 /// `candela play` on `show`, listening for DMX on free loopback ports, found in its log.
 fn start(show: impl AsRef<Path>) -> Dmx {
+    start_with(show, false)
+}
+
+/// With `web`, the web remote too, and `candela.addr` is its address (else OSC's).
+fn start_with(show: impl AsRef<Path>, web: bool) -> Dmx {
     let state = tempfile::tempdir().unwrap();
     let mut command = play();
+    if web {
+        command.args(["--http", "127.0.0.1:0"]);
+    } else {
+        command.arg("--no-http");
+    }
     command
-        .args(["--headless", "--no-http", "--fps", "30"])
+        .args(["--headless", "--fps", "30"])
         .arg("--state-dir")
         .arg(state.path())
         .args(["--osc", "127.0.0.1:0"])
         .args(["--sacn", "127.0.0.1:0", "--artnet", "127.0.0.1:0"])
         .arg(show.as_ref());
-    let candela = Candela::spawn(command, OSC_LISTENING);
+    let candela = Candela::spawn(command, if web { WEB_LISTENING } else { OSC_LISTENING });
     let bound = |what: &str| -> SocketAddr {
+        assert!(candela.logged(what), "never logged {what:?}");
         let log = candela.log.lock().unwrap();
         let line = log
             .iter()
@@ -465,4 +477,26 @@ fn on_loss_blackout_on_stream_terminated_and_on_silence() {
         after >= Duration::from_millis(2300),
         "dark after {after:?} of silence, before 2.5 s"
     );
+}
+
+#[test]
+fn the_web_remote_shows_the_desks_sending() {
+    let dmx = start_with(SHOW, true);
+    let mut desk = Python::sacn("127.0.0.2", dmx.sacn, 120);
+    desk.say(&format!("set {MASTER} 255"));
+    let browser = Browser::open(
+        "dmx",
+        Screen::Laptop {
+            width: 1280,
+            height: 900,
+        },
+    );
+    browser.go(&format!("http://{}/", dmx.candela.addr));
+    let text = browser.until(
+        "the sACN console in the DMX list",
+        "const t = document.getElementById('dmx').textContent; \
+         return !document.getElementById('dmx-box').classList.contains('hidden') \
+           && t.includes('sACN from 127.0.0.2 · priority 120') && t;",
+    );
+    assert!(text.as_str().unwrap().contains("s ago"), "{text}");
 }
