@@ -6,6 +6,7 @@
 
 pub mod artnet;
 pub mod fixture;
+pub mod fuzz;
 pub mod merge;
 pub mod receiver;
 pub mod sacn;
