@@ -131,6 +131,16 @@ struct PlayArgs {
     /// Print every OSC message received and what it did.
     #[arg(long)]
     osc_log: bool,
+    /// Listen for sACN on this address, when the show has [dmx] [default: 0.0.0.0:5568;
+    /// multicast is joined for the show's universe].
+    #[arg(long, value_name = "ADDR:PORT")]
+    sacn: Option<std::net::SocketAddr>,
+    /// Listen for Art-Net on this address, when the show has [dmx] [default: 0.0.0.0:6454].
+    #[arg(long, value_name = "ADDR:PORT")]
+    artnet: Option<std::net::SocketAddr>,
+    /// Do not listen for DMX (sACN, Art-Net), even when the show has [dmx].
+    #[arg(long, conflicts_with_all = ["sacn", "artnet"])]
+    no_dmx: bool,
     /// Serve the web remote (page and API) on this address [default: 0.0.0.0:8080].
     #[arg(long, value_name = "ADDR:PORT")]
     http: Option<std::net::SocketAddr>,
@@ -567,9 +577,17 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
+    let dmx = (!args.no_dmx && !args.list_monitors).then(|| {
+        let default = crate::dmx::server::DmxOptions::default();
+        crate::dmx::server::DmxOptions {
+            sacn: args.sacn.unwrap_or(default.sacn),
+            artnet: args.artnet.unwrap_or(default.artnet),
+        }
+    });
     let link = output::LinkOptions {
         osc,
         web,
+        dmx,
         counts_file,
         calibration_file,
         resume_file,

@@ -30,8 +30,8 @@
 //! - [`inbox`]: the one envelope every input hands the show (a request and where its answer
 //!   goes), and the show's side that applies it.
 //! - [`dmx`]: sACN and Art-Net from lighting desks: packets, the merge of every console on
-//!   the universe, and the fixture personality that turns channels into commands (pure; not
-//!   yet listened for).
+//!   the universe, the fixture personality that turns channels into commands (all pure), and
+//!   the UDP server on its own thread that feeds them, when the show has `[dmx]`.
 //! - [`projector`]: PJLink, projector control: the protocol's text read leniently, the
 //!   password hash.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.

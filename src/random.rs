@@ -29,4 +29,31 @@ impl Xorshift {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+
+    /// One fuzzing mutation of `bytes`: a bit flipped, a byte set to one of `special` (a
+    /// format's delimiters and edges), cut, a byte removed, a run repeated, or a size or
+    /// count field made huge.
+    pub fn mutate(&mut self, bytes: &mut Vec<u8>, special: &[u8]) {
+        if bytes.is_empty() {
+            bytes.push(self.draw() as u8);
+            return;
+        }
+        let at = self.below(bytes.len());
+        match self.below(6) {
+            0 => bytes[at] ^= 1 << self.below(8),
+            1 => bytes[at] = *self.pick(special),
+            2 => bytes.truncate(at),
+            3 => {
+                bytes.remove(at);
+            }
+            4 => {
+                let chunk: Vec<u8> = bytes[at..].iter().take(8).copied().collect();
+                bytes.splice(at..at, chunk);
+            }
+            _ => {
+                let end = (at + 4).min(bytes.len());
+                bytes[at..end].fill(0xff);
+            }
+        }
+    }
 }

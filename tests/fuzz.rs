@@ -13,3 +13,17 @@ fn a_million_hostile_inputs_panic_nowhere() {
         );
     }
 }
+
+/// The same for DMX: sACN and Art-Net datagrams, valid and mutated, from listed and unlisted
+/// addresses, through decode, the merge, the fixture and the state's report, with the clock
+/// crossing every hold, learning and loss time: a million inputs (about 1 s in a debug build).
+#[test]
+fn hostile_dmx_panics_nowhere() {
+    for seed in [1, 0x5eed] {
+        let panics = candela::dmx::fuzz::run(seed, 500_000);
+        assert_eq!(
+            panics, 0,
+            "seed {seed}: {panics} DMX inputs panicked (their messages are above)"
+        );
+    }
+}

@@ -10,6 +10,9 @@ pub enum SlideRef {
     Id(String),
     /// 1-based, as people count ("slide 3").
     Position(usize),
+    /// A desk's select-channel value: the slide tagged `dmx = N`, or the Nth when no slide
+    /// carries a tag.
+    Dmx(u8),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +95,8 @@ pub enum Command {
     FeedFailed {
         counter: String,
     },
+    /// The DMX receiver's sources, for the state.
+    DmxSeen(super::DmxReport),
 }
 
 impl From<&crate::show::Action> for Command {

@@ -33,6 +33,8 @@ pub enum EngineError {
     UnknownSlide(String),
     #[error("no slide at position {0}; the show has {1}")]
     NoSuchPosition(usize, usize),
+    #[error("no slide tagged dmx = {0} in the show")]
+    NoDmxTag(u8),
     #[error("master level must be a number from 0 to 1, not {0}")]
     BadLevel(f32),
     #[error("no cue {0} in the show's [[cues]]")]
@@ -84,6 +86,9 @@ pub struct Status {
     /// the file on disk is the show playing.
     pub problems: Vec<String>,
     pub schedule: ScheduleStatus,
+    /// The desks sending DMX, when the show listens for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dmx: Option<super::DmxReport>,
 }
 
 pub struct Engine {
@@ -115,6 +120,7 @@ pub struct Engine {
     /// ...and how many times its photo files changed on disk.
     photo_revision: u64,
     hours: Hours,
+    dmx: Option<super::DmxReport>,
 }
 
 /// What a cue does, or an error naming the cue (`shown`) when there is none.
@@ -163,6 +169,7 @@ impl Engine {
             revision: 0,
             photo_revision: 0,
             hours: Hours::default(),
+            dmx: None,
         };
         engine.next_advance = now + engine.hold(0);
         Ok(engine)
@@ -232,6 +239,7 @@ impl Engine {
                 self.master = self.master.retarget(level, now, fade.unwrap_or_default());
             }
             Command::Pause => self.paused = true,
+            Command::DmxSeen(report) => self.dmx = Some(report),
             Command::Resume => {
                 if self.paused {
                     self.paused = false;
@@ -322,6 +330,15 @@ impl Engine {
                 .ok_or_else(|| EngineError::UnknownSlide(id.clone())),
             SlideRef::Position(p) if (1..=n).contains(p) => Ok(p - 1),
             SlideRef::Position(p) => Err(EngineError::NoSuchPosition(*p, n)),
+            SlideRef::Dmx(v) if self.show.slides.iter().all(|s| s.dmx.is_none()) => {
+                self.resolve(&SlideRef::Position(usize::from(*v)))
+            }
+            SlideRef::Dmx(v) => self
+                .show
+                .slides
+                .iter()
+                .position(|s| s.dmx == Some(*v))
+                .ok_or(EngineError::NoDmxTag(*v)),
         }
     }
 
@@ -502,6 +519,7 @@ impl Engine {
             stale: self.stale(),
             problems: self.problems.clone(),
             schedule: self.hours.status(self.show.schedule.as_ref()),
+            dmx: self.dmx.clone(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! call and yields a [`Scene`], plain data that tests assert on (even as JSON).
 
 mod command;
+mod dmx;
 mod engine;
 mod history;
 pub mod projectors;
@@ -15,6 +16,7 @@ mod stage;
 mod tally;
 
 pub use command::{Command, SlideRef};
+pub use dmx::{DmxReport, DmxSource};
 pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, RELOAD_FADE, Status};
 pub use history::{FOLD, UNDO_DEPTH};
 pub use projectors::{Power, ProjectorStatus, Shutter, Want};

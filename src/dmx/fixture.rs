@@ -2,25 +2,17 @@
 //! address turned into [`Command`]s, only when they change. Select and control act only
 //! once a value has held for [`HOLD`], so a desk fading through values never flashes the
 //! slides or fires a band in between.
+//!
+//! Channels from the start address: master coarse, master fine, slide select, control, fade
+//! time, then one per counter the show lists in `[dmx] counters`.
 
 use crate::control::{Command, SlideRef};
+use crate::show::{DMX_FIXED_CHANNELS as CHANNELS, DmxSettings, OnLoss};
 use std::time::Duration;
 
-/// Channels from the start address: master coarse, master fine, slide select, control,
-/// fade time.
-pub const CHANNELS: usize = 5;
 /// How long select and control values must hold before they count. A 2 s desk fade from 0
 /// to 255 stays about 80 ms in each band of ten.
 pub const HOLD: Duration = Duration::from_millis(150);
-
-/// What the wall does when every console is lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OnLoss {
-    /// The last look stays, as live shows want.
-    #[default]
-    Hold,
-    Blackout,
-}
 
 /// A value on a snap channel, and whether it has been acted on.
 #[derive(Debug, Clone, Copy)]
@@ -56,22 +48,36 @@ pub struct Fixture {
     master: Option<u16>,
     select: Option<Held>,
     control: Option<Held>,
+    /// The counters a desk adds to, and each one's channel.
+    counters: Vec<(String, Option<Held>)>,
     blacked_out_by_loss: bool,
     seen: bool,
 }
 
 impl Fixture {
-    /// `address` is the desk's 1-based start address; it must leave room for [`CHANNELS`].
-    pub fn new(address: u16, on_loss: OnLoss) -> Fixture {
+    /// `address` is the desk's 1-based start address; the show's check keeps room after it
+    /// for every channel (and it is clamped if not).
+    pub fn new(settings: &DmxSettings) -> Fixture {
+        let channels = settings.channels().min(512);
         Fixture {
-            start: usize::from(address.clamp(1, (512 - CHANNELS + 1) as u16)) - 1,
-            on_loss,
+            start: usize::from(settings.address.clamp(1, (512 - channels + 1) as u16)) - 1,
+            on_loss: settings.on_loss,
             master: None,
             select: None,
             control: None,
+            counters: settings
+                .counters
+                .iter()
+                .map(|c| (c.clone(), None))
+                .collect(),
             blacked_out_by_loss: false,
             seen: false,
         }
+    }
+
+    /// Whether a console's levels were taken and their loss is not yet acted on.
+    pub fn seen(&self) -> bool {
+        self.seen
     }
 
     /// This moment's commands from the merged universe (None: no console).
@@ -84,13 +90,14 @@ impl Fixture {
             }
             // When consoles return, their values are taken afresh.
             (self.master, self.select, self.control, self.seen) = (None, None, None, false);
+            self.counters.iter_mut().for_each(|(_, held)| *held = None);
             return out;
         };
         self.seen = true;
         if std::mem::take(&mut self.blacked_out_by_loss) {
             out.push(Command::Restore { fade: None });
         }
-        let ch = &levels[self.start..self.start + CHANNELS];
+        let ch = &levels[self.start..];
         let fade = (ch[4] != 0).then(|| Duration::from_millis(100) * u32::from(ch[4]));
         let master = u16::from_be_bytes([ch[0], ch[1]]);
         if self.master != Some(master) {
@@ -104,12 +111,22 @@ impl Fixture {
         }
         if let Some(n) = Held::settle(&mut self.select, ch[2], now).filter(|&n| n != 0) {
             out.push(Command::Goto {
-                slide: SlideRef::Position(usize::from(n)),
+                slide: SlideRef::Dmx(n),
                 fade,
             });
         }
         if let Some(band) = Held::settle(&mut self.control, ch[3] / 10, now) {
             out.extend(control(band, fade));
+        }
+        // A held value adds itself once; the channel goes back to 0 to add the same again.
+        for (i, (counter, held)) in self.counters.iter_mut().enumerate() {
+            let value = ch.get(CHANNELS + i).copied().unwrap_or(0);
+            if let Some(n) = Held::settle(held, value, now).filter(|&n| n != 0) {
+                out.push(Command::AddCount {
+                    counter: counter.clone(),
+                    delta: u64::from(n),
+                });
+            }
         }
         out
     }
@@ -135,6 +152,17 @@ fn control(band: u8, fade: Option<Duration>) -> Option<Command> {
 mod tests {
     use super::*;
 
+    fn settings(address: u16, on_loss: OnLoss, counters: &[&str]) -> DmxSettings {
+        DmxSettings {
+            universe: 1,
+            address,
+            port_address: 0,
+            on_loss,
+            allow: None,
+            counters: counters.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
     fn universe(ch: [u8; CHANNELS]) -> [u8; 512] {
         let mut u = [0; 512];
         u[9..9 + CHANNELS].copy_from_slice(&ch);
@@ -146,7 +174,7 @@ mod tests {
 
     #[test]
     fn master_16_and_8_bit_and_only_on_change() {
-        let mut f = Fixture::new(10, OnLoss::Hold);
+        let mut f = Fixture::new(&settings(10, OnLoss::Hold, &[]));
         let full8 = f.frame(Some(&universe([255, 0, 0, 0, 0])), ms(0));
         assert_eq!(
             full8,
@@ -169,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_fade_on_select_goes_straight_to_its_end() {
-        let mut f = Fixture::new(10, OnLoss::Hold);
+        let mut f = Fixture::new(&settings(10, OnLoss::Hold, &[]));
         let mut gotos = Vec::new();
         // 10 to 200 over 2 s at 44 packets a second, then held.
         for i in 0..=150u64 {
@@ -182,13 +210,13 @@ mod tests {
             }
         }
         assert_eq!(gotos.len(), 1, "{gotos:?}");
-        assert_eq!(gotos[0].1, SlideRef::Position(200));
+        assert_eq!(gotos[0].1, SlideRef::Dmx(200));
         assert!(gotos[0].0 >= ms(2000) + HOLD && gotos[0].0 <= ms(2000) + HOLD + ms(25));
     }
 
     #[test]
     fn control_acts_on_entering_a_band_once() {
-        let mut f = Fixture::new(10, OnLoss::Hold);
+        let mut f = Fixture::new(&settings(10, OnLoss::Hold, &[]));
         let mut at = |v: u8, t: u64| f.frame(Some(&universe([0, 0, 0, v, 20])), ms(t));
         at(0, 0);
         assert!(at(15, 100).is_empty(), "not held yet");
@@ -213,11 +241,40 @@ mod tests {
     }
 
     #[test]
+    fn a_counter_channel_adds_each_held_value_once() {
+        let mut f = Fixture::new(&settings(10, OnLoss::Hold, &["letters"]));
+        let mut u = [0u8; 512];
+        let mut adds = Vec::new();
+        for (t, v) in [
+            (0, 0),
+            (10, 7),
+            (100, 7),
+            (200, 7),
+            (400, 7),
+            (500, 0),
+            (700, 0),
+            (800, 3),
+            (1000, 3),
+        ] {
+            u[9 + CHANNELS] = v;
+            for c in f.frame(Some(&u), ms(t)) {
+                if let Command::AddCount { counter, delta } = c {
+                    adds.push((counter, delta));
+                }
+            }
+        }
+        assert_eq!(
+            adds,
+            [("letters".to_string(), 7), ("letters".to_string(), 3)]
+        );
+    }
+
+    #[test]
     fn loss_holds_or_blacks_out_and_restores() {
-        let mut hold = Fixture::new(1, OnLoss::Hold);
+        let mut hold = Fixture::new(&settings(1, OnLoss::Hold, &[]));
         hold.frame(Some(&[0; 512]), ms(0));
         assert!(hold.frame(None, ms(10)).is_empty());
-        let mut dark = Fixture::new(1, OnLoss::Blackout);
+        let mut dark = Fixture::new(&settings(1, OnLoss::Blackout, &[]));
         assert!(
             dark.frame(None, ms(0)).is_empty(),
             "never seen: nothing to lose"

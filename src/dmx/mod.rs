@@ -1,12 +1,16 @@
 //! DMX from lighting desks over the network: sACN (E1.31) and Art-Net 4 packets read by
 //! hand ([`sacn`], [`artnet`]), every console on the universe merged ([`merge`]), and the
 //! fixture personality that turns its channels into commands ([`fixture`]). All of it is
-//! pure, with time passed in; the sockets that feed it are not built yet.
+//! pure, with time passed in ([`receiver`] ties them together); [`server`] feeds it from
+//! the sockets, on a thread of its own.
 
 pub mod artnet;
 pub mod fixture;
+pub mod fuzz;
 pub mod merge;
+pub mod receiver;
 pub mod sacn;
+pub mod server;
 
 /// A packet refused, and why, for a counted, rate-limited log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,8 @@ const MAX: usize = HEADER + 512;
 const PACKET_ID: &[u8; 12] = b"ASC-E1.17\0\0\0";
 const VECTOR_ROOT_DATA: u32 = 4;
 const VECTOR_FRAMING_DATA: u32 = 2;
+/// Synchronization and universe discovery.
+const VECTOR_ROOT_EXTENDED: u32 = 8;
 const OPTION_PREVIEW: u8 = 0x80;
 const OPTION_TERMINATED: u8 = 0x40;
 
@@ -75,6 +77,13 @@ pub fn parse(bytes: &[u8]) -> Result<Packet<'_>, Malformed> {
         start_code: bytes[125],
         slots: &bytes[126..],
     })
+}
+
+/// A synchronization or universe-discovery packet: E1.31, but not levels.
+pub fn extended(bytes: &[u8]) -> bool {
+    bytes.len() >= 22
+        && &bytes[4..16] == PACKET_ID
+        && bytes[18..22] == VECTOR_ROOT_EXTENDED.to_be_bytes()
 }
 
 /// A data packet as a console sends it: for tests, the fuzz target and the bench.

@@ -76,35 +76,13 @@ fn osc_packet(r: &mut Xorshift, depth: usize) -> OscPacket {
 pub fn packet(r: &mut Xorshift) -> Vec<u8> {
     let mut bytes = rosc::encoder::encode(&osc_packet(r, 0)).unwrap_or_default();
     for _ in 0..r.below(4) {
-        mutate(r, &mut bytes);
+        r.mutate(&mut bytes, SPECIAL);
     }
     bytes
 }
 
-fn mutate(r: &mut Xorshift, bytes: &mut Vec<u8>) {
-    if bytes.is_empty() {
-        bytes.push(r.draw() as u8);
-        return;
-    }
-    let at = r.below(bytes.len());
-    match r.below(6) {
-        0 => bytes[at] ^= 1 << r.below(8),
-        1 => bytes[at] = *r.pick(&[0, 0x7f, 0x80, 0xff, b',', b'/', b'#']),
-        2 => bytes.truncate(at),
-        3 => {
-            bytes.remove(at);
-        }
-        4 => {
-            let chunk: Vec<u8> = bytes[at..].iter().take(8).copied().collect();
-            bytes.splice(at..at, chunk);
-        }
-        // A size or count field made huge.
-        _ => {
-            let end = (at + 4).min(bytes.len());
-            bytes[at..end].fill(0xff);
-        }
-    }
-}
+/// OSC's delimiters and a byte's edges, for [`Xorshift::mutate`].
+const SPECIAL: &[u8] = &[0, 0x7f, 0x80, 0xff, b',', b'/', b'#'];
 
 /// A TCP byte stream of several packets in one framing, sometimes mutated, cut into chunks.
 pub fn stream(r: &mut Xorshift) -> Vec<Vec<u8>> {
@@ -118,7 +96,7 @@ pub fn stream(r: &mut Xorshift) -> Vec<Vec<u8>> {
         bytes.extend(framing::encode(framing, &packet(r)));
     }
     if r.below(3) == 0 {
-        mutate(r, &mut bytes);
+        r.mutate(&mut bytes, SPECIAL);
     }
     let mut chunks = Vec::new();
     while !bytes.is_empty() {

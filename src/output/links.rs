@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex};
 pub struct LinkOptions {
     pub osc: Option<OscOptions>,
     pub web: Option<crate::web::WebOptions>,
+    /// Where to listen for sACN and Art-Net, when the show has `[dmx]`.
+    pub dmx: Option<crate::dmx::server::DmxOptions>,
     /// The file counts are kept in across restarts; None keeps nothing.
     pub counts_file: Option<PathBuf>,
     /// The file the calibration is saved to when the technician changes it.
@@ -31,6 +33,8 @@ pub struct LinkOptions {
 pub struct Links {
     pub osc: Option<OscServer>,
     web: Option<crate::web::WebServer>,
+    /// Its thread runs for as long as the process.
+    _dmx: Option<crate::dmx::server::DmxServer>,
     keeper: Option<Keeper>,
     calibration: Option<CalibrationKeeper>,
     resume: Option<crate::keep::Keeper<Resume>>,
@@ -74,6 +78,15 @@ impl Links {
             Some(w) => crate::web::start(w, engine, deliver.clone())?,
             None => None,
         };
+        // Before OSC, whose "listening" line tells tests and scripts that all is bound.
+        let dmx = match (&options.dmx, &engine.show().dmx) {
+            (Some(o), Some(settings)) => Some(crate::dmx::server::start(
+                o,
+                settings.clone(),
+                deliver.clone(),
+            )?),
+            _ => None,
+        };
         let osc = match options.osc {
             Some(o) => Some(server::start(
                 &o.binds,
@@ -97,6 +110,7 @@ impl Links {
         Ok(Links {
             osc,
             web,
+            _dmx: dmx,
             keeper,
             calibration,
             resume,

@@ -157,18 +157,21 @@ impl Builder<'_> {
 
         let mut seen = HashSet::new();
         let mut slides = Vec::new();
+        let mut tags = std::collections::HashMap::new();
         for s in raw.slides {
             let known_id = self.fresh_id(&s.id, &mut seen, "slide");
+            let dmx = self.dmx_tag(&s, &mut tags);
             // A slide with a taken id is still checked, so all its problems are listed.
             if let Some(slide) = self.slide(s, &counters)
                 && known_id
             {
-                slides.push(slide);
+                slides.push(Slide { dmx, ..slide });
             }
         }
         let cues = self.cues(raw.cues, &slides);
         let osc = self.osc(raw.osc, &slides, &cues);
         let web = self.web(raw.web);
+        let dmx = self.dmx(raw.dmx, &osc.allow, &counters);
         let mut raw_outputs = raw.outputs;
         let per_output = raw_outputs
             .iter_mut()
@@ -204,6 +207,7 @@ impl Builder<'_> {
             cues,
             osc,
             web,
+            dmx,
             outputs,
             masks,
             schedule,
@@ -447,6 +451,7 @@ impl Builder<'_> {
             prefix: s.prefix.map(Spanned::into_inner),
             suffix: s.suffix.map(Spanned::into_inner),
             content,
+            dmx: None,
         })
     }
 }

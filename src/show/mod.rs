@@ -7,6 +7,7 @@
 
 mod builder;
 mod cues;
+mod dmx;
 mod feeds;
 mod model;
 mod outputs;
@@ -16,6 +17,7 @@ mod schedule;
 mod web;
 
 pub use cues::{Action, Cue, MapEntry, OscSettings};
+pub use dmx::{DmxSettings, FIXED_CHANNELS as DMX_FIXED_CHANNELS, MAX_DMX_COUNTERS, OnLoss};
 pub use feeds::{FileSource, Header, HttpSource};
 pub use model::{Fit, TransitionKind};
 pub use outputs::{
@@ -107,6 +109,8 @@ pub struct Show {
     pub cues: Vec<Cue>,
     pub osc: OscSettings,
     pub web: WebSettings,
+    /// None: DMX is not listened for.
+    pub dmx: Option<DmxSettings>,
     /// The projectors; always at least one.
     pub outputs: Vec<Output>,
     /// Polygons kept black, in canvas pixels.
@@ -152,6 +156,8 @@ pub struct Slide {
     pub prefix: Option<String>,
     pub suffix: Option<String>,
     pub content: SlideContent,
+    /// The desk's select-channel value for it (`dmx = N`).
+    pub dmx: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -63,6 +63,8 @@ pub struct ShowFile {
     pub cues: Vec<CueFile>,
     pub osc: Option<OscFile>,
     pub web: Option<WebFile>,
+    /// candela as a fixture on a lighting desk, over sACN and Art-Net.
+    pub dmx: Option<super::dmx::DmxFile>,
     /// The projectors; none means one output, `main`, showing the whole canvas.
     #[serde(default)]
     pub outputs: Vec<OutputFile>,
@@ -306,6 +308,8 @@ pub struct SlideFile {
     pub hold: Option<Spanned<f64>>,
     pub transition: Option<TransitionKind>,
     pub transition_seconds: Option<Spanned<f64>>,
+    /// The desk's select-channel value for this slide, 1-255.
+    pub dmx: Option<Spanned<i64>>,
     // portrait
     pub image: Option<Spanned<String>>,
     #[serde(default)]

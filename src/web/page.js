@@ -71,8 +71,20 @@ function render(s) {
   const problems = s.problems || [];
   $("problems-box").classList.toggle("hidden", problems.length === 0);
   $("problems").replaceChildren(...problems.map(p => { const li = document.createElement("li"); li.textContent = p; return li; }));
+  renderDmx(s.dmx);
   if (typeof s.control === "boolean") setControl(s.control);
   tick();
+}
+
+// The desks sending DMX: the list is the receiver's, bounded (16 sACN, 2 Art-Net).
+function renderDmx(d) {
+  $("dmx-box").classList.toggle("hidden", !d);
+  if (!d) return;
+  const lines = d.sources.map(x => x.protocol + " from " + x.from + " · priority " + x.priority + " · last packet " + x.age.toFixed(1) + " s ago");
+  if (lines.length === 0) lines.push("no console on universe " + d.universe);
+  if (d.settling) lines.push("learning the consoles: nothing acted on yet");
+  if (d.malformed || d.refused) lines.push(d.malformed + " malformed packets, " + d.refused + " from senders not allowed");
+  $("dmx").replaceChildren(...lines.map(t => { const li = document.createElement("li"); li.textContent = t; return li; }));
 }
 
 function buildGrid(slides) {
