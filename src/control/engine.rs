@@ -9,6 +9,7 @@
 //! beneath it is dropped.
 
 use super::command::{Command, SlideRef};
+use super::projectors::{self, Board, Dark, ProjectorStatus, Want};
 use super::ramp::Ramp;
 use super::scene::{Layer, Scene, SlideView, slide_view};
 use super::schedule::{Hours, LocalTime, ScheduleStatus};
@@ -45,6 +46,8 @@ pub enum EngineError {
         "counter {counter:?} shows {from}; {to} would lower it (to lower a count on purpose, correct it)"
     )]
     CountWouldDrop { counter: String, from: u64, to: u64 },
+    #[error("{0}")]
+    Projector(String),
     #[error(transparent)]
     Stage(#[from] StageError),
 }
@@ -84,6 +87,8 @@ pub struct Status {
     /// the file on disk is the show playing.
     pub problems: Vec<String>,
     pub schedule: ScheduleStatus,
+    /// Each projector as its PJLink client last heard it.
+    pub projectors: Vec<ProjectorStatus>,
 }
 
 pub struct Engine {
@@ -115,6 +120,7 @@ pub struct Engine {
     /// ...and how many times its photo files changed on disk.
     photo_revision: u64,
     hours: Hours,
+    projectors: Board,
 }
 
 /// What a cue does, or an error naming the cue (`shown`) when there is none.
@@ -163,7 +169,9 @@ impl Engine {
             revision: 0,
             photo_revision: 0,
             hours: Hours::default(),
+            projectors: Board::default(),
         };
+        engine.projectors = Board::new(&engine.show.projectors);
         engine.next_advance = now + engine.hold(0);
         Ok(engine)
     }
@@ -297,6 +305,17 @@ impl Engine {
             }
             Command::ResetCount { counter } => self.counts.reset(&counter, now)?,
             Command::Schedule(mode) => self.hours.set_mode(mode, self.show.schedule.as_ref(), now),
+            Command::Projector {
+                output,
+                power,
+                shutter,
+            } => {
+                let auto = self.projectors_auto(now);
+                self.projectors
+                    .set(&output, Want { power, shutter }, auto)
+                    .map_err(EngineError::Projector)?;
+            }
+            Command::ProjectorReport(status) => self.projectors.report(*status),
         }
         Ok(())
     }
@@ -502,6 +521,7 @@ impl Engine {
             stale: self.stale(),
             problems: self.problems.clone(),
             schedule: self.hours.status(self.show.schedule.as_ref()),
+            projectors: self.projectors.statuses().to_vec(),
         }
     }
 
@@ -564,7 +584,31 @@ impl Engine {
         self.problems.clear();
         self.revision += 1;
         self.hours.follow(self.show.schedule.as_ref(), now, false);
+        self.projectors.replace_show(&self.show.projectors);
         Ok(())
+    }
+
+    /// What the show wants of every projector at `now`: the shutter closed once a blackout
+    /// or the hours have faded the wall all the way to black (and open from the moment a
+    /// restore begins), the lamps by the hours; without the operators' settings.
+    fn projectors_auto(&self, now: Duration) -> Want {
+        let pjlink = &self.show.pjlink;
+        projectors::want(
+            pjlink.blackout,
+            Dark {
+                blackout: self.output.to == 0.0 && self.output.done(now),
+                hours: self.hours.dark(now),
+                lamps: self
+                    .hours
+                    .lamps(self.show.schedule.as_ref(), pjlink.warm_up),
+            },
+        )
+    }
+
+    /// What each output's projectors should do at `now`, the operators' settings included.
+    pub fn projector_wants(&mut self, now: Duration) -> Vec<(String, Want)> {
+        let auto = self.projectors_auto(now);
+        self.projectors.wants(auto)
     }
 
     /// Why the show file's latest version is not playing, as the watcher found it.

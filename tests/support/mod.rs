@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod http;
 pub mod logs;
+pub mod pjlink;
 
 use candela::osc::client;
 use rosc::OscType;
