@@ -7,6 +7,7 @@ mod support;
 use candela::control::{Power, ProjectorStatus, Shutter, Want};
 use candela::projector::client::{self, Target, Timing};
 use candela::projector::session::Timeouts;
+use rosc::OscType;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::pjlink::{self, Model, Projector};
@@ -309,4 +310,330 @@ fn a_class_2_search_finds_the_projector() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].mac, "00:11:22:33:44:55");
     assert_eq!(found[0].addr, p.addr);
+}
+
+/// The engine of a show with one projector, hours 19:00 to 23:00 (3 s fades) and 60 s of
+/// warm-up.
+fn scheduled_engine(blackout: &str) -> candela::control::Engine {
+    let src = format!(
+        "[[slides]]\nid = \"a\"\nkind = \"title\"\ntitle = \"A\"\n\
+         [[projectors]]\nhost = \"127.0.0.2\"\n\
+         [pjlink]\nblackout = \"{blackout}\"\nwarm_up = 60\n\
+         [schedule]\nstart = \"19:00\"\nend = \"23:00\"\nfade = 3\n"
+    );
+    let (show, problems) =
+        candela::show::Show::parse(std::path::Path::new("/shows/s.toml"), &src).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let counts = candela::counts::Counts::from_show(&show);
+    candela::control::Engine::new(show, counts, Duration::ZERO).unwrap()
+}
+
+#[test]
+fn the_schedule_powers_on_a_warm_up_ahead_and_off_after_the_end_on_a_virtual_clock() {
+    use candela::control::schedule::LocalTime;
+    let mut engine = scheduled_engine("shutter");
+    let day = 20_000 * 86_400;
+    let hm = |h: i64, m: i64, s: i64| LocalTime::from_local_seconds(day + h * 3600 + m * 60 + s);
+    let mut at = |local: LocalTime, now: u64| {
+        let now = Duration::from_secs(now);
+        engine.set_local_time(local, now);
+        engine.tick(now);
+        engine.projector_wants(now)[0].1
+    };
+    let closed = Some(Shutter::Closed);
+    let open = Some(Shutter::Open);
+    let w = at(hm(18, 58, 59), 0);
+    assert_eq!((w.power, w.shutter), (Some(false), closed), "before");
+    let w = at(hm(18, 59, 0), 1);
+    assert_eq!(
+        (w.power, w.shutter),
+        (Some(true), closed),
+        "60 s ahead: lamps on, shutter still closed while they warm up"
+    );
+    let w = at(hm(19, 0, 0), 61);
+    assert_eq!(w.shutter, open, "open as the fade in begins");
+    let w = at(hm(22, 59, 59), 1000);
+    assert_eq!((w.power, w.shutter), (Some(true), open));
+    let w = at(hm(23, 0, 0), 1001);
+    assert_eq!(
+        (w.power, w.shutter),
+        (Some(false), open),
+        "lamps off at the end; the shutter stays open until the fade to black is over"
+    );
+    let w = at(hm(23, 0, 3), 1004);
+    assert_eq!(w.shutter, closed, "closed once black");
+}
+
+#[test]
+fn blackout_closes_the_shutter_after_its_fade_and_restore_opens_it_at_once() {
+    use candela::control::Command;
+    let mut engine = scheduled_engine("shutter");
+    engine.set_local_time(
+        candela::control::schedule::LocalTime::from_local_seconds(20_000 * 86_400 + 20 * 3600),
+        Duration::ZERO,
+    );
+    let ms = Duration::from_millis;
+    let fade = Some(ms(1000));
+    engine.apply(Command::Blackout { fade }, ms(100)).unwrap();
+    assert_eq!(
+        engine.projector_wants(ms(1099))[0].1.shutter,
+        Some(Shutter::Open)
+    );
+    assert_eq!(
+        engine.projector_wants(ms(1100))[0].1.shutter,
+        Some(Shutter::Closed)
+    );
+    engine.apply(Command::Restore { fade }, ms(2000)).unwrap();
+    assert_eq!(
+        engine.projector_wants(ms(2000))[0].1.shutter,
+        Some(Shutter::Open)
+    );
+    // An operator's shutter lasts until the show changes its mind.
+    engine
+        .apply(
+            Command::Projector {
+                output: "main".into(),
+                power: None,
+                shutter: Some(Shutter::Closed),
+            },
+            ms(3000),
+        )
+        .unwrap();
+    assert_eq!(
+        engine.projector_wants(ms(3001))[0].1.shutter,
+        Some(Shutter::Closed)
+    );
+    engine
+        .apply(Command::Blackout { fade: None }, ms(4000))
+        .unwrap();
+    // Each frame looks at what the show wants.
+    engine.projector_wants(ms(4000));
+    engine
+        .apply(Command::Restore { fade: None }, ms(5000))
+        .unwrap();
+    assert_eq!(
+        engine.projector_wants(ms(5000))[0].1.shutter,
+        Some(Shutter::Open)
+    );
+    let unknown = Command::Projector {
+        output: "left".into(),
+        power: Some(true),
+        shutter: None,
+    };
+    assert!(engine.apply(unknown, ms(6000)).is_err());
+    // Power mode: blackout puts the lamps out too.
+    let mut engine = scheduled_engine("power");
+    engine
+        .apply(Command::Blackout { fade: None }, ms(0))
+        .unwrap();
+    assert_eq!(engine.projector_wants(ms(0))[0].1.power, Some(false));
+    let mut engine = scheduled_engine("pixels");
+    engine
+        .apply(Command::Blackout { fade: None }, ms(0))
+        .unwrap();
+    assert_eq!(engine.projector_wants(ms(0))[0].1.shutter, None);
+}
+
+/// A show file in a fresh folder with `projectors` (TOML) and a 1 s poll.
+fn show_with(projectors: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!(
+        "hold = 600\n[[slides]]\nid = \"a\"\nkind = \"title\"\ntitle = \"A\"\n\
+         [[slides]]\nid = \"b\"\nkind = \"title\"\ntitle = \"B\"\n\
+         {projectors}\n[pjlink]\npoll = 1\n"
+    );
+    std::fs::write(dir.path().join("show.toml"), src).unwrap();
+    dir
+}
+
+fn projector_toml(p: &Projector, extra: &str) -> String {
+    format!(
+        "[[projectors]]\nhost = \"{}\"\nport = {}\n{extra}\n",
+        p.addr.ip(),
+        p.addr.port()
+    )
+}
+
+fn spread(mut ms: Vec<f64>) -> String {
+    ms.sort_by(f64::total_cmp);
+    format!(
+        "p50 {:.1} ms, max {:.1} ms over {} runs",
+        ms[ms.len() / 2],
+        ms[ms.len() - 1],
+        ms.len()
+    )
+}
+
+#[test]
+fn blackout_closes_the_shutters_after_the_fade_and_restore_opens_them_before_it() {
+    let left = Projector::start("127.0.0.2", Model::default());
+    let right = Projector::start(
+        "127.0.0.3",
+        Model {
+            class: 2,
+            lowercase: true,
+            ..Model::default()
+        },
+    );
+    let dir = show_with(&(projector_toml(&left, "") + &projector_toml(&right, "")));
+    let c = support::Candela::start(dir.path().join("show.toml"), &[]);
+    c.until("both projectors read", |s| {
+        let p = s["projectors"].as_array().unwrap();
+        p.len() == 2
+            && p.iter()
+                .all(|p| p["reachable"] == true && p["shutter"] == "open")
+    });
+    let fade = 0.4;
+    let (mut closing, mut opening) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let sent = Instant::now();
+        c.ok("/candela/blackout", vec![OscType::Float(fade)]);
+        for p in [&left, &right] {
+            let at = p
+                .wait_after("AVMT 31", Some(sent), Duration::from_secs(5))
+                .expect("AVMT 31 after a blackout");
+            let after = at - sent;
+            assert!(
+                after >= Duration::from_secs_f32(fade),
+                "closed only once the fade is over: {after:?}"
+            );
+            closing.push(after.as_secs_f64() * 1000.0);
+        }
+        c.until("both closed", |s| {
+            s["projectors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["shutter"] == "closed")
+        });
+        let sent = Instant::now();
+        c.ok("/candela/restore", vec![OscType::Float(fade)]);
+        for p in [&left, &right] {
+            let at = p
+                .wait_after("AVMT 30", Some(sent), Duration::from_secs(5))
+                .expect("AVMT 30 after a restore");
+            let after = at - sent;
+            assert!(
+                after < Duration::from_secs_f32(fade),
+                "opened while the picture is still dark: {after:?}"
+            );
+            opening.push(after.as_secs_f64() * 1000.0);
+        }
+        c.until("both open", |s| {
+            s["projectors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["shutter"] == "open")
+        });
+    }
+    eprintln!(
+        "blackout (fade {fade} s) to AVMT 31: {}\nrestore to AVMT 30: {}",
+        spread(closing),
+        spread(opening)
+    );
+    // The operator's own say, for every projector of the output.
+    c.ok(
+        "/candela/projector/main/shutter",
+        vec![OscType::String("closed".into())],
+    );
+    for p in [&left, &right] {
+        assert!(p.wait_for("AVMT 31", Duration::from_secs(5)).is_some());
+    }
+    let sent = Instant::now();
+    c.ok(
+        "/candela/projector/main/power",
+        vec![OscType::String("off".into())],
+    );
+    assert!(
+        left.wait_after("POWR 0", Some(sent), Duration::from_secs(5))
+            .is_some()
+    );
+    let refused = c.ask(
+        "/candela/projector/side/power",
+        vec![OscType::String("on".into())],
+    );
+    assert!(
+        refused["status"] == "error"
+            && refused["data"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("no projectors"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn a_wrong_password_is_reported_in_the_state_and_the_log_and_the_show_goes_on() {
+    let locked = Projector::start(
+        "127.0.0.2",
+        Model {
+            password: Some("right".into()),
+            ..Model::default()
+        },
+    );
+    let dir = show_with(&projector_toml(
+        &locked,
+        "password_env = \"CANDELA_TEST_PJLINK_WRONG\"",
+    ));
+    let mut command = support::play();
+    command
+        .env("CANDELA_TEST_PJLINK_WRONG", "wrong")
+        .args([
+            "--headless",
+            "--no-http",
+            "--fps",
+            "60",
+            "--osc",
+            "127.0.0.1:0",
+        ])
+        .arg(dir.path().join("show.toml"));
+    let c = support::Candela::spawn(command, support::OSC_LISTENING);
+    let s = c.until("the password refused", |s| {
+        s["projectors"][0]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("ERRA"))
+    });
+    assert_eq!(s["projectors"][0]["reachable"], false);
+    assert!(c.logged("refused the password (PJLINK ERRA)"));
+    assert_eq!(
+        c.ok("/candela/next", vec![])["slide"],
+        "b",
+        "the show goes on"
+    );
+}
+
+#[test]
+fn a_silent_projector_holds_up_no_cue() {
+    let silent = Projector::start(
+        "127.0.0.2",
+        Model {
+            silent: true,
+            ..Model::default()
+        },
+    );
+    let dir = show_with(&projector_toml(&silent, ""));
+    let c = support::Candela::start(dir.path().join("show.toml"), &[]);
+    let mut answers = Vec::new();
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end {
+        let sent = Instant::now();
+        c.ok("/candela/next", vec![]);
+        answers.push(sent.elapsed().as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(silent.connections() >= 1, "it was tried meanwhile");
+    let worst = answers.iter().cloned().fold(0.0, f64::max);
+    eprintln!("cue answers beside a silent projector: {}", spread(answers));
+    assert!(worst < 1000.0, "a cue waited {worst} ms");
+    let s = c.until("silence said", |s| {
+        s["projectors"][0]["problem"].is_string()
+    });
+    assert!(
+        s["projectors"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("sent no greeting"),
+        "{s}"
+    );
 }

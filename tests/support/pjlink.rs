@@ -154,9 +154,23 @@ impl Projector {
 
     /// Waits a bounded while for `command`; when it came.
     pub fn wait_for(&self, command: &str, within: Duration) -> Option<Instant> {
+        self.wait_after(command, None, within)
+    }
+
+    /// Waits a bounded while for `command` sent at or after `since`; when it came.
+    pub fn wait_after(
+        &self,
+        command: &str,
+        since: Option<Instant>,
+        within: Duration,
+    ) -> Option<Instant> {
         let end = Instant::now() + within;
         loop {
-            if let Some(t) = self.first(command) {
+            let heard = self
+                .heard()
+                .into_iter()
+                .find(|(t, c)| c == command && since.is_none_or(|s| *t >= s));
+            if let Some((t, _)) = heard {
                 return Some(t);
             }
             if Instant::now() > end {
