@@ -637,3 +637,66 @@ fn a_silent_projector_holds_up_no_cue() {
         "{s}"
     );
 }
+
+#[test]
+fn faults_and_an_unreachable_projector_are_flagged_in_the_state_and_on_the_page() {
+    let faulty = Projector::start(
+        "127.0.0.2",
+        Model {
+            errors: "020000".into(),
+            ..Model::default()
+        },
+    );
+    let gone = std::net::TcpListener::bind("127.0.0.3:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = show_with(&format!(
+        "{}[[projectors]]\nhost = \"127.0.0.3\"\nport = {}\n",
+        projector_toml(&faulty, ""),
+        gone.port()
+    ));
+    let mut command = support::play();
+    command
+        .args(["--headless", "--size", "640x360", "--no-osc"])
+        .args(["--http", "127.0.0.1:0", "--state-dir"])
+        .arg(dir.path())
+        .arg(dir.path().join("show.toml"))
+        .env("CANDELA_PIN", "432198");
+    let c = support::Candela::spawn(command, support::WEB_LISTENING);
+    let end = Instant::now() + Duration::from_secs(10);
+    let state = loop {
+        let s = support::http::get(c.addr, "/api/state").json();
+        let p = &s["projectors"];
+        if p[0]["faults"][0] == "lamp error" && p[1]["problem"].is_string() {
+            break s;
+        }
+        assert!(Instant::now() < end, "never flagged: {s}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(state["projectors"][0]["reachable"], true);
+    assert_eq!(state["projectors"][1]["reachable"], false);
+    assert!(c.logged("reports lamp error"));
+    let browser = support::browser::Browser::open(
+        "projectors",
+        support::browser::Screen::Laptop {
+            width: 1000,
+            height: 800,
+        },
+    );
+    browser.go(&format!("http://{}/", c.addr));
+    let flagged = browser.until(
+        "both projectors flagged",
+        "const li = [...document.querySelectorAll('#projectors li.fault')]; \
+         return li.length === 2 && !document.getElementById('projectors-box').classList.contains('hidden') \
+           ? li.map(l => l.textContent) : null",
+    );
+    let lines: Vec<&str> = flagged
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(lines[0].contains("FAULT: lamp error"), "{lines:?}");
+    assert!(lines[1].contains("NOT ANSWERING"), "{lines:?}");
+}
