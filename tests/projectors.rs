@@ -700,3 +700,57 @@ fn faults_and_an_unreachable_projector_are_flagged_in_the_state_and_on_the_page(
     assert!(lines[0].contains("FAULT: lamp error"), "{lines:?}");
     assert!(lines[1].contains("NOT ANSWERING"), "{lines:?}");
 }
+
+fn candela(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_candela"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_projectors_says_which_answer_and_the_search_lists_class_2_ones() {
+    let good = Projector::start(
+        "127.0.0.2",
+        Model {
+            class: 2,
+            ..Model::default()
+        },
+    );
+    let gone = std::net::TcpListener::bind("127.0.0.3:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = show_with(&format!(
+        "{}[[projectors]]\nhost = \"127.0.0.3\"\nport = {}\n",
+        projector_toml(&good, ""),
+        gone.port()
+    ));
+    let show = dir.path().join("show.toml");
+    let out = candela(&["check", "--projectors", show.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "projector {} (main): answers; power on, shutter open, no faults",
+            good.addr
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("127.0.0.3") && said.contains("cannot connect"),
+        "{said}"
+    );
+    let out = candela(&[
+        "projectors",
+        "--to",
+        &good.addr.to_string(),
+        "--wait",
+        "0.5",
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("127.0.0.2  00:11:22:33:44:55"), "{said}");
+    assert!(said.contains("1 projector(s) answered"), "{said}");
+}

@@ -156,6 +156,18 @@ async fn batch(
     outcome
 }
 
+/// Asks a projector its status once, on one connection (`candela check --projectors`).
+pub async fn probe(target: &Target, timing: &Timing) -> Result<ProjectorStatus, String> {
+    let mut status = ProjectorStatus::unknown(&target.output, &target.host, target.port);
+    match batch(target, timing, &[], true, &mut status).await.failure {
+        None => {
+            status.reachable = true;
+            Ok(status)
+        }
+        Some(f) => Err(f.to_string()),
+    }
+}
+
 fn refusal_text(command: &str, refusal: Refusal) -> Option<String> {
     let what = match refusal {
         Refusal::Unavailable => return None,

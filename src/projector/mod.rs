@@ -1,9 +1,10 @@
 //! Projector control over PJLink: the protocol's text ([`protocol`]), one connection
 //! ([`session`]), one task per projector ([`client`]), all on a thread of their own so a dead
-//! projector never delays a frame, a cue or another projector ([`start`]); and the Class 2
-//! search for projectors on the network ([`search`]).
+//! projector never delays a frame, a cue or another projector ([`start`]); the Class 2
+//! search for projectors on the network ([`search`]); the command line's checks ([`probe`]).
 
 pub mod client;
+pub mod probe;
 pub mod protocol;
 pub mod search;
 pub mod session;
