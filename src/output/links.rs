@@ -150,7 +150,9 @@ impl Links {
     /// file changed them.
     pub fn want_projectors(&mut self, engine: &Engine, wants: &[(String, crate::control::Want)]) {
         let show = engine.show();
-        if (&show.projectors, &show.pjlink) != (&self.projecting.0, &self.projecting.1) {
+        if !same_projectors(&show.projectors, &self.projecting.0)
+            || show.pjlink != self.projecting.1
+        {
             tracing::info!("the show's projectors changed: starting their clients again");
             self.projecting = (show.projectors.clone(), show.pjlink.clone());
             self.projectors = None;
@@ -230,6 +232,15 @@ fn feed_sink(deliver: Deliver) -> Arc<dyn Fn(FeedEvent) + Send + Sync> {
             at: None,
         });
     })
+}
+
+/// The same projectors, wherever in the file they are written: an edit above them does not
+/// restart their clients.
+fn same_projectors(a: &[crate::show::Projector], b: &[crate::show::Projector]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(a, b)| {
+            (&a.output, &a.host, a.port, &a.password) == (&b.output, &b.host, b.port, &b.password)
+        })
 }
 
 fn encode_resume(resume: &Resume) -> Vec<u8> {
