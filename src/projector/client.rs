@@ -181,7 +181,14 @@ fn refusal_text(command: &str, refusal: Refusal) -> Option<String> {
 
 /// Logs what changed between `old` and `new`: a problem or faults, once each way.
 fn log_changes(name: &str, old: &ProjectorStatus, new: &ProjectorStatus) {
-    if new.problem != old.problem {
+    // Compared without what they quote: a projector answering new garbage at every poll is
+    // one problem, logged once, not a line each time.
+    let kind = |s: &ProjectorStatus| {
+        s.problem
+            .as_deref()
+            .map(|p| p.split('"').next().unwrap_or(p).to_string())
+    };
+    if kind(new) != kind(old) {
         match &new.problem {
             Some(p) => tracing::warn!("projector {name}: {p}"),
             None => tracing::info!("projector {name}: answers again"),
