@@ -415,6 +415,17 @@ fn blackout_closes_the_shutter_after_its_fade_and_restore_opens_it_at_once() {
         engine.projector_wants(ms(5000))[0].1.shutter,
         Some(Shutter::Open)
     );
+    // The technician's S key: all closed, then all open again.
+    engine.apply(Command::ToggleShutters, ms(5500)).unwrap();
+    assert_eq!(
+        engine.projector_wants(ms(5500))[0].1.shutter,
+        Some(Shutter::Closed)
+    );
+    engine.apply(Command::ToggleShutters, ms(5600)).unwrap();
+    assert_eq!(
+        engine.projector_wants(ms(5600))[0].1.shutter,
+        Some(Shutter::Open)
+    );
     let unknown = Command::Projector {
         output: "left".into(),
         power: Some(true),

@@ -95,6 +95,8 @@ pub enum Command {
         power: Option<bool>,
         shutter: Option<super::Shutter>,
     },
+    /// Every projector's shutter closed, or opened if all are closed (a single key).
+    ToggleShutters,
     /// A projector's status as its PJLink client last heard it.
     ProjectorReport(Box<super::ProjectorStatus>),
     /// A counter's feed failed to give a good reading; the count stays as it is.

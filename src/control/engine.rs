@@ -315,6 +315,12 @@ impl Engine {
                     .set(&output, Want { power, shutter }, auto)
                     .map_err(EngineError::Projector)?;
             }
+            Command::ToggleShutters => {
+                let auto = self.projectors_auto(now);
+                self.projectors
+                    .toggle_shutters(auto)
+                    .map_err(EngineError::Projector)?;
+            }
             Command::ProjectorReport(status) => self.projectors.report(*status),
         }
         Ok(())

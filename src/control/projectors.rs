@@ -203,6 +203,33 @@ impl Board {
         Ok(())
     }
 
+    /// Closes every output's shutters if any output's are open (by the show or a hand),
+    /// else opens them all: one key for the technician.
+    pub fn toggle_shutters(&mut self, auto: Want) -> Result<(), String> {
+        let outputs = self.outputs();
+        if outputs.is_empty() {
+            return Err(
+                "the show has no projectors; list them under [[outputs.projectors]]".into(),
+            );
+        }
+        let open = self
+            .wants(auto)
+            .iter()
+            .any(|(_, w)| w.shutter != Some(Shutter::Closed));
+        let shutter = Some(if open { Shutter::Closed } else { Shutter::Open });
+        for o in outputs {
+            self.set(
+                &o,
+                Want {
+                    power: None,
+                    shutter,
+                },
+                auto,
+            )?;
+        }
+        Ok(())
+    }
+
     /// What each output's projectors should do, `auto` with the operators' settings over it
     /// (each forgotten once the show's own wish changes).
     pub fn wants(&mut self, auto: Want) -> Vec<(String, Want)> {
