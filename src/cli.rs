@@ -40,7 +40,12 @@ enum Command {
     Check {
         /// Show file, or a folder holding show.toml [default: slides/show.toml].
         show: Option<PathBuf>,
+        /// Also ask each of the show's projectors over PJLink whether it answers.
+        #[arg(long)]
+        projectors: bool,
     },
+    /// List the PJLink Class 2 projectors on the network (a search on UDP 4352).
+    Projectors(ProjectorsArgs),
     /// Render one frame of a show to a PNG, with no window or display server.
     Render(RenderArgs),
     /// Send one OSC message (to a playing candela, by default) and print the reply.
@@ -63,6 +68,23 @@ struct BenchArgs {
     /// Print the figures as one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct ProjectorsArgs {
+    /// Where the search goes: the broadcast address, or one projector's.
+    #[arg(long, default_value = "255.255.255.255:4352")]
+    to: std::net::SocketAddr,
+    /// Seconds to wait for answers, 0.1 to 30.
+    #[arg(long, default_value_t = 2.0, value_parser = parse_search_wait)]
+    wait: f64,
+}
+
+fn parse_search_wait(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(w) if (0.1..=30.0).contains(&w) => Ok(w),
+        _ => Err(format!("{s:?}: give seconds from 0.1 to 30")),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -272,7 +294,10 @@ pub fn main() -> ExitCode {
         ..Default::default()
     })) {
         Command::Play(args) => play(args),
-        Command::Check { show } => check(&show.unwrap_or_else(default_show)),
+        Command::Check { show, projectors } => {
+            check(&show.unwrap_or_else(default_show), projectors)
+        }
+        Command::Projectors(args) => projectors(args),
         Command::Render(args) => render(args),
         Command::Send(args) => send(args),
         Command::Bench(args) => bench(args, launch),
@@ -322,7 +347,19 @@ fn init_logging(file: Option<&Path>) -> Option<tracing_appender::non_blocking::W
     guard
 }
 
-fn check(path: &Path) -> anyhow::Result<ExitCode> {
+fn projectors(args: ProjectorsArgs) -> anyhow::Result<ExitCode> {
+    let wait = std::time::Duration::from_secs_f64(args.wait);
+    let found = crate::projector::probe::list(args.to, wait).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot search for projectors on {}: {e}; give --to the network's broadcast address",
+            args.to
+        )
+    })?;
+    print!("{found}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(path: &Path, projectors: bool) -> anyhow::Result<ExitCode> {
     let (show, problems) = crate::check::check(path);
     for p in &problems {
         println!("{p}");
@@ -330,7 +367,18 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
     let Some(show) = show else {
         return Ok(ExitCode::FAILURE);
     };
-    if problems.is_empty() {
+    let answered = !projectors || {
+        let (lines, all) = crate::projector::probe::check(&show);
+        print!("{lines}");
+        all
+    };
+    if problems.is_empty() && !answered {
+        println!(
+            "{}: the show is ok; a projector does not answer or reports a fault",
+            show.path.display()
+        );
+        Ok(ExitCode::FAILURE)
+    } else if problems.is_empty() {
         println!(
             "{}: ok — {} slides, {} counters, {} at {}",
             show.path.display(),

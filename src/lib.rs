@@ -33,7 +33,8 @@
 //!   the universe, the fixture personality that turns channels into commands (all pure), and
 //!   the UDP server on its own thread that feeds them, when the show has `[dmx]`.
 //! - [`projector`]: PJLink, projector control: the protocol's text read leniently, the
-//!   password hash.
+//!   password hash, one client task per projector on a thread of its own (told what the show
+//!   wants, its status handed back through the inbox), the Class 2 search.
 //! - [`text`]: fonts and shaping on the CPU, shared by `check` and the renderer.
 //! - [`render`]: wgpu: slides into canvas-sized layers, then one output pass per projector
 //!   (warp, masks, blend); layout, test patterns, offscreen read-back; photos decoded and

@@ -91,6 +91,17 @@ pub enum Command {
     },
     /// The operator's say over the show's hours (`[schedule]`): on, off, or back to auto.
     Schedule(super::schedule::Override),
+    /// An operator's power (true: on) or shutter for every projector of an output, until
+    /// the show's own wish for it changes.
+    Projector {
+        output: String,
+        power: Option<bool>,
+        shutter: Option<super::Shutter>,
+    },
+    /// Every projector's shutter closed, or opened if all are closed (a single key).
+    ToggleShutters,
+    /// A projector's status as its PJLink client last heard it.
+    ProjectorReport(Box<super::ProjectorStatus>),
     /// A counter's feed failed to give a good reading; the count stays as it is.
     FeedFailed {
         counter: String,

@@ -9,6 +9,7 @@
 //! beneath it is dropped.
 
 use super::command::{Command, SlideRef};
+use super::projectors::{self, Board, Dark, ProjectorStatus, Want};
 use super::ramp::Ramp;
 use super::scene::{Layer, Scene, SlideView, slide_view};
 use super::schedule::{Hours, LocalTime, ScheduleStatus};
@@ -47,6 +48,8 @@ pub enum EngineError {
         "counter {counter:?} shows {from}; {to} would lower it (to lower a count on purpose, correct it)"
     )]
     CountWouldDrop { counter: String, from: u64, to: u64 },
+    #[error("{0}")]
+    Projector(String),
     #[error(transparent)]
     Stage(#[from] StageError),
 }
@@ -89,6 +92,8 @@ pub struct Status {
     /// The desks sending DMX, when the show listens for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dmx: Option<super::DmxReport>,
+    /// Each projector as its PJLink client last heard it.
+    pub projectors: Vec<ProjectorStatus>,
 }
 
 pub struct Engine {
@@ -121,6 +126,7 @@ pub struct Engine {
     photo_revision: u64,
     hours: Hours,
     dmx: Option<super::DmxReport>,
+    projectors: Board,
 }
 
 /// What a cue does, or an error naming the cue (`shown`) when there is none.
@@ -170,7 +176,9 @@ impl Engine {
             photo_revision: 0,
             hours: Hours::default(),
             dmx: None,
+            projectors: Board::default(),
         };
+        engine.projectors = Board::new(&engine.show.projectors);
         engine.next_advance = now + engine.hold(0);
         Ok(engine)
     }
@@ -305,6 +313,23 @@ impl Engine {
             }
             Command::ResetCount { counter } => self.counts.reset(&counter, now)?,
             Command::Schedule(mode) => self.hours.set_mode(mode, self.show.schedule.as_ref(), now),
+            Command::Projector {
+                output,
+                power,
+                shutter,
+            } => {
+                let auto = self.projectors_auto(now);
+                self.projectors
+                    .set(&output, Want { power, shutter }, auto)
+                    .map_err(EngineError::Projector)?;
+            }
+            Command::ToggleShutters => {
+                let auto = self.projectors_auto(now);
+                self.projectors
+                    .toggle_shutters(auto)
+                    .map_err(EngineError::Projector)?;
+            }
+            Command::ProjectorReport(status) => self.projectors.report(*status),
         }
         Ok(())
     }
@@ -520,6 +545,7 @@ impl Engine {
             problems: self.problems.clone(),
             schedule: self.hours.status(self.show.schedule.as_ref()),
             dmx: self.dmx.clone(),
+            projectors: self.projectors.statuses().to_vec(),
         }
     }
 
@@ -582,7 +608,31 @@ impl Engine {
         self.problems.clear();
         self.revision += 1;
         self.hours.follow(self.show.schedule.as_ref(), now, false);
+        self.projectors.replace_show(&self.show.projectors);
         Ok(())
+    }
+
+    /// What the show wants of every projector at `now`: the shutter closed once a blackout
+    /// or the hours have faded the wall all the way to black (and open from the moment a
+    /// restore begins), the lamps by the hours; without the operators' settings.
+    fn projectors_auto(&self, now: Duration) -> Want {
+        let pjlink = &self.show.pjlink;
+        projectors::want(
+            pjlink.blackout,
+            Dark {
+                blackout: self.output.to == 0.0 && self.output.done(now),
+                hours: self.hours.dark(now),
+                lamps: self
+                    .hours
+                    .lamps(self.show.schedule.as_ref(), pjlink.warm_up),
+            },
+        )
+    }
+
+    /// What each output's projectors should do at `now`, the operators' settings included.
+    pub fn projector_wants(&mut self, now: Duration) -> Vec<(String, Want)> {
+        let auto = self.projectors_auto(now);
+        self.projectors.wants(auto)
     }
 
     /// Why the show file's latest version is not playing, as the watcher found it.

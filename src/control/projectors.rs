@@ -2,8 +2,9 @@
 //! passed in: the shutter closed once a blackout's fade has ended, the lamps on ahead of the
 //! show's hours; and what they report, as plain data.
 
-use crate::show::BlackoutMode;
+use crate::show::{BlackoutMode, Projector};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -126,6 +127,125 @@ impl ProjectorStatus {
             faults: Vec::new(),
             problem: None,
         }
+    }
+}
+
+/// The engine's side of the projectors: each as last heard, and the operators' settings of
+/// each output. Bounded by the show: reports from projectors it does not list are dropped.
+#[derive(Debug, Clone, Default)]
+pub struct Board {
+    statuses: Vec<ProjectorStatus>,
+    manual: BTreeMap<String, Manual>,
+}
+
+impl Board {
+    pub fn new(projectors: &[Projector]) -> Board {
+        let mut board = Board::default();
+        board.replace_show(projectors);
+        board
+    }
+
+    /// The show's projectors now; those still listed keep what they last said.
+    pub fn replace_show(&mut self, projectors: &[Projector]) {
+        let old = std::mem::take(&mut self.statuses);
+        self.statuses = projectors
+            .iter()
+            .map(|p| {
+                old.iter()
+                    .find(|s| (&s.output, &s.host, s.port) == (&p.output, &p.host, p.port))
+                    .cloned()
+                    .unwrap_or_else(|| ProjectorStatus::unknown(&p.output, &p.host, p.port))
+            })
+            .collect();
+        let outputs = self.outputs();
+        self.manual.retain(|o, _| outputs.contains(o));
+    }
+
+    pub fn report(&mut self, status: ProjectorStatus) {
+        if let Some(s) = self
+            .statuses
+            .iter_mut()
+            .find(|s| (&s.output, &s.host, s.port) == (&status.output, &status.host, status.port))
+        {
+            *s = status;
+        }
+    }
+
+    pub fn statuses(&self) -> &[ProjectorStatus] {
+        &self.statuses
+    }
+
+    /// The outputs that have projectors, each once.
+    fn outputs(&self) -> Vec<String> {
+        let mut outputs: Vec<String> = Vec::new();
+        for s in &self.statuses {
+            if !outputs.contains(&s.output) {
+                outputs.push(s.output.clone());
+            }
+        }
+        outputs
+    }
+
+    /// An operator's power or shutter for every projector of `output`, over `auto` (what the
+    /// show wants now).
+    pub fn set(&mut self, output: &str, set: Want, auto: Want) -> Result<(), String> {
+        if !self.statuses.iter().any(|s| s.output == output) {
+            return Err(format!(
+                "output {output:?} has no projectors; list them under its [[outputs.projectors]]"
+            ));
+        }
+        let manual = self.manual.entry(output.to_string()).or_default();
+        manual.follow(auto);
+        manual.set = Want {
+            power: set.power.or(manual.set.power),
+            shutter: set.shutter.or(manual.set.shutter),
+        };
+        Ok(())
+    }
+
+    /// Closes every output's shutters if any output's are open (by the show or a hand),
+    /// else opens them all: one key for the technician.
+    pub fn toggle_shutters(&mut self, auto: Want) -> Result<(), String> {
+        let outputs = self.outputs();
+        if outputs.is_empty() {
+            return Err(
+                "the show has no projectors; list them under [[outputs.projectors]]".into(),
+            );
+        }
+        let open = self
+            .wants(auto)
+            .iter()
+            .any(|(_, w)| w.shutter != Some(Shutter::Closed));
+        let shutter = Some(if open { Shutter::Closed } else { Shutter::Open });
+        for o in outputs {
+            self.set(
+                &o,
+                Want {
+                    power: None,
+                    shutter,
+                },
+                auto,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// What each output's projectors should do, `auto` with the operators' settings over it
+    /// (each forgotten once the show's own wish changes).
+    pub fn wants(&mut self, auto: Want) -> Vec<(String, Want)> {
+        self.outputs()
+            .into_iter()
+            .map(|o| {
+                let want = match self.manual.get_mut(&o) {
+                    Some(m) => {
+                        m.follow(auto);
+                        m.over(auto)
+                    }
+                    None => auto,
+                };
+                (o, want)
+            })
+            .collect()
     }
 }
 

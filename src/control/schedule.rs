@@ -167,6 +167,24 @@ impl Hours {
         self.level.done(now)
     }
 
+    /// The wall is held black by the hours: faded all the way out.
+    pub fn dark(&self, now: Duration) -> bool {
+        self.level.to == 0.0 && self.level.done(now)
+    }
+
+    /// Whether the lamps should burn: within the hours, or `warm_up` before they start, so
+    /// the picture is bright when they do. None leaves them be (no schedule and no override,
+    /// or no local time yet).
+    pub fn lamps(&self, schedule: Option<&Schedule>, warm_up: Duration) -> Option<bool> {
+        let t = self.local?;
+        if schedule.is_none() && self.mode == Override::Auto {
+            return None;
+        }
+        let ahead = i64::try_from(warm_up.as_secs()).unwrap_or(0);
+        let soon = LocalTime::from_local_seconds(t.day * 86_400 + i64::from(t.seconds) + ahead);
+        Some(on(schedule, self.mode, t) || on(schedule, self.mode, soon))
+    }
+
     pub fn status(&self, schedule: Option<&Schedule>) -> ScheduleStatus {
         ScheduleStatus {
             mode: self.mode.name(),

@@ -281,6 +281,7 @@ fn native(rest: &str, original: &str, address: &str, args: &[OscType]) -> Meanin
                 None => Err("give on, off or auto".into()),
             },
         ),
+        ["projector", _, setting] => Some(projector(originals[1], setting, args)),
         ["state"] => Some(Ok(Request::State)),
         ["ping"] => Some(Ok(Request::Ping)),
         _ => Some(Err(format!("unknown address {address:?}"))),
@@ -289,6 +290,33 @@ fn native(rest: &str, original: &str, address: &str, args: &[OscType]) -> Meanin
         Some(r) => Meaning::Native(r),
         None => Meaning::Quiet,
     }
+}
+
+/// `/candela/projector/<output>/power on|off` and `.../shutter open|closed`.
+fn projector(output: &str, setting: &str, args: &[OscType]) -> Result<Request, String> {
+    use crate::control::Shutter;
+    let word = match args.first() {
+        Some(OscType::String(s)) => s.trim().to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    let (power, shutter) =
+        match (setting, word.as_str()) {
+            ("power", "on") => (Some(true), None),
+            ("power", "off") => (Some(false), None),
+            ("shutter", "open") => (None, Some(Shutter::Open)),
+            ("shutter", "closed" | "close") => (None, Some(Shutter::Closed)),
+            ("power", _) => return Err("give on or off".into()),
+            ("shutter", _) => return Err("give open or closed".into()),
+            _ => return Err(
+                "projector addresses are projector/<output>/power and projector/<output>/shutter"
+                    .into(),
+            ),
+        };
+    Ok(Request::Command(Command::Projector {
+        output: output.to_string(),
+        power,
+        shutter,
+    }))
 }
 
 /// `/candela/test`: a pattern's name, or off; with no argument (or 1, true), the grid.

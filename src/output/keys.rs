@@ -8,6 +8,7 @@
 //! | B | blackout on / off |
 //! | T | next test pattern: grid, circles, bars, ramp, white, outputs, then off |
 //! | P | pause / resume cycling |
+//! | S | every projector's shutter closed (PJLink), or opened if all are closed |
 //! | digits, then Enter | go to slide N |
 //! | A | alignment mode on / off |
 //! | Esc twice within a second, or Ctrl+Q | quit |
@@ -88,6 +89,7 @@ impl Keys {
                 "b" => command(Command::ToggleBlackout),
                 "t" => command(Command::NextTestPattern),
                 "p" => command(Command::TogglePause),
+                "s" => command(Command::ToggleShutters),
                 "a" => {
                     // The toggle reaches the engine at the next frame; an arrow pressed before
                     // then must already nudge.
@@ -174,6 +176,10 @@ mod tests {
         assert_eq!(
             k.press(&ch("p"), false, ms(0)),
             KeyAction::Command(Command::TogglePause)
+        );
+        assert_eq!(
+            k.press(&ch("s"), false, ms(0)),
+            KeyAction::Command(Command::ToggleShutters)
         );
         assert_eq!(k.press(&ch("x"), false, ms(0)), KeyAction::Nothing);
     }

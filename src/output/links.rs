@@ -45,6 +45,10 @@ pub struct Links {
     /// ...and the engine's show revision when that was last looked at.
     revision: u64,
     deliver: Deliver,
+    /// The PJLink clients, one per projector in the show.
+    projectors: Option<crate::projector::Projectors>,
+    /// ...and what they were started for.
+    projecting: (Vec<crate::show::Projector>, crate::show::PjlinkSettings),
     _watcher: Option<super::watcher::ShowWatcher>,
 }
 
@@ -107,7 +111,11 @@ impl Links {
             let every = std::time::Duration::from_millis(20);
             crate::keep::Keeper::start(file, None, "where the show is", every, encode_resume)
         });
+        let show = engine.show();
+        let projectors = crate::projector::start(&show.projectors, &show.pjlink, deliver.clone());
         Ok(Links {
+            projectors,
+            projecting: (show.projectors.clone(), show.pjlink.clone()),
             osc,
             web,
             _dmx: dmx,
@@ -148,6 +156,25 @@ impl Links {
         }
         if let Some(keeper) = &mut self.resume {
             keeper.offer(&Resume::of(&engine.status()));
+        }
+    }
+
+    /// After each frame: the projectors are told what the show wants of them (each client
+    /// acts on it on its own thread); a reloaded show's projectors are started again if the
+    /// file changed them.
+    pub fn want_projectors(&mut self, engine: &Engine, wants: &[(String, crate::control::Want)]) {
+        let show = engine.show();
+        if !same_projectors(&show.projectors, &self.projecting.0)
+            || show.pjlink != self.projecting.1
+        {
+            tracing::info!("the show's projectors changed: starting their clients again");
+            self.projecting = (show.projectors.clone(), show.pjlink.clone());
+            self.projectors = None;
+            self.projectors =
+                crate::projector::start(&show.projectors, &show.pjlink, self.deliver.clone());
+        }
+        if let Some(p) = &self.projectors {
+            p.want(wants);
         }
     }
 
@@ -219,6 +246,15 @@ fn feed_sink(deliver: Deliver) -> Arc<dyn Fn(FeedEvent) + Send + Sync> {
             at: None,
         });
     })
+}
+
+/// The same projectors, wherever in the file they are written: an edit above them does not
+/// restart their clients.
+fn same_projectors(a: &[crate::show::Projector], b: &[crate::show::Projector]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(a, b)| {
+            (&a.output, &a.host, a.port, &a.password) == (&b.output, &b.host, b.port, &b.password)
+        })
 }
 
 fn encode_resume(resume: &Resume) -> Vec<u8> {

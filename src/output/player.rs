@@ -191,6 +191,8 @@ impl Player {
             super::reloaded(&mut self.revisions, renderer, &self.engine);
         }
         self.links.report(&self.engine);
+        let wants = self.engine.projector_wants(now);
+        self.links.want_projectors(&self.engine, &wants);
         let scene = self.engine.scene(now);
         let geometry = self.engine.stage().revision();
         let photo_due = display

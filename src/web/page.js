@@ -24,7 +24,7 @@ function setControl(on) {
   $("mode").className = "pill " + (on ? "ok" : "");
   $("login").classList.toggle("hidden", on);
   $("logout").classList.toggle("hidden", !on);
-  document.querySelectorAll("#controls button, .counter button, #grid button, #master").forEach(b => b.disabled = !on);
+  document.querySelectorAll("#controls button, .counter button, #grid button, #master, #projector-controls button").forEach(b => b.disabled = !on);
 }
 
 function loadPreview(frame) {
@@ -68,6 +68,7 @@ function render(s) {
   renderCounters(s);
   $("cert-box").classList.toggle("hidden", !s.certificate);
   $("cert").textContent = s.certificate || "";
+  renderProjectors(s.projectors || []);
   const problems = s.problems || [];
   $("problems-box").classList.toggle("hidden", problems.length === 0);
   $("problems").replaceChildren(...problems.map(p => { const li = document.createElement("li"); li.textContent = p; return li; }));
@@ -123,6 +124,45 @@ function renderCounters(s) {
     row.querySelector(".v").textContent = Number(counts[id]).toLocaleString();
     row.querySelector(".stale").classList.toggle("hidden", !stale.includes(id));
   }
+}
+
+/* One line a projector, flagged (class "fault") when it is unreachable or reports a fault;
+   one row of buttons an output, since a setting applies to all of that output's projectors. */
+function renderProjectors(list) {
+  $("projectors-box").classList.toggle("hidden", list.length === 0);
+  $("projectors").replaceChildren(...list.map(p => {
+    const li = document.createElement("li");
+    const faults = p.faults || [];
+    li.className = !p.reachable || faults.length ? "fault" : "";
+    li.dataset.host = p.host;
+    const parts = [p.output + " · " + p.host + ":" + p.port];
+    if (!p.reachable) parts.push("NOT ANSWERING");
+    if (p.power) parts.push("power " + p.power);
+    if (p.shutter) parts.push("shutter " + p.shutter);
+    if ((p.lamp_hours || []).length) parts.push("lamp " + p.lamp_hours.join(", ") + " h");
+    if (faults.length) parts.push("FAULT: " + faults.join(", "));
+    if (p.problem) parts.push(p.problem);
+    li.textContent = parts.join(" · ");
+    return li;
+  }));
+  const outputs = [...new Set(list.map(p => p.output))];
+  const box = $("projector-controls");
+  if (box.dataset.outputs === outputs.join("\n")) return;
+  box.dataset.outputs = outputs.join("\n");
+  box.replaceChildren(...outputs.map(o => {
+    const row = document.createElement("div"); row.className = "row";
+    const name = document.createElement("span"); name.textContent = o;
+    const button = (label, setting, value) => {
+      const b = document.createElement("button"); b.textContent = label; b.disabled = !control;
+      b.onclick = () => {
+        const shut = (state.projectors || []).some(p => p.output === o && p[setting] === value[0]);
+        cmd("projector/" + o + "/" + setting, [shut ? value[1] : value[0]]);
+      };
+      return b;
+    };
+    row.append(name, button("Shutter", "shutter", ["closed", "open"]), button("Power", "power", ["on", "off"]));
+    return row;
+  }));
 }
 
 function tick() {

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod http;
 pub mod logs;
 pub mod tls;
+pub mod pjlink;
 
 use candela::osc::client;
 use rosc::OscType;
