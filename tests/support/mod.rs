@@ -8,8 +8,8 @@
 pub mod browser;
 pub mod http;
 pub mod logs;
-pub mod tls;
 pub mod pjlink;
+pub mod tls;
 
 use candela::osc::client;
 use rosc::OscType;
