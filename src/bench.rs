@@ -70,6 +70,8 @@ pub struct Report {
     /// From the process's start to the first black frame done, and to the first slide.
     pub first_black_ms: f64,
     pub first_slide_ms: f64,
+    /// Each projector of the show as its PJLink client last heard it, at the end of the run.
+    pub projectors: Vec<crate::control::ProjectorStatus>,
 }
 
 impl std::fmt::Display for Report {
@@ -114,7 +116,20 @@ impl std::fmt::Display for Report {
             f,
             "first slide         {:.0} ms after launch",
             self.first_slide_ms
-        )
+        )?;
+        for p in &self.projectors {
+            let how = match (&p.problem, p.reachable) {
+                (Some(problem), _) => format!("does not answer: {problem}"),
+                (None, true) => "answers".to_string(),
+                (None, false) => "not heard from yet".to_string(),
+            };
+            write!(
+                f,
+                "\nprojector           {} {}:{} {how}",
+                p.output, p.host, p.port
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -298,6 +313,7 @@ pub fn run(engine: Engine, seconds: f64, launch: Instant) -> anyhow::Result<Repo
         peak_rss_mb: peak_rss_mb(),
         first_black_ms: first_black.as_secs_f64() * 1000.0,
         first_slide_ms: first_slide.as_secs_f64() * 1000.0,
+        projectors: headless.player.engine().status().projectors,
     })
 }
 

@@ -206,7 +206,9 @@ fn outside_its_hours_the_show_is_black_until_an_operator_overrides_them() {
     assert_eq!(refused["status"], "error");
     drop(candela);
 
-    // What the wall shows meanwhile: black.
+    // What the wall shows meanwhile: black. A state folder of its own: the one above keeps
+    // the override, and a kill can land between its "on" and "auto" reaching the disk.
+    let state = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.png");
     let played = std::process::Command::new(env!("CARGO_BIN_EXE_candela"))
         .args([
