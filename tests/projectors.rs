@@ -765,3 +765,29 @@ fn check_projectors_says_which_answer_and_the_search_lists_class_2_ones() {
     assert!(said.contains("127.0.0.2  00:11:22:33:44:55"), "{said}");
     assert!(said.contains("1 projector(s) answered"), "{said}");
 }
+
+#[test]
+fn bench_says_whether_each_projector_answers() {
+    let good = Projector::start("127.0.0.2", Model::default());
+    let gone = std::net::TcpListener::bind("127.0.0.3:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = show_with(&format!(
+        "{}[[projectors]]\nhost = \"127.0.0.3\"\nport = {}\n",
+        projector_toml(&good, ""),
+        gone.port()
+    ));
+    let show = dir.path().join("show.toml");
+    let out = candela(&["bench", show.to_str().unwrap(), "--seconds", "3"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("main {} answers", good.addr)),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("main {gone} does not answer")),
+        "{said}"
+    );
+}
