@@ -457,6 +457,20 @@ fn show_with(projectors: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A show with `p` and a second projector on 127.0.0.3 where nothing listens (its address).
+fn show_with_one_gone(p: &Projector) -> (tempfile::TempDir, std::net::SocketAddr) {
+    let gone = std::net::TcpListener::bind("127.0.0.3:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = show_with(&format!(
+        "{}[[projectors]]\nhost = \"127.0.0.3\"\nport = {}\n",
+        projector_toml(p, ""),
+        gone.port()
+    ));
+    (dir, gone)
+}
+
 fn projector_toml(p: &Projector, extra: &str) -> String {
     format!(
         "[[projectors]]\nhost = \"{}\"\nport = {}\n{extra}\n",
@@ -658,15 +672,7 @@ fn faults_and_an_unreachable_projector_are_flagged_in_the_state_and_on_the_page(
             ..Model::default()
         },
     );
-    let gone = std::net::TcpListener::bind("127.0.0.3:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let dir = show_with(&format!(
-        "{}[[projectors]]\nhost = \"127.0.0.3\"\nport = {}\n",
-        projector_toml(&faulty, ""),
-        gone.port()
-    ));
+    let (dir, _) = show_with_one_gone(&faulty);
     let mut command = support::play();
     command
         .args(["--headless", "--size", "640x360", "--no-osc"])
@@ -729,15 +735,7 @@ fn check_projectors_says_which_answer_and_the_search_lists_class_2_ones() {
             ..Model::default()
         },
     );
-    let gone = std::net::TcpListener::bind("127.0.0.3:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let dir = show_with(&format!(
-        "{}[[projectors]]\nhost = \"127.0.0.3\"\nport = {}\n",
-        projector_toml(&good, ""),
-        gone.port()
-    ));
+    let (dir, _) = show_with_one_gone(&good);
     let show = dir.path().join("show.toml");
     let out = candela(&["check", "--projectors", show.to_str().unwrap()]);
     let said = String::from_utf8_lossy(&out.stdout);
@@ -769,15 +767,7 @@ fn check_projectors_says_which_answer_and_the_search_lists_class_2_ones() {
 #[test]
 fn bench_says_whether_each_projector_answers() {
     let good = Projector::start("127.0.0.2", Model::default());
-    let gone = std::net::TcpListener::bind("127.0.0.3:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let dir = show_with(&format!(
-        "{}[[projectors]]\nhost = \"127.0.0.3\"\nport = {}\n",
-        projector_toml(&good, ""),
-        gone.port()
-    ));
+    let (dir, gone) = show_with_one_gone(&good);
     let show = dir.path().join("show.toml");
     let out = candela(&["bench", show.to_str().unwrap(), "--seconds", "3"]);
     let said = String::from_utf8_lossy(&out.stdout);

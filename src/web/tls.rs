@@ -137,7 +137,10 @@ fn made(names: &[String]) -> anyhow::Result<Made> {
     let mut params = CertificateParams::new(names.to_vec()).context("the certificate's names")?;
     params.distinguished_name.push(
         DnType::CommonName,
-        format!("candela web remote on {}", names[0]),
+        format!(
+            "candela web remote on {}",
+            names.first().map_or("this laptop", String::as_str)
+        ),
     );
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![

@@ -33,10 +33,7 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
+    let stream = patient(TcpStream::connect(addr).unwrap());
     request(stream, addr, method, path, headers, body)
 }
 
@@ -75,10 +72,7 @@ pub fn https_from(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (Reply, Vec<u8>) {
-    let stream = connect_from(source, addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
+    let stream = patient(connect_from(source, addr).unwrap());
     let (tls, cert) = super::tls::connect(stream);
     (request(tls, addr, method, path, headers, body), cert)
 }
@@ -91,11 +85,16 @@ pub fn plain_from(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Reply {
-    let stream = connect_from(source, addr).unwrap();
+    let stream = patient(connect_from(source, addr).unwrap());
+    request(stream, addr, method, path, headers, b"")
+}
+
+/// `stream`, giving up on a read after 30 s (a test waits no longer for an answer).
+fn patient(stream: TcpStream) -> TcpStream {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    request(stream, addr, method, path, headers, b"")
+    stream
 }
 
 fn request(
