@@ -35,7 +35,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Play a show on the projector output (the default when no command is given).
-    Play(PlayArgs),
+    Play(Box<PlayArgs>),
     /// Check a show for every problem: syntax, ids, counters, images, missing glyphs.
     Check {
         /// Show file, or a folder holding show.toml [default: slides/show.toml].
@@ -182,6 +182,43 @@ struct PlayArgs {
     /// (counts and calibration are still kept).
     #[arg(long)]
     fresh: bool,
+    /// Lead other machines playing this show: relay every cue to them, timed to take effect
+    /// on all at once; listen for them on this UDP address [default: 0.0.0.0:9001].
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "0.0.0.0:9001", conflicts_with = "follow")]
+    lead: Option<std::net::SocketAddr>,
+    /// Follow the leader at this sync address (HOST or HOST:PORT, port 9001 unless given):
+    /// play its moment, apply what it relays, hand it the cues sent here.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_leader)]
+    follow: Option<std::net::SocketAddr>,
+    /// Leading: how far ahead of their arrival cues take effect, in ms, 10 to 2000 (room for
+    /// the network to reach every follower in time).
+    #[arg(long, value_name = "MS", default_value_t = 100, requires = "lead", value_parser = clap::value_parser!(u64).range(10..=2000))]
+    sync_delay: u64,
+    /// Following: the UDP address this machine talks to the leader from [default: any port].
+    #[arg(long, value_name = "ADDR:PORT", requires = "follow")]
+    sync_bind: Option<std::net::SocketAddr>,
+    /// Headless: write a line of JSON for each frame drawn (wall clock, show time, what it
+    /// showed), to compare machines in step.
+    #[arg(long, value_name = "PATH", requires = "headless")]
+    frame_log: Option<PathBuf>,
+}
+
+/// A leader's sync address: a host name or address, with the port or without.
+fn parse_leader(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let with_port = if s.parse::<std::net::SocketAddr>().is_ok()
+        || s.rsplit_once(':')
+            .is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok())
+    {
+        s.to_string()
+    } else {
+        format!("{s}:{}", crate::sync::DEFAULT_PORT)
+    };
+    with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot find the leader {s:?}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{s:?} names no address"))
 }
 
 #[derive(clap::Args, Debug)]
@@ -289,11 +326,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Held to the end: dropping it writes out what the log file's writer still holds.
     let _log = init_logging(cli.log_file.as_deref());
-    let result = match cli.command.unwrap_or(Command::Play(PlayArgs {
+    let result = match cli.command.unwrap_or(Command::Play(Box::new(PlayArgs {
         fps: DEFAULT_FPS,
         ..Default::default()
-    })) {
-        Command::Play(args) => play(args),
+    }))) {
+        Command::Play(args) => play(*args),
         Command::Check { show, projectors } => {
             check(&show.unwrap_or_else(default_show), projectors)
         }
@@ -640,6 +677,24 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
         calibration_file,
         resume_file,
         watch: true,
+        sync: match (args.lead, args.follow) {
+            (Some(bind), _) => Some(crate::sync::SyncOptions::Lead {
+                bind,
+                delay: Duration::from_millis(args.sync_delay),
+            }),
+            (None, Some(leader)) => Some(crate::sync::SyncOptions::Follow {
+                leader,
+                bind: args.sync_bind.unwrap_or_else(|| {
+                    let any: std::net::IpAddr = if leader.is_ipv4() {
+                        std::net::Ipv4Addr::UNSPECIFIED.into()
+                    } else {
+                        std::net::Ipv6Addr::UNSPECIFIED.into()
+                    };
+                    std::net::SocketAddr::new(any, 0)
+                }),
+            }),
+            (None, None) => None,
+        },
     };
     if args.headless || (no_display && !args.list_monitors) {
         let status = output::run_headless(
@@ -650,6 +705,7 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
                 virtual_time: args.virtual_time,
                 out: args.out,
                 out_dir: args.out_dir,
+                frame_log: args.frame_log,
             },
             link,
         )?;

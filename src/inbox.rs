@@ -24,6 +24,34 @@ pub enum Request {
     /// Taken only while the technician's alignment mode is on at the laptop: geometry from
     /// a sender that has nothing else to prove it may move the picture (OSC).
     WhileAligning(Box<Request>),
+    /// Between machines playing in step; the player's own business, not the engine's.
+    Sync(SyncRequest),
+}
+
+/// What the sync link asks of the player.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncRequest {
+    /// Commands every machine applies at the request's time, numbered by the leader in the
+    /// order it relayed them.
+    Relayed { seq: u64, commands: Vec<Command> },
+    /// A leader's moment for a follower that joins: answered with a [`Join`] as JSON.
+    Snapshot,
+    /// A follower takes the leader's moment and clock, from its next frame.
+    Adopt(Box<Join>),
+}
+
+/// The leader's moment as a follower takes it: the engine's, and what it has relayed that
+/// is still to take effect.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Join {
+    pub moment: crate::control::Moment,
+    /// The leader's show time zero on its wall clock, in nanoseconds since 1970: a follower's
+    /// clock set by the same NTP or PTP server puts its own show time zero there.
+    pub origin_ns: u64,
+    /// The last relayed number the moment includes, whether applied or still pending.
+    pub seq: u64,
+    /// Relayed commands whose time has not come: (show time, number, commands).
+    pub pending: Vec<(std::time::Duration, u64, Vec<Command>)>,
 }
 
 impl Request {
@@ -143,6 +171,8 @@ fn answer(
             );
         }
         Request::WhileAligning(r) => return answer(engine, *r, now),
+        Request::Sync(SyncRequest::Relayed { commands, .. }) => commands,
+        Request::Sync(_) => return Err("only the player takes this".into()),
         Request::Command(c) => vec![c],
         Request::Commands(cs) => cs,
     };

@@ -47,6 +47,9 @@
 //! - [`web`]: the web remote: a page and an API (axum) on its own tokio thread, commands
 //!   read by the OSC dialect and handed to the inbox, the wall read back off the render
 //!   thread while someone watches.
+//! - [`sync`]: several machines in step: a leader relays the commands it takes, timed a
+//!   little ahead, to followers that apply them at the same show time (the clocks kept by
+//!   NTP or PTP); a follower joining takes the leader's moment.
 //! - [`output`]: where frames go. One [`output::Player`] owns the engine, the inbox and the
 //!   show's clock and runs every frame's steps in one order; a borderless window per
 //!   projector (winit) or offscreen textures only draw what it hands them. The technician's
@@ -73,6 +76,7 @@ pub mod projector;
 pub mod random;
 pub mod render;
 pub mod show;
+pub mod sync;
 pub mod task;
 pub mod text;
 pub mod web;

@@ -5,7 +5,7 @@ use super::stage::{AlignStep, MaskEdit, Pattern, SetupStep, WarpEdit};
 use std::time::Duration;
 
 /// A slide as an operator names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SlideRef {
     Id(String),
     /// 1-based, as people count ("slide 3").
@@ -15,7 +15,10 @@ pub enum SlideRef {
     Dmx(u8),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized (JSON) only as a leader relays it to its followers: the variants that belong to
+/// one machine (its geometry, patterns, projectors and receivers) are never relayed, so they
+/// are not on the wire.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Command {
     /// `fade` overrides the transition's duration (the kind stays the slide's own).
     Next {
@@ -47,22 +50,28 @@ pub enum Command {
     /// Holds every slide this long from now on, overriding the show's holds.
     SetHold(Duration),
     /// An alignment pattern in place of the slides, or none.
+    #[serde(skip)]
     TestPattern(Option<Pattern>),
     /// The next pattern in turn, then off (a single key).
+    #[serde(skip)]
     NextTestPattern,
     /// A change to one output's corner pin, mesh or blend.
+    #[serde(skip)]
     Warp {
         output: String,
         edit: WarpEdit,
     },
     /// A change to a mask drawn on site, by its id.
+    #[serde(skip)]
     Mask {
         id: String,
         edit: MaskEdit,
     },
     /// Undo, redo, revert or reset across every kind of setup edit.
+    #[serde(skip)]
     Setup(SetupStep),
     /// The technician's alignment mode at the laptop.
+    #[serde(skip)]
     Align(AlignStep),
     /// A show cue (`[[cues]]`) by number, and by desk cue list when given.
     Cue {
@@ -93,21 +102,51 @@ pub enum Command {
     Schedule(super::schedule::Override),
     /// An operator's power (true: on) or shutter for every projector of an output, until
     /// the show's own wish for it changes.
+    #[serde(skip)]
     Projector {
         output: String,
         power: Option<bool>,
         shutter: Option<super::Shutter>,
     },
     /// Every projector's shutter closed, or opened if all are closed (a single key).
+    #[serde(skip)]
     ToggleShutters,
     /// A projector's status as its PJLink client last heard it.
+    #[serde(skip)]
     ProjectorReport(Box<super::ProjectorStatus>),
     /// A counter's feed failed to give a good reading; the count stays as it is.
     FeedFailed {
         counter: String,
     },
     /// The DMX receiver's sources, for the state.
+    #[serde(skip)]
     DmxSeen(super::DmxReport),
+    /// The sync link's view of the machines in step, for the state.
+    #[serde(skip)]
+    SyncSeen(super::SyncReport),
+}
+
+impl Command {
+    /// Whether every machine of a show in step applies it (a leader relays it to its
+    /// followers), rather than the one machine that received it: the slides, blackout, master,
+    /// holds, cues, counts and hours do; geometry, alignment, test patterns and the projectors
+    /// and receivers of one machine do not.
+    pub fn shared(&self) -> bool {
+        !matches!(
+            self,
+            Command::TestPattern(_)
+                | Command::NextTestPattern
+                | Command::Warp { .. }
+                | Command::Mask { .. }
+                | Command::Setup(_)
+                | Command::Align(_)
+                | Command::Projector { .. }
+                | Command::ToggleShutters
+                | Command::ProjectorReport(_)
+                | Command::DmxSeen(_)
+                | Command::SyncSeen(_)
+        )
+    }
 }
 
 impl From<&crate::show::Action> for Command {

@@ -8,6 +8,10 @@
 //! the old slide, and fades never stack up: once the top layer is fully opaque, everything
 //! beneath it is dropped.
 
+mod moment;
+
+pub use moment::Moment;
+
 use super::command::{Command, SlideRef};
 use super::projectors::{self, Board, Dark, ProjectorStatus, Want};
 use super::ramp::Ramp;
@@ -94,6 +98,9 @@ pub struct Status {
     pub dmx: Option<super::DmxReport>,
     /// Each projector as its PJLink client last heard it.
     pub projectors: Vec<ProjectorStatus>,
+    /// The machines playing in step, when this one leads or follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<super::SyncReport>,
 }
 
 pub struct Engine {
@@ -126,6 +133,7 @@ pub struct Engine {
     photo_revision: u64,
     hours: Hours,
     dmx: Option<super::DmxReport>,
+    sync: Option<super::SyncReport>,
     projectors: Board,
 }
 
@@ -176,6 +184,7 @@ impl Engine {
             photo_revision: 0,
             hours: Hours::default(),
             dmx: None,
+            sync: None,
             projectors: Board::default(),
         };
         engine.projectors = Board::new(&engine.show.projectors);
@@ -248,6 +257,7 @@ impl Engine {
             }
             Command::Pause => self.paused = true,
             Command::DmxSeen(report) => self.dmx = Some(report),
+            Command::SyncSeen(report) => self.sync = Some(report),
             Command::Resume => {
                 if self.paused {
                     self.paused = false;
@@ -546,6 +556,7 @@ impl Engine {
             schedule: self.hours.status(self.show.schedule.as_ref()),
             dmx: self.dmx.clone(),
             projectors: self.projectors.statuses().to_vec(),
+            sync: self.sync.clone(),
         }
     }
 

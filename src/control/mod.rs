@@ -13,11 +13,12 @@ mod resume;
 mod scene;
 pub mod schedule;
 mod stage;
+mod sync;
 mod tally;
 
 pub use command::{Command, SlideRef};
 pub use dmx::{DmxReport, DmxSource};
-pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, RELOAD_FADE, Status};
+pub use engine::{Engine, EngineError, MAX_LAYERS, MIN_HOLD, Moment, RELOAD_FADE, Status};
 pub use history::{FOLD, UNDO_DEPTH};
 pub use projectors::{Power, ProjectorStatus, Shutter, Want};
 pub use resume::Resume;
@@ -27,3 +28,4 @@ pub use stage::{
     MAX_MASKS, MaskEdit, MaskView, MeshView, OutputView, Pattern, SetupStep, SetupView, Stage,
     StageError, WarpEdit,
 };
+pub use sync::{FollowerReport, SyncReport};

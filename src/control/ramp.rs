@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// From `from` at `start` to `to` after `length`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Ramp<T> {
     pub from: T,
     pub to: T,

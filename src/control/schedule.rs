@@ -28,7 +28,8 @@ pub fn weekday(day: i64) -> u8 {
 }
 
 /// An operator's say over the schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Override {
     /// The schedule decides.
     #[default]
@@ -156,6 +157,16 @@ impl Hours {
             self.mode.name()
         );
         self.level = self.level.retarget(level, now, fade);
+    }
+
+    /// The override and the wall's fade, for a [`super::Moment`].
+    pub(super) fn moment(&self) -> (Override, Ramp<f32>) {
+        (self.mode, self.level)
+    }
+
+    pub(super) fn take_moment(&mut self, mode: Override, level: Ramp<f32>) {
+        self.mode = mode;
+        self.level = level;
     }
 
     /// The wall's level at `now`, 0 to 1.

@@ -103,6 +103,26 @@ impl Tally {
         Ok(())
     }
 
+    /// Each counter's value and the count shown on its way there, for a [`super::Moment`].
+    pub(super) fn moment(&self) -> Vec<(String, u64, Ramp<u64>)> {
+        self.values
+            .iter()
+            .map(|(id, v)| {
+                let shown = self.shown.get(id).copied().unwrap_or(Ramp::fixed(v));
+                (id.to_string(), v, shown)
+            })
+            .collect()
+    }
+
+    /// Takes another machine's counts (the same show's): counters this show lacks are left.
+    pub(super) fn take_moment(&mut self, counts: &[(String, u64, Ramp<u64>)]) {
+        for (id, value, shown) in counts {
+            if self.values.set(id, *value) {
+                self.shown.insert(id.clone(), *shown);
+            }
+        }
+    }
+
     fn change(&mut self, id: &str, value: u64, now: Duration, count_up: bool) {
         self.show(id, value, now, count_up);
         self.update_sums(now, count_up);

@@ -23,6 +23,26 @@ pub struct HeadlessOptions {
     pub out: Option<PathBuf>,
     /// A folder to write each output's last frame in, as `<name>.png`.
     pub out_dir: Option<PathBuf>,
+    /// A file to write a line of JSON to for each frame drawn.
+    pub frame_log: Option<PathBuf>,
+}
+
+/// One line of `--frame-log`: when a frame was drawn (on the wall clock and in show time) and
+/// what it showed, so frames of machines in step can be compared.
+fn frame_line(wall_ns: u64, now: Duration, scene: &Scene, in_step: bool) -> String {
+    let layers: Vec<(&str, f32)> = scene
+        .layers
+        .iter()
+        .map(|l| (l.slide.id.as_str(), l.opacity))
+        .collect();
+    serde_json::json!({
+        "wall_ns": wall_ns,
+        "t_ns": now.as_nanos() as u64,
+        "layers": layers,
+        "master": scene.master,
+        "in_step": in_step,
+    })
+    .to_string()
 }
 
 /// A show playing offscreen, one frame at a time: a [`Player`] and the textures it draws
@@ -208,6 +228,14 @@ pub fn run_headless(
     headless.black();
     let frame = Duration::from_secs_f64(1.0 / options.fps.max(1) as f64);
     let limit = options.seconds.map(Duration::from_secs_f64);
+    let mut log = match &options.frame_log {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| {
+                anyhow::anyhow!("cannot write the frame log {}: {e}", path.display())
+            })?,
+        )),
+        None => None,
+    };
     let start = Instant::now();
     let mut ticks: u32 = 0;
     let end = loop {
@@ -216,18 +244,32 @@ pub fn run_headless(
         } else {
             headless.player.now()
         };
+        // Real time is counted on the wall: a follower's show time jumps to the leader's.
+        let played = if options.virtual_time {
+            now
+        } else {
+            start.elapsed()
+        };
         if let Some(limit) = limit
-            && now >= limit
+            && played >= limit
         {
-            break limit;
+            break now.saturating_sub(played - limit);
         }
-        let handled = headless.frame(now).handled;
+        let wall_ns = crate::sync::wall_ns();
+        let step = headless.frame(now);
+        if let (Some(log), Some(_), Some(scene)) =
+            (&mut log, step.drawn, headless.player.last_scene())
+        {
+            use std::io::Write;
+            let line = frame_line(wall_ns, now, scene, headless.player.in_step());
+            writeln!(log, "{line}").and_then(|()| log.flush())?;
+        }
         if options.virtual_time {
             ticks += 1;
-        } else if handled == 0 {
+        } else if step.handled == 0 {
             // Until the next frame is due, unless a request comes first.
-            ticks += 1;
-            headless.player.wait(frame * ticks);
+            let next = (now.as_nanos() / frame.as_nanos()) as u32 + 1;
+            headless.player.wait(frame * next);
         }
     };
     headless.frame(end);

@@ -28,6 +28,8 @@ pub struct LinkOptions {
     pub resume_file: Option<PathBuf>,
     /// Watch the show file and its photos, and swap in each good new version.
     pub watch: bool,
+    /// Lead other machines, or follow one.
+    pub sync: Option<crate::sync::SyncOptions>,
 }
 
 pub struct Links {
@@ -44,6 +46,8 @@ pub struct Links {
     feeding: (Vec<feed::HttpSource>, Vec<feed::FileSource>),
     /// ...and the engine's show revision when that was last looked at.
     revision: u64,
+    /// Following a leader: no feeds of its own.
+    follows: bool,
     deliver: Deliver,
     /// The PJLink clients, one per projector in the show.
     projectors: Option<crate::projector::Projectors>,
@@ -76,7 +80,14 @@ impl Links {
         let watcher = options
             .watch
             .then(|| super::watcher::start(engine.show(), deliver.clone()));
-        let feeding = feeds_of(engine);
+        // A follower's counts and cues come from the leader: were it to read the feeds or a
+        // desk's DMX itself, each reading would be applied twice.
+        let follows = matches!(options.sync, Some(crate::sync::SyncOptions::Follow { .. }));
+        let feeding = if follows {
+            (Vec::new(), Vec::new())
+        } else {
+            feeds_of(engine)
+        };
         let feeds = start_feeds(&feeding, &deliver);
         let web = match &options.web {
             Some(w) => crate::web::start(w, engine, deliver.clone())?,
@@ -84,6 +95,10 @@ impl Links {
         };
         // Before OSC, whose "listening" line tells tests and scripts that all is bound.
         let dmx = match (&options.dmx, &engine.show().dmx) {
+            (Some(_), Some(_)) if follows => {
+                tracing::info!("DMX: not listening: this machine follows the leader, which does");
+                None
+            }
             (Some(o), Some(settings)) => Some(crate::dmx::server::start(
                 o,
                 settings.clone(),
@@ -125,6 +140,7 @@ impl Links {
             feeds,
             feeding,
             revision: engine.revision(),
+            follows,
             deliver,
             _watcher: watcher,
         })
@@ -133,7 +149,7 @@ impl Links {
     /// After each frame: feedback targets hear of changes, changed counts are kept, and a
     /// reloaded show's feeds are started if they changed.
     pub fn report(&mut self, engine: &Engine) {
-        if engine.revision() != self.revision {
+        if engine.revision() != self.revision && !self.follows {
             self.revision = engine.revision();
             let feeding = feeds_of(engine);
             if feeding != self.feeding {

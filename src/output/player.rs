@@ -4,7 +4,7 @@
 
 use super::links::{LinkOptions, Links};
 use crate::control::{Engine, Scene, Stage};
-use crate::inbox::{self, Deliver, Incoming};
+use crate::inbox::{self, Deliver, Incoming, Join, Request, SyncRequest};
 use crate::render::{Gpu, PhotoNeeds, Renderer};
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 /// Requests for a later time that may wait at once: enough for a cue list sent ahead, few
 /// enough that a sender gone wrong cannot fill the memory.
 pub const MOST_WAITING: usize = 1024;
+/// Relayed commands still to take effect that a moment for a follower carries, at most: the
+/// moment must fit in a datagram (a follower missing the rest asks again once they are
+/// applied).
+const MOST_PENDING: usize = 64;
 
 /// Where a [`Player`]'s frames are drawn: windows, or offscreen textures.
 pub trait Display {
@@ -50,8 +54,10 @@ pub struct Player {
     arrived: Vec<Incoming>,
     /// Requests whose time has not come, by their time (in arrival order for one time).
     later: VecDeque<(Duration, Incoming)>,
-    /// Show time zero.
+    /// Show time zero...
     start: Instant,
+    /// ...on the wall clock, ns since 1970: where followers put theirs.
+    origin_ns: u64,
     /// The time the engine was last moved to: no request is applied before it, as the
     /// engine's transitions only go forward.
     moved_to: Duration,
@@ -61,6 +67,8 @@ pub struct Player {
     /// The engine's show and photo revisions the renderer has loaded photos for.
     revisions: super::Revisions,
     links: Links,
+    /// Leading or following other machines.
+    sync: Option<crate::sync::Link>,
 }
 
 impl Player {
@@ -77,8 +85,14 @@ impl Player {
                 wake();
             }
         });
+        let sync = match &options.sync {
+            Some(o) => Some(crate::sync::Link::start(o, &engine, deliver.clone())?),
+            None => None,
+        };
         let links = Links::start(options, &engine, deliver.clone())?;
         Ok(Player {
+            origin_ns: crate::sync::wall_ns(),
+            sync,
             inbox,
             deliver,
             arrived: Vec::new(),
@@ -136,6 +150,28 @@ impl Player {
             super::preload(renderer, &self.engine);
         }
         self.start = Instant::now();
+        self.origin_ns = crate::sync::wall_ns();
+        if let Some(sync) = &self.sync {
+            sync.set_origin(self.origin_ns);
+        }
+    }
+
+    /// What was last drawn.
+    pub fn last_scene(&self) -> Option<&Scene> {
+        self.last.as_ref().map(|(scene, _)| scene)
+    }
+
+    /// Playing the same moment as the other machines: always, but for a follower that has
+    /// not joined its leader, or lost it.
+    pub fn in_step(&self) -> bool {
+        self.sync
+            .as_ref()
+            .is_none_or(|s| !s.follows() || s.in_step())
+    }
+
+    /// The sync link's address, when leading or following.
+    pub fn sync_addr(&self) -> Option<std::net::SocketAddr> {
+        self.sync.as_ref().map(|s| s.local_addr)
     }
 
     /// The next frame is drawn even if the picture is the same: what was shown is gone (a
@@ -191,6 +227,9 @@ impl Player {
             super::reloaded(&mut self.revisions, renderer, &self.engine);
         }
         self.links.report(&self.engine);
+        if let Some(sync) = &mut self.sync {
+            sync.frame(&self.engine);
+        }
         let wants = self.engine.projector_wants(now);
         self.links.want_projectors(&self.engine, &wants);
         let scene = self.engine.scene(now);
@@ -227,13 +266,30 @@ impl Player {
     }
 
     /// Applies every request whose time has come by `now`, in the order of their times (of
-    /// arrival, for one time), each at its own time; later ones wait. How many were applied.
+    /// arrival, for one time), each at its own time with the show moved on to it first, so
+    /// machines whose frames fall at other times still compute the same; later ones wait.
+    /// How many were applied.
     fn handle_due(&mut self, now: Duration) -> usize {
         let arrived: Vec<Incoming> = std::mem::take(&mut self.arrived)
             .into_iter()
             .chain(self.inbox.try_iter())
             .collect();
         for incoming in arrived {
+            let incoming = match incoming.request {
+                // At once, so that what the leader relayed after it (handed on after it) is
+                // applied on top of it, whatever times they carry.
+                Request::Sync(SyncRequest::Adopt(join)) => {
+                    self.adopt(*join);
+                    continue;
+                }
+                _ => match &mut self.sync {
+                    Some(sync) => match sync.route(incoming, self.start.elapsed(), &self.engine) {
+                        Some(i) => i,
+                        None => continue,
+                    },
+                    None => incoming,
+                },
+            };
             let at = incoming.at.unwrap_or(now);
             if at > now && self.later.len() >= MOST_WAITING {
                 refuse(incoming, "too many requests waiting for their time");
@@ -250,11 +306,84 @@ impl Player {
                 break;
             };
             let at = at.max(self.moved_to);
-            inbox::handle(&mut self.engine, incoming, at);
+            self.engine.tick(at);
+            match incoming.request {
+                Request::Sync(SyncRequest::Snapshot) => self.answer_snapshot(incoming, at),
+                _ => inbox::handle(&mut self.engine, incoming, at),
+            }
             self.moved_to = at;
             handled += 1;
         }
         handled
+    }
+
+    /// A follower joins: the leader's moment at `at`, what it relayed that is still to come,
+    /// and its clock.
+    fn answer_snapshot(&self, incoming: Incoming, at: Duration) {
+        let pending = self
+            .later
+            .iter()
+            .filter_map(|(t, i)| match &i.request {
+                Request::Sync(SyncRequest::Relayed { seq, commands }) => {
+                    Some((*t, *seq, commands.clone()))
+                }
+                _ => None,
+            })
+            .take(MOST_PENDING)
+            .collect::<Vec<_>>();
+        // Numbers relayed past what the moment holds are asked for again by the follower.
+        let seq = match (pending.len() == MOST_PENDING, pending.last()) {
+            (true, Some((_, last, _))) => *last,
+            _ => self.sync.as_ref().map_or(0, crate::sync::Link::relayed),
+        };
+        let join = Join {
+            moment: self.engine.moment(at),
+            origin_ns: self.origin_ns,
+            seq,
+            pending,
+        };
+        if let Some(reply) = incoming.reply {
+            let _ = reply.send(serde_json::to_value(join).map_err(|e| e.to_string()));
+        }
+    }
+
+    /// A follower plays the leader's moment from now on, on the leader's show time: its
+    /// own relayed commands still waiting give way to those the moment carries.
+    fn adopt(&mut self, join: Join) {
+        let since = Duration::from_nanos(crate::sync::wall_ns().saturating_sub(join.origin_ns));
+        let Some(start) = Instant::now().checked_sub(since) else {
+            return tracing::error!(
+                "sync: the leader's show started {:.0} s ago, before this machine did; not following",
+                since.as_secs_f64()
+            );
+        };
+        if let Err(e) = self.engine.take_moment(&join.moment) {
+            return tracing::error!("sync: cannot take the leader's moment: {e}");
+        }
+        self.start = start;
+        self.origin_ns = join.origin_ns;
+        if let Some(sync) = &self.sync {
+            sync.set_origin(join.origin_ns);
+        }
+        self.moved_to = join.moment.at();
+        self.later
+            .retain(|(_, i)| !matches!(i.request, Request::Sync(SyncRequest::Relayed { .. })));
+        for (at, seq, commands) in join.pending {
+            let place = self.later.partition_point(|(t, _)| *t <= at);
+            let incoming = Incoming {
+                source: "leader".into(),
+                request: Request::Sync(SyncRequest::Relayed { seq, commands }),
+                reply: None,
+                at: Some(at),
+            };
+            self.later.insert(place, (at, incoming));
+        }
+        self.last = None;
+        tracing::info!(
+            "sync: playing the leader's moment: slide {:?} at show time {:.3} s",
+            self.engine.status().slide,
+            join.moment.at().as_secs_f64()
+        );
     }
 
     /// The show is ending: what is kept on disk is brought up to date.
