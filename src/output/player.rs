@@ -69,6 +69,8 @@ pub struct Player {
     links: Links,
     /// Leading or following other machines.
     sync: Option<crate::sync::Link>,
+    /// The highest relayed number applied.
+    applied_seq: u64,
 }
 
 impl Player {
@@ -93,6 +95,7 @@ impl Player {
         Ok(Player {
             origin_ns: crate::sync::wall_ns(),
             sync,
+            applied_seq: 0,
             inbox,
             deliver,
             arrived: Vec::new(),
@@ -307,8 +310,12 @@ impl Player {
             };
             let at = at.max(self.moved_to);
             self.engine.tick(at);
-            match incoming.request {
+            match &incoming.request {
                 Request::Sync(SyncRequest::Snapshot) => self.answer_snapshot(incoming, at),
+                Request::Sync(SyncRequest::Relayed { seq, .. }) => {
+                    self.applied_seq = self.applied_seq.max(*seq);
+                    inbox::handle(&mut self.engine, incoming, at);
+                }
                 _ => inbox::handle(&mut self.engine, incoming, at),
             }
             self.moved_to = at;
@@ -320,7 +327,7 @@ impl Player {
     /// A follower joins: the leader's moment at `at`, what it relayed that is still to come,
     /// and its clock.
     fn answer_snapshot(&self, incoming: Incoming, at: Duration) {
-        let pending = self
+        let mut pending = self
             .later
             .iter()
             .filter_map(|(t, i)| match &i.request {
@@ -329,12 +336,16 @@ impl Player {
                 }
                 _ => None,
             })
-            .take(MOST_PENDING)
             .collect::<Vec<_>>();
+        pending.sort_by_key(|(_, seq, _)| *seq);
         // Numbers relayed past what the moment holds are asked for again by the follower.
-        let seq = match (pending.len() == MOST_PENDING, pending.last()) {
-            (true, Some((_, last, _))) => *last,
-            _ => self.sync.as_ref().map_or(0, crate::sync::Link::relayed),
+        let seq = if pending.len() > MOST_PENDING {
+            pending.truncate(MOST_PENDING);
+            pending.last().map_or(0, |(_, s, _)| *s)
+        } else {
+            let relayed = self.sync.as_ref().map_or(0, crate::sync::Link::relayed);
+            let waiting = pending.last().map_or(0, |(_, s, _)| *s);
+            relayed.max(waiting).max(self.applied_seq)
         };
         let join = Join {
             moment: self.engine.moment(at),

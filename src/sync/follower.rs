@@ -57,6 +57,8 @@ pub struct Follower {
     leader_fingerprint: Option<String>,
     /// (round trip, offset) in ns.
     samples: VecDeque<(u64, i64)>,
+    /// The first tick: a leader not heard yet is only missing once it had time to answer.
+    began: Option<Instant>,
 }
 
 impl Follower {
@@ -72,6 +74,7 @@ impl Follower {
             answered: None,
             leader_fingerprint: None,
             samples: VecDeque::new(),
+            began: None,
         }
     }
 
@@ -125,6 +128,7 @@ impl Follower {
     /// What is due at `now` (`wall_ns` on the wall clock): a join or hello again, a heartbeat.
     pub fn tick(&mut self, now: Instant, wall_ns: u64) -> Vec<Wire> {
         let mut out = Vec::new();
+        self.began.get_or_insert(now);
         let asked_long_ago = self
             .asked
             .is_none_or(|t| now.duration_since(t) >= JOIN_AGAIN);
@@ -261,7 +265,13 @@ impl Follower {
 
     pub fn report(&self, now: Instant) -> SyncReport {
         let offset = self.offset();
-        let problem = if !self.heard(now) {
+        let joining = self.answered.is_none()
+            && self
+                .began
+                .is_none_or(|t| now.duration_since(t) < LOST_AFTER);
+        let problem = if joining {
+            None
+        } else if !self.heard(now) {
             Some(format!(
                 "no answer from the leader at {}: playing on by itself, as the leader would",
                 self.leader
