@@ -381,3 +381,461 @@ fn what_belongs_to_one_machine_is_not_shared() {
     assert!(!Command::TestPattern(Some(Pattern::Grid)).shared());
     assert!(!Command::ToggleShutters.shared());
 }
+
+// ---- Real processes on loopback ----
+
+use serde_json::Value;
+use support::Candela;
+
+/// The process tests play three candelas each; one test at a time, so that the machine's
+/// two cores keep each at its frame rate.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+const FPS: u64 = 30;
+const FRAME: Duration = Duration::from_nanos(1_000_000_000 / FPS);
+
+/// Short holds and fades, titles only: cheap to draw three times over on lavapipe.
+fn small_show(title: &str) -> String {
+    let mut s = String::from("hold = 1.2\ntransition = \"crossfade\"\ntransition_seconds = 0.5\n");
+    for id in ["one", "two", "three", "four", "five"] {
+        s += &format!("[[slides]]\nid = \"{id}\"\nkind = \"title\"\ntitle = \"{title} {id}\"\n");
+    }
+    s
+}
+
+struct Machine {
+    candela: Candela,
+    frames: std::path::PathBuf,
+    sync: std::net::SocketAddr,
+}
+
+/// `candela play --headless` on `show`, leading (`role` "--lead ADDR") or following
+/// ("--follow ADDR"), logging its frames in `dir`.
+fn machine(show: &Path, dir: &Path, name: &str, role: [&str; 2]) -> Machine {
+    let frames = dir.join(format!("{name}.frames"));
+    let state = dir.join(format!("{name}.state"));
+    let mut command = support::play();
+    let fps = FPS.to_string();
+    command
+        .args([
+            "--headless",
+            "--no-http",
+            "--no-dmx",
+            "--fresh",
+            "--size",
+            "320x180",
+        ])
+        .args(["--fps", &fps, "--osc", "127.0.0.1:0", "--state-dir"])
+        .arg(&state)
+        .arg("--frame-log")
+        .arg(&frames)
+        .args(role)
+        .arg(show);
+    let candela = Candela::spawn(command, support::OSC_LISTENING);
+    let marker = ["sync: leading on udp ", "(from udp "];
+    let sync = candela
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|l| marker.iter().find_map(|m| l.split(m).nth(1)))
+        .and_then(|rest| rest.split([';', ')']).next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no sync address in {:?}", candela.log.lock().unwrap()));
+    Machine {
+        candela,
+        frames,
+        sync,
+    }
+}
+
+fn lead(show: &Path, dir: &Path, bind: &str) -> Machine {
+    machine(show, dir, "leader", ["--lead", bind])
+}
+
+fn follow(show: &Path, dir: &Path, name: &str, leader: &Machine) -> Machine {
+    machine(show, dir, name, ["--follow", &leader.sync.to_string()])
+}
+
+#[derive(Debug, Clone)]
+struct Frame {
+    wall: u64,
+    t: u64,
+    ids: Vec<String>,
+    top: f64,
+    in_step: bool,
+}
+
+fn frame_log(path: &Path) -> Vec<Frame> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        // The last line may be being written.
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| {
+            let layers = v["layers"].as_array().cloned().unwrap_or_default();
+            Frame {
+                wall: v["wall_ns"].as_u64().unwrap(),
+                t: v["t_ns"].as_u64().unwrap(),
+                ids: layers
+                    .iter()
+                    .map(|l| l[0].as_str().unwrap().to_string())
+                    .collect(),
+                top: layers.last().map_or(0.0, |l| l[1].as_f64().unwrap()),
+                in_step: v["in_step"].as_bool().unwrap(),
+            }
+        })
+        .collect()
+}
+
+/// Waits until `m` is in step and has measured its clock (the state hears of it within a
+/// second).
+fn in_step(m: &Machine) -> Value {
+    m.candela.until("in step", |s| {
+        s["sync"]["in_step"] == true
+            && (s["sync"]["role"] == "leader" || s["sync"]["offset_ms"].is_number())
+    })["sync"]
+        .clone()
+}
+
+/// The follower's frames (those in step, from `since` on the wall) that no leader frame
+/// within one frame of show time matches: the same slides, and the top one's opacity
+/// within a frame's worth of the 0.5 s fades.
+fn unmatched(leader: &[Frame], follower: &[Frame], since: u64) -> Vec<Frame> {
+    let frame = FRAME.as_nanos() as u64;
+    let step = frame as f64 / 0.5e9 + 0.02;
+    follower
+        .iter()
+        .filter(|f| f.in_step && f.wall >= since)
+        // The leader's log must reach past it.
+        .filter(|f| leader.last().is_some_and(|l| l.t > f.t + frame))
+        .filter(|f| {
+            // The leader's frames within a frame, and the one standing before them.
+            let before = leader.iter().rfind(|l| l.t + frame < f.t);
+            let near = leader.iter().filter(|l| l.t.abs_diff(f.t) <= frame);
+            !before
+                .into_iter()
+                .chain(near)
+                .any(|l| l.ids == f.ids && (l.top - f.top).abs() <= step)
+        })
+        .cloned()
+        .collect()
+}
+
+/// For each slide change on the leader, how much later (or earlier) on the wall the
+/// follower's first frame showing it came, in ms.
+fn change_offsets(leader: &[Frame], follower: &[Frame], since: u64) -> Vec<f64> {
+    let firsts = |frames: &[Frame]| -> Vec<(String, u64, u64)> {
+        let mut out: Vec<(String, u64, u64)> = Vec::new();
+        let mut last: Option<&String> = None;
+        for f in frames.iter().filter(|f| f.in_step && f.wall >= since) {
+            let top = f.ids.last();
+            if top != last {
+                if let Some(id) = top {
+                    out.push((id.clone(), f.wall, f.t));
+                }
+                last = top;
+            }
+        }
+        out
+    };
+    let (l, f) = (firsts(leader), firsts(follower));
+    l.iter()
+        .filter_map(|(id, wall, t)| {
+            let theirs = f
+                .iter()
+                .find(|(fid, _, ft)| fid == id && ft.abs_diff(*t) < 300_000_000)?;
+            Some((theirs.1 as f64 - *wall as f64) / 1e6)
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+#[test]
+fn a_leader_and_two_followers_show_the_same_frames_under_a_burst_of_cues() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.toml");
+    std::fs::write(&show, small_show("Case")).unwrap();
+    let leader = lead(&show, dir.path(), "127.0.0.1:0");
+    let f1 = follow(&show, dir.path(), "f1", &leader);
+    let f2 = follow(&show, dir.path(), "f2", &leader);
+    for f in [&f1, &f2] {
+        let s = in_step(f);
+        assert_eq!(
+            (s["role"].as_str(), s["show_matches"].as_bool()),
+            (Some("follower"), Some(true)),
+            "{s}"
+        );
+        assert!(
+            s["offset_ms"].as_f64().is_some_and(|o| o.abs() < 5.0),
+            "{s}"
+        );
+    }
+    let listed = leader.candela.until("two followers", |s| {
+        s["sync"]["followers"]
+            .as_array()
+            .is_some_and(|f| f.len() == 2)
+    });
+    assert_eq!(listed["sync"]["role"], "leader");
+    let since = candela::sync::wall_ns();
+    // A burst: cues 120 ms apart, some mid-fade, a blackout and a restore.
+    use rosc::OscType;
+    let cues: [(&str, Vec<OscType>); 10] = [
+        ("/candela/next", vec![]),
+        ("/candela/next", vec![]),
+        ("/candela/goto", vec![OscType::String("four".into())]),
+        ("/candela/previous", vec![]),
+        ("/candela/blackout", vec![OscType::Float(0.3)]),
+        ("/candela/restore", vec![OscType::Float(0.3)]),
+        ("/candela/next", vec![]),
+        ("/candela/goto", vec![OscType::Int(1)]),
+        ("/candela/next", vec![]),
+        ("/candela/next", vec![]),
+    ];
+    for (address, args) in cues {
+        leader.candela.ok(address, args);
+        std::thread::sleep(Duration::from_millis(120));
+    }
+    // A cue sent to a follower goes to the leader, and from it to every machine.
+    let before = leader.candela.state()["slide"].clone();
+    let answer = f1.candela.ok("/candela/next", vec![]);
+    assert_eq!(
+        answer["forwarded_to_leader"],
+        leader.sync.to_string(),
+        "{answer}"
+    );
+    leader
+        .candela
+        .until("the forwarded cue applied", |s| s["slide"] != before);
+    std::thread::sleep(Duration::from_millis(1500));
+    let l = frame_log(&leader.frames);
+    for (name, f) in [("f1", &f1), ("f2", &f2)] {
+        let theirs = frame_log(&f.frames);
+        let compared = theirs
+            .iter()
+            .filter(|x| x.in_step && x.wall >= since)
+            .count();
+        assert!(compared > 40, "{name}: only {compared} frames");
+        let bad = unmatched(&l, &theirs, since);
+        assert!(
+            bad.is_empty(),
+            "{name}: {} of {compared} frames match no leader frame within one frame, first {:?}",
+            bad.len(),
+            bad.first()
+        );
+        let offsets = change_offsets(&l, &theirs, since);
+        assert!(offsets.len() >= 8, "{name}: {offsets:?}");
+        let worst = offsets.iter().fold(0.0f64, |m, o| m.max(o.abs()));
+        eprintln!(
+            "{name}: {} slide changes, first frame showing each vs the leader's: median {:.1} ms, max {worst:.1} ms ({compared} frames compared)",
+            offsets.len(),
+            median(offsets.clone())
+        );
+        // Not genlocked: the same show time, drawn up to a frame apart (and a little, for
+        // a machine this loaded).
+        assert!(
+            worst <= FRAME.as_secs_f64() * 1e3 * 2.0,
+            "{name}: {offsets:?}"
+        );
+    }
+}
+
+/// The first frame a machine logged in step, on the wall, after `since`; waits a bounded
+/// while.
+fn first_in_step(m: &Machine, since: u64) -> Frame {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(f) = frame_log(&m.frames)
+            .into_iter()
+            .find(|f| f.in_step && f.wall >= since)
+        {
+            return f;
+        }
+        assert!(
+            Instant::now() < end,
+            "never in step; log:\n{}",
+            m.candela.log.lock().unwrap().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_follower_killed_and_started_again_is_back_in_step_within_a_second() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.toml");
+    std::fs::write(&show, small_show("Case")).unwrap();
+    let leader = lead(&show, dir.path(), "127.0.0.1:0");
+    let f1 = follow(&show, dir.path(), "f1", &leader);
+    in_step(&f1);
+    leader
+        .candela
+        .ok("/candela/goto", vec![rosc::OscType::String("three".into())]);
+    f1.candela.kill_hard();
+    // The leader moves on while it is gone.
+    leader.candela.ok("/candela/next", vec![]);
+    leader
+        .candela
+        .ok("/candela/blackout", vec![rosc::OscType::Float(2.0)]);
+    let started = candela::sync::wall_ns();
+    let again = follow(&show, dir.path(), "f1-again", &leader);
+    let joined = first_in_step(&again, started);
+    let first = frame_log(&again.frames).first().cloned();
+    let from_first_frame = first.map(|f| (joined.wall.saturating_sub(f.wall)) as f64 / 1e6);
+    let from_start = (joined.wall - started) as f64 / 1e6;
+    eprintln!(
+        "restarted follower: in step {from_start:.0} ms after it was started, {:.0} ms after its first frame",
+        from_first_frame.unwrap_or(f64::NAN)
+    );
+    assert!(
+        from_first_frame.is_some_and(|ms| ms < 1000.0),
+        "{from_first_frame:?} ms from its first frame to one in step"
+    );
+    // In step means the leader's moment: its slide and the blackout fading, not its own.
+    let state = in_step(&again);
+    assert_eq!(
+        again.candela.state()["slide"],
+        leader.candela.state()["slide"],
+        "{state}"
+    );
+    assert_eq!(again.candela.state()["blackout"], true);
+    std::thread::sleep(Duration::from_millis(800));
+    let bad = unmatched(
+        &frame_log(&leader.frames),
+        &frame_log(&again.frames),
+        joined.wall,
+    );
+    assert!(
+        bad.is_empty(),
+        "{} frames out of step, first {:?}",
+        bad.len(),
+        bad.first()
+    );
+}
+
+#[test]
+fn followers_play_on_without_their_leader_and_agree_again_when_it_returns() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.toml");
+    std::fs::write(&show, small_show("Case")).unwrap();
+    let leader = lead(&show, dir.path(), "127.0.0.1:0");
+    let bind = leader.sync.to_string();
+    let f1 = follow(&show, dir.path(), "f1", &leader);
+    let f2 = follow(&show, dir.path(), "f2", &leader);
+    in_step(&f1);
+    in_step(&f2);
+    leader.candela.kill_hard();
+    for f in [&f1, &f2] {
+        let s = f
+            .candela
+            .until("on its own", |s| s["sync"]["in_step"] == false)["sync"]
+            .clone();
+        assert!(
+            s["problem"]
+                .as_str()
+                .is_some_and(|p| p.contains("no answer from the leader")),
+            "{s}"
+        );
+        assert!(f.candela.logged("no answer from the leader"));
+    }
+    // Still cycling (holds of 1.2 s), together: they started from the same moment.
+    let alone = candela::sync::wall_ns();
+    let slide = f1.candela.state()["slide"].clone();
+    f1.candela
+        .until("the next slide, alone", |s| s["slide"] != slide);
+    let bad = unmatched(&frame_log(&f1.frames), &frame_log(&f2.frames), alone);
+    assert!(
+        bad.is_empty(),
+        "the followers drifted apart alone: {:?}",
+        bad.first()
+    );
+    // Cued while alone, a follower acts on it itself.
+    let answer = f1
+        .candela
+        .ok("/candela/goto", vec![rosc::OscType::String("five".into())]);
+    assert!(answer.get("forwarded_to_leader").is_none(), "{answer}");
+    assert_eq!(f1.candela.state()["slide"], "five");
+    // The leader back, on the same address, from the top: both take its moment again.
+    let back = lead(&show, dir.path(), &bind);
+    let returned = candela::sync::wall_ns();
+    for f in [&f1, &f2] {
+        let s = in_step(f);
+        assert!(s["problem"].is_null(), "{s}");
+    }
+    back.candela
+        .ok("/candela/goto", vec![rosc::OscType::String("two".into())]);
+    for f in [&f1, &f2] {
+        f.candela.until("the leader's cue", |s| s["slide"] == "two");
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let l = frame_log(&back.frames);
+    for f in [&f1, &f2] {
+        let since = first_in_step(f, returned).wall;
+        let bad = unmatched(&l, &frame_log(&f.frames), since);
+        assert!(
+            bad.is_empty(),
+            "out of step after the leader returned: {:?}",
+            bad.first()
+        );
+    }
+}
+
+#[test]
+fn a_follower_with_another_show_says_so_and_plays_its_own() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.toml");
+    std::fs::write(&show, small_show("Case")).unwrap();
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, small_show("Other")).unwrap();
+    // Another machine's own tables (outputs, OSC) do not make another show.
+    let own = dir.path().join("own.toml");
+    std::fs::write(&own, small_show("Case") + "[osc]\ndebounce_ms = 50\n").unwrap();
+    let leader = lead(&show, dir.path(), "127.0.0.1:0");
+    let same = follow(&own, dir.path(), "same", &leader);
+    let wrong = follow(&other, dir.path(), "wrong", &leader);
+    in_step(&same);
+    let s = wrong.candela.until("the mismatch known", |s| {
+        s["sync"]["show_matches"] == false && s["sync"]["problem"].is_string()
+    })["sync"]
+        .clone();
+    assert_eq!(s["in_step"], false, "{s}");
+    assert!(
+        s["problem"].as_str().unwrap().contains("not the leader's"),
+        "{s}"
+    );
+    assert!(wrong.candela.logged("is not the leader's: playing its own"));
+    let listed = leader.candela.until("both listed", |s| {
+        s["sync"]["followers"]
+            .as_array()
+            .is_some_and(|f| f.len() == 2)
+    });
+    let matches: Vec<_> = listed["sync"]["followers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["show_matches"].as_bool())
+        .collect();
+    assert!(
+        matches.contains(&Some(true)) && matches.contains(&Some(false)),
+        "{listed}"
+    );
+    // The leader's cues move the follower with the same show, not the other.
+    let before = wrong.candela.state()["slide"].clone();
+    leader
+        .candela
+        .ok("/candela/goto", vec![rosc::OscType::String("four".into())]);
+    same.candela
+        .until("the leader's cue", |s| s["slide"] == "four");
+    std::thread::sleep(Duration::from_millis(300));
+    let after = wrong.candela.state();
+    assert!(after["slide"] != "four" || before == "four", "{after}");
+    // Frames of its own show, none in step.
+    assert!(frame_log(&wrong.frames).iter().all(|f| !f.in_step));
+}
