@@ -411,20 +411,18 @@ struct Machine {
 
 /// `candela play --headless` on `show`, leading (`role` "--lead ADDR") or following
 /// ("--follow ADDR"), logging its frames in `dir`.
-fn machine(show: &Path, dir: &Path, name: &str, role: [&str; 2]) -> Machine {
+fn machine(show: &Path, dir: &Path, name: &str, role: [&str; 2], http: bool) -> Machine {
     let frames = dir.join(format!("{name}.frames"));
     let state = dir.join(format!("{name}.state"));
     let mut command = support::play();
     let fps = FPS.to_string();
     command
-        .args([
-            "--headless",
-            "--no-http",
-            "--no-dmx",
-            "--fresh",
-            "--size",
-            "320x180",
-        ])
+        .args(["--headless", "--no-dmx", "--fresh", "--size", "320x180"])
+        .args(if http {
+            vec!["--http", "127.0.0.1:0"]
+        } else {
+            vec!["--no-http"]
+        })
         .args(["--fps", &fps, "--osc", "127.0.0.1:0", "--state-dir"])
         .arg(&state)
         .arg("--frame-log")
@@ -449,11 +447,17 @@ fn machine(show: &Path, dir: &Path, name: &str, role: [&str; 2]) -> Machine {
 }
 
 fn lead(show: &Path, dir: &Path, bind: &str) -> Machine {
-    machine(show, dir, "leader", ["--lead", bind])
+    machine(show, dir, "leader", ["--lead", bind], false)
 }
 
 fn follow(show: &Path, dir: &Path, name: &str, leader: &Machine) -> Machine {
-    machine(show, dir, name, ["--follow", &leader.sync.to_string()])
+    machine(
+        show,
+        dir,
+        name,
+        ["--follow", &leader.sync.to_string()],
+        false,
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -799,7 +803,13 @@ fn a_follower_with_another_show_says_so_and_plays_its_own() {
     std::fs::write(&own, small_show("Case") + "[osc]\ndebounce_ms = 50\n").unwrap();
     let leader = lead(&show, dir.path(), "127.0.0.1:0");
     let same = follow(&own, dir.path(), "same", &leader);
-    let wrong = follow(&other, dir.path(), "wrong", &leader);
+    let wrong = machine(
+        &other,
+        dir.path(),
+        "wrong",
+        ["--follow", &leader.sync.to_string()],
+        true,
+    );
     in_step(&same);
     let s = wrong.candela.until("the mismatch known", |s| {
         s["sync"]["show_matches"] == false && s["sync"]["problem"].is_string()
@@ -838,4 +848,41 @@ fn a_follower_with_another_show_says_so_and_plays_its_own() {
     assert!(after["slide"] != "four" || before == "four", "{after}");
     // Frames of its own show, none in step.
     assert!(frame_log(&wrong.frames).iter().all(|f| !f.in_step));
+    // Its web remote says so.
+    let web = wrong
+        .candela
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|l| {
+            l.split(support::WEB_LISTENING)
+                .nth(1)
+                .map(|a| a.trim().to_string())
+        })
+        .unwrap();
+    let browser = support::browser::Browser::open(
+        "sync",
+        support::browser::Screen::Laptop {
+            width: 1280,
+            height: 900,
+        },
+    );
+    browser.go(&format!(
+        "http://{}/",
+        web.trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+    ));
+    let text = browser.until(
+        "the mismatch on the page",
+        "const t = document.getElementById('sync').textContent; \
+         return !document.getElementById('sync-box').classList.contains('hidden') \
+           && t.includes('follows the leader at') && t.includes('not the leader') \
+           && document.querySelector('#sync li.problem') !== null && t;",
+    );
+    assert!(
+        text.as_str().unwrap().contains(&leader.sync.to_string()),
+        "{text}"
+    );
 }

@@ -73,6 +73,7 @@ function render(s) {
   $("problems-box").classList.toggle("hidden", problems.length === 0);
   $("problems").replaceChildren(...problems.map(p => { const li = document.createElement("li"); li.textContent = p; return li; }));
   renderDmx(s.dmx);
+  renderSync(s.sync);
   if (typeof s.control === "boolean") setControl(s.control);
   tick();
 }
@@ -86,6 +87,30 @@ function renderDmx(d) {
   if (d.settling) lines.push("learning the consoles: nothing acted on yet");
   if (d.malformed || d.refused) lines.push(d.malformed + " malformed packets, " + d.refused + " from senders not allowed");
   $("dmx").replaceChildren(...lines.map(t => { const li = document.createElement("li"); li.textContent = t; return li; }));
+}
+
+// Leading or following: who, in step or why not, the clocks; a problem stands out.
+function renderSync(y) {
+  $("sync-box").classList.toggle("hidden", !y);
+  if (!y) return;
+  const ms = v => (v === null || v === undefined) ? "not measured yet" : v.toFixed(2) + " ms";
+  const lines = [];
+  if (y.role === "follower") {
+    lines.push(["This machine follows the leader at " + y.leader + (y.in_step ? ": in step" : ": not in step") +
+      " · clock offset " + ms(y.offset_ms) + " (round trip " + ms(y.round_trip_ms) + ")", false]);
+    lines.push([y.in_step ? "Cues sent here are handed to the leader, which cues every machine." :
+      "Cues sent here act on this machine alone until it is in step again.", false]);
+  } else {
+    lines.push(["This machine leads " + y.followers.length + (y.followers.length === 1 ? " follower" : " followers") + " (sync on " + y.leader + ")", false]);
+    for (const f of y.followers) {
+      lines.push([f.address + " · " + (f.show_matches ? "same show" : "ANOTHER SHOW: not following") +
+        " · clock offset " + ms(f.offset_ms) + " · heard " + f.age.toFixed(1) + " s ago", !f.show_matches]);
+    }
+  }
+  if (y.problem) lines.push([y.problem, true]);
+  $("sync").replaceChildren(...lines.map(([t, bad]) => {
+    const li = document.createElement("li"); li.textContent = t; if (bad) li.className = "problem"; return li;
+  }));
 }
 
 function buildGrid(slides) {
