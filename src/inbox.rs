@@ -38,6 +38,11 @@ pub enum SyncRequest {
     Snapshot,
     /// A follower takes the leader's moment and clock, from its next frame.
     Adopt(Box<Join>),
+    /// An operator's word: this machine leads from now on (a follower whose leader is gone).
+    Lead,
+    /// An operator's word: this machine follows the leader at this address (HOST:PORT, or
+    /// an IP address and the default port).
+    Follow(String),
 }
 
 /// The leader's moment as a follower takes it: the engine's, and what it has relayed that

@@ -430,15 +430,19 @@ fn machine(show: &Path, dir: &Path, name: &str, role: [&str; 2], http: bool) -> 
         .args(role)
         .arg(show);
     let candela = Candela::spawn(command, support::OSC_LISTENING);
+    // Logged by the sync thread, which may come after the OSC server's line.
     let marker = ["sync: leading on udp ", "(from udp "];
-    let sync = candela
-        .log
-        .lock()
-        .unwrap()
+    let end = Instant::now() + Duration::from_secs(10);
+    let has = |l: &String| marker.iter().any(|m| l.contains(m));
+    while !candela.log.lock().unwrap().iter().any(has) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let log = candela.log.lock().unwrap().clone();
+    let sync = log
         .iter()
         .find_map(|l| marker.iter().find_map(|m| l.split(m).nth(1)))
         .and_then(|rest| rest.split([';', ')']).next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no sync address in {:?}", candela.log.lock().unwrap()));
+        .unwrap_or_else(|| panic!("no sync address in {log:?}"));
     Machine {
         candela,
         frames,
@@ -885,4 +889,67 @@ fn a_follower_with_another_show_says_so_and_plays_its_own() {
         text.as_str().unwrap().contains(&leader.sync.to_string()),
         "{text}"
     );
+}
+
+#[test]
+fn a_follower_promoted_when_the_leader_is_gone_leads_the_others_from_where_it_was() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.toml");
+    // Changing a machine's part over OSC is for listed senders only.
+    std::fs::write(
+        &show,
+        small_show("Case") + "[osc]\nallow = [\"127.0.0.1\"]\n",
+    )
+    .unwrap();
+    let leader = lead(&show, dir.path(), "127.0.0.1:0");
+    let f1 = follow(&show, dir.path(), "f1", &leader);
+    let f2 = follow(&show, dir.path(), "f2", &leader);
+    in_step(&f1);
+    in_step(&f2);
+    leader
+        .candela
+        .ok("/candela/goto", vec![rosc::OscType::String("four".into())]);
+    f2.candela.until("the cue", |s| s["slide"] == "four");
+    leader.candela.kill_hard();
+    f1.candela.until("alone", |s| s["sync"]["in_step"] == false);
+    let promoted = f1.candela.ok("/candela/sync/lead", vec![]);
+    assert!(promoted["slide"].is_string(), "{promoted}");
+    f1.candela
+        .until("leading", |s| s["sync"]["role"] == "leader");
+    // Its sync socket listens on every address; the others reach it on this machine's.
+    let to = format!("127.0.0.1:{}", f1.sync.port());
+    f2.candela.ok(
+        "/candela/sync/follow",
+        vec![rosc::OscType::String(to.clone())],
+    );
+    let s = in_step(&f2);
+    assert_eq!(s["leader"], to, "{s}");
+    f1.candela.until("its follower listed", |s| {
+        s["sync"]["followers"]
+            .as_array()
+            .is_some_and(|f| f.len() == 1)
+    });
+    let since = candela::sync::wall_ns();
+    f1.candela.ok("/candela/next", vec![]);
+    f2.candela.until("the new leader's cue", |s| {
+        s["slide"] == f1.candela.state()["slide"]
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let bad = unmatched(&frame_log(&f1.frames), &frame_log(&f2.frames), since);
+    assert!(
+        bad.is_empty(),
+        "out of step under the new leader: {:?}",
+        bad.first()
+    );
+    // Over UDP from a sender not listed, no machine's part is changed.
+    let refused = std::net::UdpSocket::bind("127.0.0.2:0").unwrap();
+    let bytes = candela::osc::packet::encode_message(
+        "/candela/sync/follow",
+        vec![rosc::OscType::String("127.0.0.9:9".into())],
+    );
+    refused.send_to(&bytes, f2.candela.addr).unwrap();
+    assert!(f2.candela.logged("127.0.0.2"), "the refusal is logged");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(f2.candela.state()["sync"]["leader"], to);
 }

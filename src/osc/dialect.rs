@@ -282,6 +282,13 @@ fn native(rest: &str, original: &str, address: &str, args: &[OscType]) -> Meanin
             },
         ),
         ["projector", _, setting] => Some(projector(originals[1], setting, args)),
+        ["sync", "lead"] => Some(Ok(Request::Sync(crate::inbox::SyncRequest::Lead))),
+        ["sync", "follow"] => Some(match args.first() {
+            Some(OscType::String(s)) => Ok(Request::Sync(crate::inbox::SyncRequest::Follow(
+                s.trim().to_string(),
+            ))),
+            _ => Err("give the leader's sync address, HOST:PORT".into()),
+        }),
         ["state"] => Some(Ok(Request::State)),
         ["ping"] => Some(Ok(Request::Ping)),
         _ => Some(Err(format!("unknown address {address:?}"))),

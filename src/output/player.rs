@@ -285,6 +285,16 @@ impl Player {
                     self.adopt(*join);
                     continue;
                 }
+                // A leader relays only what it keeps: what it refuses must reach no follower.
+                _ if self.later.len() >= MOST_WAITING
+                    && self
+                        .sync
+                        .as_ref()
+                        .is_some_and(|s| s.would_relay(&incoming.request)) =>
+                {
+                    refuse(incoming, "too many requests waiting for their time");
+                    continue;
+                }
                 _ => match &mut self.sync {
                     Some(sync) => match sync.route(incoming, self.start.elapsed(), &self.engine) {
                         Some(i) => i,
@@ -294,7 +304,15 @@ impl Player {
                 },
             };
             let at = incoming.at.unwrap_or(now);
-            if at > now && self.later.len() >= MOST_WAITING {
+            // What the leader relayed it kept within its own bound: a follower takes it all
+            // (refusing some would show another picture), with room for its own.
+            let relayed = matches!(incoming.request, Request::Sync(SyncRequest::Relayed { .. }));
+            let most = if relayed {
+                2 * MOST_WAITING
+            } else {
+                MOST_WAITING
+            };
+            if at > now && self.later.len() >= most {
                 refuse(incoming, "too many requests waiting for their time");
                 continue;
             }
@@ -312,6 +330,9 @@ impl Player {
             self.engine.tick(at);
             match &incoming.request {
                 Request::Sync(SyncRequest::Snapshot) => self.answer_snapshot(incoming, at),
+                Request::Sync(SyncRequest::Lead | SyncRequest::Follow(_)) => {
+                    self.take_role(incoming)
+                }
                 Request::Sync(SyncRequest::Relayed { seq, .. }) => {
                     self.applied_seq = self.applied_seq.max(*seq);
                     inbox::handle(&mut self.engine, incoming, at);
@@ -355,6 +376,33 @@ impl Player {
         };
         if let Some(reply) = incoming.reply {
             let _ = reply.send(serde_json::to_value(join).map_err(|e| e.to_string()));
+        }
+    }
+
+    /// An operator makes this machine lead (its show time, moment and numbers carry on, so
+    /// the followers pointed at it next take up where the old leader left off), or follow
+    /// another.
+    fn take_role(&mut self, incoming: Incoming) {
+        let result = match (&mut self.sync, &incoming.request) {
+            (None, _) => Err(
+                "this machine neither leads nor follows: start it with --lead or --follow"
+                    .to_string(),
+            ),
+            (Some(sync), Request::Sync(SyncRequest::Lead)) => {
+                sync.lead(self.applied_seq);
+                Ok(())
+            }
+            (Some(sync), Request::Sync(SyncRequest::Follow(to))) => {
+                crate::sync::parse_address(to).map(|leader| sync.follow(leader))
+            }
+            _ => Ok(()),
+        };
+        let answer = result.map(|()| inbox::state(&self.engine));
+        if let Err(e) = &answer {
+            tracing::warn!("{}: {e}", incoming.source);
+        }
+        if let Some(reply) = incoming.reply {
+            let _ = reply.send(answer);
         }
     }
 

@@ -62,7 +62,14 @@ pub struct Follower {
 }
 
 impl Follower {
-    pub fn new(leader: SocketAddr, fingerprint: String) -> Follower {
+    pub fn new(mut leader: SocketAddr, fingerprint: String) -> Follower {
+        // "Any address" is this machine, and it answers from its loopback address.
+        if leader.ip().is_unspecified() {
+            leader.set_ip(match leader {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
         Follower {
             leader,
             fingerprint,

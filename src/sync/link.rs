@@ -48,9 +48,17 @@ pub struct Link {
     role: Role,
     socket: UdpSocket,
     shared: Arc<Shared>,
-    shows: mpsc::Sender<Box<Show>>,
+    to_thread: mpsc::Sender<Tell>,
     revision: u64,
     pub local_addr: SocketAddr,
+}
+
+/// What the player tells the thread.
+enum Tell {
+    /// A reloaded show, to hash again.
+    Show(Box<Show>),
+    /// Lead or follow from now on.
+    Role(Role),
 }
 
 /// The commands a request carries, when every machine in step applies all of them.
@@ -78,35 +86,23 @@ impl Link {
         socket.set_read_timeout(Some(Duration::from_millis(20)))?;
         let local_addr = socket.local_addr()?;
         let shared = Arc::new(Shared::default());
-        let (shows, show_rx) = mpsc::channel();
+        let (to_thread, told) = mpsc::channel();
         let thread = Thread {
             socket: socket.try_clone()?,
             shared: shared.clone(),
             deliver,
-            shows: show_rx,
+            told,
+            allow: engine.show().osc.allow.clone(),
             fingerprint: fingerprint(engine.show()),
             noise: LogLimit::default(),
             local_addr,
         };
-        let allow = engine.show().osc.allow.clone();
-        match role {
-            Role::Lead { delay } => {
-                tracing::info!(
-                    "sync: leading on udp {local_addr}; commands take effect {} ms after they arrive, on every machine",
-                    delay.as_millis()
-                );
-                spawn(move || thread.lead(Leader::new(allow)))?;
-            }
-            Role::Follow { leader } => {
-                tracing::info!("sync: following the leader at {leader} (from udp {local_addr})");
-                spawn(move || thread.follow(leader))?;
-            }
-        }
+        spawn(move || thread.run(role))?;
         Ok(Link {
             role,
             socket,
             shared,
-            shows,
+            to_thread,
             revision: engine.revision(),
             local_addr,
         })
@@ -120,6 +116,12 @@ impl Link {
     /// The last number this leader relayed: every one up to it is applied or waiting.
     pub fn relayed(&self) -> u64 {
         self.shared.seq.load(Ordering::Relaxed)
+    }
+
+    /// Whether [`Link::route`] would relay `request`: at a leader, commands every machine
+    /// applies.
+    pub fn would_relay(&self, request: &Request) -> bool {
+        matches!(self.role, Role::Lead { .. }) && shared_commands(request).is_some()
     }
 
     pub fn follows(&self) -> bool {
@@ -202,8 +204,31 @@ impl Link {
     pub fn frame(&mut self, engine: &Engine) {
         if engine.revision() != self.revision {
             self.revision = engine.revision();
-            let _ = self.shows.send(Box::new(engine.show().clone()));
+            let _ = self
+                .to_thread
+                .send(Tell::Show(Box::new(engine.show().clone())));
         }
+    }
+
+    /// Leads from now on, numbering on from `seq`, the last relayed number it applied.
+    pub fn lead(&mut self, seq: u64) {
+        if let Role::Follow { .. } = self.role {
+            let delay = super::DEFAULT_DELAY;
+            self.role = Role::Lead { delay };
+            self.shared.seq.store(seq, Ordering::Relaxed);
+            self.shared.in_step.store(false, Ordering::Relaxed);
+            let _ = self.to_thread.send(Tell::Role(self.role));
+        }
+    }
+
+    /// Follows the leader at `leader` from now on.
+    pub fn follow(&mut self, leader: SocketAddr) {
+        self.role = Role::Follow { leader };
+        self.shared.in_step.store(false, Ordering::Relaxed);
+        if let Ok(mut f) = self.shared.followers.lock() {
+            f.clear();
+        }
+        let _ = self.to_thread.send(Tell::Role(self.role));
     }
 }
 
@@ -219,7 +244,8 @@ struct Thread {
     socket: UdpSocket,
     shared: Arc<Shared>,
     deliver: Deliver,
-    shows: mpsc::Receiver<Box<Show>>,
+    told: mpsc::Receiver<Tell>,
+    allow: Option<Vec<ipnet::IpNet>>,
     fingerprint: String,
     noise: LogLimit,
     local_addr: SocketAddr,
@@ -254,14 +280,45 @@ impl Thread {
         }
     }
 
-    /// A reloaded show, hashed again; true if one was.
-    fn reloaded(&mut self) -> bool {
+    /// What the player told: a reloaded show is hashed again (true if one was); a new role
+    /// is returned.
+    fn told(&mut self) -> (bool, Option<Role>) {
         let mut changed = false;
-        while let Ok(show) = self.shows.try_recv() {
-            self.fingerprint = fingerprint(&show);
-            changed = true;
+        let mut role = None;
+        while let Ok(tell) = self.told.try_recv() {
+            match tell {
+                Tell::Show(show) => {
+                    self.fingerprint = fingerprint(&show);
+                    changed = true;
+                }
+                Tell::Role(r) => role = Some(r),
+            }
         }
-        changed
+        (changed, role)
+    }
+
+    /// Leads or follows, as the player says, for as long as the process.
+    fn run(mut self, mut role: Role) {
+        loop {
+            role = match role {
+                Role::Lead { delay } => {
+                    tracing::info!(
+                        "sync: leading on udp {}; commands take effect {} ms after they arrive, on every machine",
+                        self.local_addr,
+                        delay.as_millis()
+                    );
+                    let leader = Leader::new(self.allow.clone());
+                    self.lead(leader)
+                }
+                Role::Follow { leader } => {
+                    tracing::info!(
+                        "sync: following the leader at {leader} (from udp {})",
+                        self.local_addr
+                    );
+                    self.follow(leader)
+                }
+            };
+        }
     }
 
     fn report(&self, report: SyncReport) {
@@ -273,12 +330,15 @@ impl Thread {
         });
     }
 
-    fn lead(mut self, mut leader: Leader) {
+    /// Until told to follow.
+    fn lead(&mut self, mut leader: Leader) -> Role {
         let mut buf = vec![0u8; wire::MAX_DATAGRAM];
         let mut asked: Vec<(SocketAddr, tokio::sync::oneshot::Receiver<_>)> = Vec::new();
         let mut reported: Option<(Instant, usize)> = None;
         loop {
-            self.reloaded();
+            if let (_, Some(role @ Role::Follow { .. })) = self.told() {
+                return role;
+            }
             if let Some((wire, from)) = self.receive(&mut buf) {
                 let now = Now {
                     at: Instant::now(),
@@ -353,13 +413,18 @@ impl Thread {
         }
     }
 
-    fn follow(mut self, leader: SocketAddr) {
+    /// Until told to lead, or to follow another.
+    fn follow(&mut self, leader: SocketAddr) -> Role {
         let mut follower = Follower::new(leader, self.fingerprint.clone());
         let mut buf = vec![0u8; wire::MAX_DATAGRAM];
         let mut reported: Option<(Instant, bool, Option<String>)> = None;
         let source = format!("leader {leader}");
         loop {
-            if self.reloaded() {
+            let (reloaded, role) = self.told();
+            if let Some(role) = role {
+                return role;
+            }
+            if reloaded {
                 follower.set_fingerprint(self.fingerprint.clone());
             }
             let mut send = Vec::new();

@@ -88,6 +88,18 @@ pub fn fingerprint(show: &crate::show::Show) -> String {
         .collect()
 }
 
+/// A leader's sync address as an operator gives it over OSC or the web: `IP:PORT`, or an
+/// IP address alone for the default port. (No name lookup there: it could hold up the show.)
+pub fn parse_address(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    s.parse::<SocketAddr>()
+        .or_else(|_| {
+            s.parse::<std::net::IpAddr>()
+                .map(|ip| SocketAddr::new(ip, DEFAULT_PORT))
+        })
+        .map_err(|_| format!("{s:?} is no sync address: give IP:PORT"))
+}
+
 /// The wall clock now, in ns since 1970.
 pub fn wall_ns() -> u64 {
     std::time::SystemTime::now()

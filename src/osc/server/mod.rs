@@ -582,6 +582,13 @@ impl Dispatcher {
                 );
             }
         };
+        if matches!(request, Request::Sync(_)) && !listed(self.osc(), source.ip()) {
+            let why = "a machine's part in sync (lead, follow) is changed over OSC only by senders listed in [osc] allow; or use the web remote with the control PIN";
+            self.noise.warn(source.ip(), "sync", || {
+                format!("OSC from {source}: {} refused: {why}", message.address)
+            });
+            return answer(self.osc(), "error", why.into());
+        }
         let request = if !request.edits_geometry() {
             request
         } else if !listed(self.osc(), source.ip()) {
