@@ -10,27 +10,15 @@
 
 mod support;
 
-use candela::control::{Command, Engine, Scene, Stage};
+use candela::control::{Command, Engine};
 use candela::counts::Counts;
 use candela::inbox::{Incoming, Request};
-use candela::output::{Display, LinkOptions, Player};
-use candela::render::{Gpu, Renderer};
+use candela::output::{LinkOptions, Player, Unseen};
 use candela::show::Show;
 use candela::sync::SyncOptions;
 use std::time::{Duration, Instant};
 
 const FRAMES: usize = 2000;
-
-struct Nowhere;
-
-impl Display for Nowhere {
-    fn drawing(&mut self) -> Option<(&Gpu, &mut Renderer)> {
-        None
-    }
-    fn draw(&mut self, _: &Scene, _: &Stage) -> Option<Instant> {
-        Some(Instant::now())
-    }
-}
 
 fn player(show: &Show, sync: SyncOptions) -> Player {
     let engine = Engine::new(show.clone(), Counts::from_show(show), Duration::ZERO).unwrap();
@@ -53,7 +41,7 @@ fn main() {
                 delay: candela::sync::DEFAULT_DELAY,
             },
         );
-        leader.black(&mut Nowhere);
+        leader.black(&mut Unseen);
         let addr = leader.sync_addr().unwrap();
         let mut followers: Vec<Player> = (0..n)
             .map(|_| {
@@ -69,9 +57,9 @@ fn main() {
         let end = Instant::now() + Duration::from_secs(20);
         while !followers.iter().all(Player::in_step) {
             assert!(Instant::now() < end, "followers never in step");
-            leader.frame(leader.now(), &mut Nowhere);
+            leader.frame(leader.now(), &mut Unseen);
             for f in &mut followers {
-                f.frame(f.now(), &mut Nowhere);
+                f.frame(f.now(), &mut Unseen);
             }
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -86,10 +74,10 @@ fn main() {
                 at: None,
             });
             let started = Instant::now();
-            leader.frame(leader.now(), &mut Nowhere);
+            leader.frame(leader.now(), &mut Unseen);
             times.push(started.elapsed());
             for f in &mut followers {
-                f.frame(f.now(), &mut Nowhere);
+                f.frame(f.now(), &mut Unseen);
             }
             // A cue a millisecond: a hundred waiting for their time, as in a flurry.
             std::thread::sleep(Duration::from_millis(1));

@@ -8,27 +8,14 @@
 
 mod support;
 
-use candela::control::{Command, Engine, Pattern, Scene, SlideRef, Stage};
+use candela::control::{Command, Engine, Pattern, SlideRef};
 use candela::counts::Counts;
 use candela::inbox::{Incoming, Join, Reload, Request, SyncRequest};
-use candela::output::{Display, LinkOptions, Player};
-use candela::render::{Gpu, Renderer};
+use candela::output::{LinkOptions, Player, Unseen};
 use candela::show::Show;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// A display with no GPU: the player's frames are only computed.
-struct Nowhere;
-
-impl Display for Nowhere {
-    fn drawing(&mut self) -> Option<(&Gpu, &mut Renderer)> {
-        None
-    }
-    fn draw(&mut self, _: &Scene, _: &Stage) -> Option<Instant> {
-        Some(Instant::now())
-    }
-}
 
 const SHOW: &str = r#"
 hold = 3
@@ -210,6 +197,21 @@ fn frames(end: Duration) -> (Vec<Duration>, Vec<Duration>) {
     (steady, uneven)
 }
 
+/// The two players' scenes at each sample time are the same JSON.
+fn assert_same_scenes(a: &[String], b: &[String], samples: &[Duration]) {
+    let differ: Vec<_> = (0..a.len()).filter(|i| a[*i] != b[*i]).collect();
+    if let Some(&first) = differ.first() {
+        panic!(
+            "differ at {} of {} times, first at {:?}:\n{}\n{}",
+            differ.len(),
+            a.len(),
+            samples[first],
+            a[first],
+            b[first]
+        );
+    }
+}
+
 fn scene_json(player: &Player, t: Duration) -> String {
     serde_json::to_string(&player.engine().scene(t)).unwrap()
 }
@@ -221,7 +223,7 @@ fn play(player: &mut Player, frames: &[Duration], samples: &[Duration]) -> Vec<S
     times.sort();
     let mut kept = Vec::new();
     for (t, sample) in times {
-        player.frame(t, &mut Nowhere);
+        player.frame(t, &mut Unseen);
         if sample {
             kept.push(scene_json(player, t));
         }
@@ -249,15 +251,7 @@ fn players_fed_the_same_timed_log_show_the_same_frames_at_a_thousand_times() {
     let seen_a = play(&mut a, &steady, &samples);
     let seen_b = play(&mut b, &uneven, &samples);
     assert_eq!(seen_a.len(), 1000);
-    let differ: Vec<_> = (0..1000).filter(|i| seen_a[*i] != seen_b[*i]).collect();
-    assert!(
-        differ.is_empty(),
-        "differ at {} of 1000 times, first at {:?}:\n{}\n{}",
-        differ.len(),
-        samples[differ[0]],
-        seen_a[differ[0]],
-        seen_b[differ[0]]
-    );
+    assert_same_scenes(&seen_a, &seen_b, &samples);
     // The log did something: slides, fades, counts and the hours all moved.
     let distinct: std::collections::BTreeSet<_> = seen_a.iter().collect();
     assert!(distinct.len() > 300, "{} distinct frames", distinct.len());
@@ -313,9 +307,9 @@ fn a_player_that_joins_half_way_with_the_others_moment_shows_the_same_frames_fro
     // the Master at 4.2 s applied; the SetCount at 4.7 s and the rest are pending).
     let join_at = ms(4_250);
     for t in steady.iter().filter(|t| **t < join_at) {
-        a.frame(*t, &mut Nowhere);
+        a.frame(*t, &mut Unseen);
     }
-    a.frame(join_at, &mut Nowhere);
+    a.frame(join_at, &mut Unseen);
     let (reply, mut answer) = tokio::sync::oneshot::channel();
     (a.deliver())(Incoming {
         source: "follower".into(),
@@ -323,7 +317,7 @@ fn a_player_that_joins_half_way_with_the_others_moment_shows_the_same_frames_fro
         reply: Some(reply),
         at: None,
     });
-    a.frame(join_at, &mut Nowhere);
+    a.frame(join_at, &mut Unseen);
     let join: Join = serde_json::from_value(answer.try_recv().unwrap().unwrap()).unwrap();
     assert_eq!(join.moment.at(), join_at);
     assert_eq!((join.seq, join.pending.len()), (seq, 14), "{join:?}");
@@ -331,14 +325,14 @@ fn a_player_that_joins_half_way_with_the_others_moment_shows_the_same_frames_fro
     let join: Join = serde_json::from_str(&serde_json::to_string(&join).unwrap()).unwrap();
 
     let mut b = player(&first);
-    b.frame(ms(100), &mut Nowhere);
+    b.frame(ms(100), &mut Unseen);
     (b.deliver())(Incoming {
         source: "leader".into(),
         request: Request::Sync(SyncRequest::Adopt(Box::new(join))),
         reply: None,
         at: None,
     });
-    b.frame(join_at, &mut Nowhere);
+    b.frame(join_at, &mut Unseen);
     // The moment carries what was relayed; the reload is each machine's own.
     for (at, request) in log(&reloaded) {
         if matches!(request, Request::Reload(_)) {
@@ -352,15 +346,7 @@ fn a_player_that_joins_half_way_with_the_others_moment_shows_the_same_frames_fro
     let rest_b: Vec<Duration> = uneven.iter().copied().filter(|t| *t > join_at).collect();
     let seen_a = play(&mut a, &rest_a, &samples);
     let seen_b = play(&mut b, &rest_b, &samples);
-    let differ: Vec<_> = (0..1000).filter(|i| seen_a[*i] != seen_b[*i]).collect();
-    assert!(
-        differ.is_empty(),
-        "differ at {} of 1000 times, first at {:?}:\n{}\n{}",
-        differ.len(),
-        samples[differ[0]],
-        seen_a[differ[0]],
-        seen_b[differ[0]]
-    );
+    assert_same_scenes(&seen_a, &seen_b, &samples);
     assert_eq!(
         b.engine().counts().get("letters"),
         Some(90),
@@ -390,6 +376,41 @@ use support::Candela;
 /// The process tests play three candelas each; one test at a time, so that the machine's
 /// two cores keep each at its frame rate.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// One process test's folder and show file, the others waiting meanwhile.
+struct Rig {
+    _one: std::sync::MutexGuard<'static, ()>,
+    dir: tempfile::TempDir,
+    show: std::path::PathBuf,
+}
+
+fn rig(text: &str) -> Rig {
+    let one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.toml");
+    std::fs::write(&show, text).unwrap();
+    Rig {
+        _one: one,
+        dir,
+        show,
+    }
+}
+
+/// Every frame `follower` drew in step since `since` matches one of `leader`'s (see
+/// [`unmatched`]).
+fn assert_same_frames(leader: &Machine, follower: &Machine, since: u64, what: &str) {
+    let bad = unmatched(
+        &frame_log(&leader.frames),
+        &frame_log(&follower.frames),
+        since,
+    );
+    assert!(
+        bad.is_empty(),
+        "{what}: {} frames out of step, first {:?}",
+        bad.len(),
+        bad.first()
+    );
+}
 
 const FPS: u64 = 30;
 const FRAME: Duration = Duration::from_nanos(1_000_000_000 / FPS);
@@ -564,13 +585,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[test]
 fn a_leader_and_two_followers_show_the_same_frames_under_a_burst_of_cues() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let show = dir.path().join("show.toml");
-    std::fs::write(&show, small_show("Case")).unwrap();
-    let leader = lead(&show, dir.path(), "127.0.0.1:0");
-    let f1 = follow(&show, dir.path(), "f1", &leader);
-    let f2 = follow(&show, dir.path(), "f2", &leader);
+    let rig = rig(&small_show("Case"));
+    let (show, dir) = (&rig.show, rig.dir.path());
+    let leader = lead(show, dir, "127.0.0.1:0");
+    let f1 = follow(show, dir, "f1", &leader);
+    let f2 = follow(show, dir, "f2", &leader);
     for f in [&f1, &f2] {
         let s = in_step(f);
         assert_eq!(
@@ -674,12 +693,10 @@ fn first_in_step(m: &Machine, since: u64) -> Frame {
 
 #[test]
 fn a_follower_killed_and_started_again_is_back_in_step_within_a_second() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let show = dir.path().join("show.toml");
-    std::fs::write(&show, small_show("Case")).unwrap();
-    let leader = lead(&show, dir.path(), "127.0.0.1:0");
-    let f1 = follow(&show, dir.path(), "f1", &leader);
+    let rig = rig(&small_show("Case"));
+    let (show, dir) = (&rig.show, rig.dir.path());
+    let leader = lead(show, dir, "127.0.0.1:0");
+    let f1 = follow(show, dir, "f1", &leader);
     in_step(&f1);
     leader
         .candela
@@ -691,7 +708,7 @@ fn a_follower_killed_and_started_again_is_back_in_step_within_a_second() {
         .candela
         .ok("/candela/blackout", vec![rosc::OscType::Float(2.0)]);
     let started = candela::sync::wall_ns();
-    let again = follow(&show, dir.path(), "f1-again", &leader);
+    let again = follow(show, dir, "f1-again", &leader);
     let joined = first_in_step(&again, started);
     let first = frame_log(&again.frames).first().cloned();
     let from_first_frame = first.map(|f| (joined.wall.saturating_sub(f.wall)) as f64 / 1e6);
@@ -713,29 +730,17 @@ fn a_follower_killed_and_started_again_is_back_in_step_within_a_second() {
     );
     assert_eq!(again.candela.state()["blackout"], true);
     std::thread::sleep(Duration::from_millis(800));
-    let bad = unmatched(
-        &frame_log(&leader.frames),
-        &frame_log(&again.frames),
-        joined.wall,
-    );
-    assert!(
-        bad.is_empty(),
-        "{} frames out of step, first {:?}",
-        bad.len(),
-        bad.first()
-    );
+    assert_same_frames(&leader, &again, joined.wall, "the restarted follower");
 }
 
 #[test]
 fn followers_play_on_without_their_leader_and_agree_again_when_it_returns() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let show = dir.path().join("show.toml");
-    std::fs::write(&show, small_show("Case")).unwrap();
-    let leader = lead(&show, dir.path(), "127.0.0.1:0");
+    let rig = rig(&small_show("Case"));
+    let (show, dir) = (&rig.show, rig.dir.path());
+    let leader = lead(show, dir, "127.0.0.1:0");
     let bind = leader.sync.to_string();
-    let f1 = follow(&show, dir.path(), "f1", &leader);
-    let f2 = follow(&show, dir.path(), "f2", &leader);
+    let f1 = follow(show, dir, "f1", &leader);
+    let f2 = follow(show, dir, "f2", &leader);
     in_step(&f1);
     in_step(&f2);
     leader.candela.kill_hard();
@@ -757,12 +762,7 @@ fn followers_play_on_without_their_leader_and_agree_again_when_it_returns() {
     let slide = f1.candela.state()["slide"].clone();
     f1.candela
         .until("the next slide, alone", |s| s["slide"] != slide);
-    let bad = unmatched(&frame_log(&f1.frames), &frame_log(&f2.frames), alone);
-    assert!(
-        bad.is_empty(),
-        "the followers drifted apart alone: {:?}",
-        bad.first()
-    );
+    assert_same_frames(&f1, &f2, alone, "the followers alone");
     // Cued while alone, a follower acts on it itself.
     let answer = f1
         .candela
@@ -770,7 +770,7 @@ fn followers_play_on_without_their_leader_and_agree_again_when_it_returns() {
     assert!(answer.get("forwarded_to_leader").is_none(), "{answer}");
     assert_eq!(f1.candela.state()["slide"], "five");
     // The leader back, on the same address, from the top: both take its moment again.
-    let back = lead(&show, dir.path(), &bind);
+    let back = lead(show, dir, &bind);
     let returned = candela::sync::wall_ns();
     for f in [&f1, &f2] {
         let s = in_step(f);
@@ -782,34 +782,26 @@ fn followers_play_on_without_their_leader_and_agree_again_when_it_returns() {
         f.candela.until("the leader's cue", |s| s["slide"] == "two");
     }
     std::thread::sleep(Duration::from_millis(800));
-    let l = frame_log(&back.frames);
     for f in [&f1, &f2] {
         let since = first_in_step(f, returned).wall;
-        let bad = unmatched(&l, &frame_log(&f.frames), since);
-        assert!(
-            bad.is_empty(),
-            "out of step after the leader returned: {:?}",
-            bad.first()
-        );
+        assert_same_frames(&back, f, since, "after the leader returned");
     }
 }
 
 #[test]
 fn a_follower_with_another_show_says_so_and_plays_its_own() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let show = dir.path().join("show.toml");
-    std::fs::write(&show, small_show("Case")).unwrap();
-    let other = dir.path().join("other.toml");
+    let rig = rig(&small_show("Case"));
+    let (show, dir) = (&rig.show, rig.dir.path());
+    let other = dir.join("other.toml");
     std::fs::write(&other, small_show("Other")).unwrap();
     // Another machine's own tables (outputs, OSC) do not make another show.
-    let own = dir.path().join("own.toml");
+    let own = dir.join("own.toml");
     std::fs::write(&own, small_show("Case") + "[osc]\ndebounce_ms = 50\n").unwrap();
-    let leader = lead(&show, dir.path(), "127.0.0.1:0");
-    let same = follow(&own, dir.path(), "same", &leader);
+    let leader = lead(show, dir, "127.0.0.1:0");
+    let same = follow(&own, dir, "same", &leader);
     let wrong = machine(
         &other,
-        dir.path(),
+        dir,
         "wrong",
         ["--follow", &leader.sync.to_string()],
         true,
@@ -893,18 +885,12 @@ fn a_follower_with_another_show_says_so_and_plays_its_own() {
 
 #[test]
 fn a_follower_promoted_when_the_leader_is_gone_leads_the_others_from_where_it_was() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let show = dir.path().join("show.toml");
     // Changing a machine's part over OSC is for listed senders only.
-    std::fs::write(
-        &show,
-        small_show("Case") + "[osc]\nallow = [\"127.0.0.1\"]\n",
-    )
-    .unwrap();
-    let leader = lead(&show, dir.path(), "127.0.0.1:0");
-    let f1 = follow(&show, dir.path(), "f1", &leader);
-    let f2 = follow(&show, dir.path(), "f2", &leader);
+    let rig = rig(&(small_show("Case") + "[osc]\nallow = [\"127.0.0.1\"]\n"));
+    let (show, dir) = (&rig.show, rig.dir.path());
+    let leader = lead(show, dir, "127.0.0.1:0");
+    let f1 = follow(show, dir, "f1", &leader);
+    let f2 = follow(show, dir, "f2", &leader);
     in_step(&f1);
     in_step(&f2);
     leader
@@ -936,12 +922,7 @@ fn a_follower_promoted_when_the_leader_is_gone_leads_the_others_from_where_it_wa
         s["slide"] == f1.candela.state()["slide"]
     });
     std::thread::sleep(Duration::from_millis(800));
-    let bad = unmatched(&frame_log(&f1.frames), &frame_log(&f2.frames), since);
-    assert!(
-        bad.is_empty(),
-        "out of step under the new leader: {:?}",
-        bad.first()
-    );
+    assert_same_frames(&f1, &f2, since, "under the new leader");
     // Over UDP from a sender not listed, no machine's part is changed.
     let refused = std::net::UdpSocket::bind("127.0.0.2:0").unwrap();
     let bytes = candela::osc::packet::encode_message(

@@ -11,7 +11,7 @@ mod window;
 
 pub use headless::{Headless, HeadlessOptions, run_headless};
 pub use links::LinkOptions;
-pub use player::{Display, Drawn, Player, Step};
+pub use player::{Display, Drawn, Player, Step, Unseen};
 pub use window::{WindowOptions, run};
 
 /// The renderer a playing show draws with, its fonts loaded (problems logged). Call

@@ -28,6 +28,19 @@ pub trait Display {
     fn draw(&mut self, scene: &Scene, stage: &Stage) -> Option<Instant>;
 }
 
+/// A display that draws nothing: a player's frames computed without a GPU, as tests and
+/// benches of the frame's steps (sync, the inbox) want them.
+pub struct Unseen;
+
+impl Display for Unseen {
+    fn drawing(&mut self) -> Option<(&Gpu, &mut Renderer)> {
+        None
+    }
+    fn draw(&mut self, _: &Scene, _: &Stage) -> Option<Instant> {
+        Some(Instant::now())
+    }
+}
+
 /// What one [`Player::frame`] did.
 #[derive(Debug, Clone, Copy)]
 pub struct Step {
