@@ -638,7 +638,7 @@ fn a_leader_and_two_followers_show_the_same_frames_under_a_burst_of_cues() {
     leader
         .candela
         .until("the forwarded cue applied", |s| s["slide"] != before);
-    std::thread::sleep(Duration::from_millis(1500));
+    more_frames(&leader, 30);
     let l = frame_log(&leader.frames);
     for (name, f) in [("f1", &f1), ("f2", &f2)] {
         let theirs = frame_log(&f.frames);
@@ -668,6 +668,22 @@ fn a_leader_and_two_followers_show_the_same_frames_under_a_burst_of_cues() {
             worst <= FRAME.as_secs_f64() * 1e3 * 2.0,
             "{name}: {offsets:?}"
         );
+    }
+}
+
+/// Waits (with a deadline) until `m` has logged `n` more frames, so that the frame logs
+/// compared reach past what was just done.
+fn more_frames(m: &Machine, n: usize) {
+    let since = candela::sync::wall_ns();
+    let end = Instant::now() + Duration::from_secs(20);
+    while frame_log(&m.frames)
+        .iter()
+        .filter(|f| f.wall >= since)
+        .count()
+        < n
+    {
+        assert!(Instant::now() < end, "fewer than {n} frames drawn");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -729,7 +745,7 @@ fn a_follower_killed_and_started_again_is_back_in_step_within_a_second() {
         "{state}"
     );
     assert_eq!(again.candela.state()["blackout"], true);
-    std::thread::sleep(Duration::from_millis(800));
+    more_frames(&leader, 20);
     assert_same_frames(&leader, &again, joined.wall, "the restarted follower");
 }
 
@@ -781,7 +797,7 @@ fn followers_play_on_without_their_leader_and_agree_again_when_it_returns() {
     for f in [&f1, &f2] {
         f.candela.until("the leader's cue", |s| s["slide"] == "two");
     }
-    std::thread::sleep(Duration::from_millis(800));
+    more_frames(&back, 20);
     for f in [&f1, &f2] {
         let since = first_in_step(f, returned).wall;
         assert_same_frames(&back, f, since, "after the leader returned");
@@ -921,7 +937,7 @@ fn a_follower_promoted_when_the_leader_is_gone_leads_the_others_from_where_it_wa
     f2.candela.until("the new leader's cue", |s| {
         s["slide"] == f1.candela.state()["slide"]
     });
-    std::thread::sleep(Duration::from_millis(800));
+    more_frames(&f1, 20);
     assert_same_frames(&f1, &f2, since, "under the new leader");
     // Over UDP from a sender not listed, no machine's part is changed.
     let refused = std::net::UdpSocket::bind("127.0.0.2:0").unwrap();
